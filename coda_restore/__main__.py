@@ -1,0 +1,3 @@
+from coda_restore.cli import main
+
+main()

@@ -1,0 +1,211 @@
+"""The catalog's records: what Amanda knows about each dump of each DLE.
+
+Frozen dataclasses with tuple fields, so that a plan built from them is
+hashable.  Every record keeps where it came from (``Origin``) so errors and
+``--json`` output can cite file and line.  Datestamps are always normalised
+to 14 digits (``YYYYMMDDhhmmss``; 8-digit ones are zero-padded, as
+Amanda::DB::Catalog does).
+
+This module is the contract between the Amanda reader (which builds a
+``Catalog``) and its consumers (history, planner, CLI).  Add fields freely;
+rename none without updating every consumer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class DumpStatus(enum.Enum):
+    """Amanda's dump_status of one copy (find.c): OK, PARTIAL or FAIL."""
+
+    OK = "ok"
+    PARTIAL = "partial"
+    FAIL = "fail"
+
+
+class PartStatus(enum.Enum):
+    OK = "ok"  # PART / CHUNK / 2.x SUCCESS
+    PARTIAL = "partial"  # PARTPARTIAL: a discarded attempt
+
+
+class ClientResult(enum.Enum):
+    """What the dumper/chunker said: did the client finish sending?  A dump
+    the client finished was recorded on the Coda server (DESIGN rule 3)."""
+
+    SUCCESS = "success"
+    STRANGE = "strange"
+    PARTIAL = "partial"
+    FAIL = "fail"
+    UNKNOWN = "unknown"  # no dumper/chunker line seen (e.g. only a flush log)
+
+    @property
+    def recorded(self) -> bool:
+        return self in (ClientResult.SUCCESS, ClientResult.STRANGE)
+
+
+class Unavailable(enum.Enum):
+    """Why a known copy or dump cannot be restored from."""
+
+    TAPE_REUSED = "tape-reused"  # label's tapelist datestamp no longer matches
+    TAPE_UNKNOWN = "tape-not-in-tapelist"  # relabelled or amrmtape'd
+    MISSING_PART = "missing-part"
+    FAILED = "failed"  # taper FAIL
+    PARTIAL = "partial"  # taper PARTIAL / holding PARTIAL=YES
+    NOT_WRITTEN = "not-written"  # client finished, nothing on tape or holding
+    DUMP_FAILED = "dump-failed"  # dumper/chunker FAIL: nothing was dumped
+    UNFINISHED = "unfinished"  # parts with no DONE/PARTIAL/FAIL (interrupted run)
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Where a record was read: a file and a 1-based line (0 for headers)."""
+
+    path: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Part:
+    partnum: int
+    label: str
+    filenum: int
+    status: PartStatus
+    kb: int | None = None
+    origin: Origin | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TapeCopy:
+    """One taper instance of a dump (a flush or vault makes another)."""
+
+    storage: str  # storage name; the config name before 3.4
+    pool: str | None
+    write_timestamp: str  # 14 digits: the run that wrote the volumes
+    status: DumpStatus
+    parts: tuple[Part, ...]
+    unavailable_because: Unavailable | None = None  # None: restorable from
+    message: str = ""
+    kb: int | None = None
+    origin: Origin | None = field(default=None, compare=False)
+
+    kind = "tape"
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_because is None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for p in self.parts:
+            seen.setdefault(p.label, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class HoldingCopy:
+    """A dump in a holding disk: the first chunk's path and every chunk."""
+
+    path: str
+    chunks: tuple[str, ...]
+    status: DumpStatus
+    kb: int | None = None
+
+    kind = "holding"
+
+    @property
+    def unavailable_because(self) -> Unavailable | None:
+        return None if self.status is DumpStatus.OK else Unavailable.PARTIAL
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_because is None
+
+
+Copy = TapeCopy | HoldingCopy
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump of one DLE: (host, disk, datestamp, level), with all its copies."""
+
+    host: str
+    disk: str
+    datestamp: str  # 14 digits: the run in which the client was dumped
+    level: int
+    copies: tuple[Copy, ...] = ()
+    client: ClientResult = ClientResult.UNKNOWN
+    client_message: str = ""
+    kb: int | None = None  # size of the image as Amanda logged it
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.host, self.disk, self.datestamp, self.level)
+
+    @property
+    def available(self) -> bool:
+        return any(c.available for c in self.copies)
+
+    @property
+    def recorded(self) -> bool:
+        """Did the Coda server mark this dump (DESIGN rule 3)?  A client that
+        finished sending, or any good copy (which implies it finished)."""
+        return self.client.recorded or self.available
+
+    @property
+    def unavailable_because(self) -> Unavailable | None:
+        if self.available:
+            return None
+        if not self.copies:
+            return Unavailable.NOT_WRITTEN if self.client.recorded else Unavailable.DUMP_FAILED
+        return self.copies[0].unavailable_because
+
+
+@dataclass(frozen=True)
+class TapelistEntry:
+    datestamp: str  # as written (8 or 14 digits, or "0")
+    label: str
+    reuse: bool = True
+    barcode: str | None = None
+    meta: str | None = None
+    blocksize: int | None = None
+    pool: str | None = None
+    storage: str | None = None
+    config: str | None = None
+    comment: str | None = None
+    position: int = 0  # 1 = newest, as Amanda numbers them
+
+
+@dataclass(frozen=True)
+class CatalogWarning:
+    """A malformed or inconsistent record: reported with file:line, skipped."""
+
+    origin: Origin
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every dump the records know, available or not, sorted by
+    (host, disk, datestamp, level)."""
+
+    dumps: tuple[Dump, ...]
+    tapelist: tuple[TapelistEntry, ...] = ()
+    warnings: tuple[CatalogWarning, ...] = ()
+
+    def volumes(self) -> list[tuple[str, str]]:
+        """Distinct (host, disk) pairs, sorted."""
+        return sorted({(d.host, d.disk) for d in self.dumps})
+
+    def dumps_of(self, host: str, disk: str) -> tuple[Dump, ...]:
+        """One DLE's dumps, oldest first."""
+        return tuple(d for d in self.dumps if d.host == host and d.disk == disk)

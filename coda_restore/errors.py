@@ -1,0 +1,98 @@
+"""Every failure a user can cause, with its message and exit status.
+
+The class docstring is the message template (formatted with the constructor's
+arguments, as borg does) and ``exit_status`` is what ``coda-restore`` exits
+with.  The library raises these and never calls ``sys.exit``; only
+``coda_restore.cli.main`` catches them.  The man page's EXIT STATUS section is
+generated from ``EXIT_STATUSES`` below.
+"""
+
+from __future__ import annotations
+
+# Documented exit statuses (README, man page, --help).
+OK = 0
+FAILURE = 1
+USAGE = 2
+NOT_RESTORABLE = 3
+VERIFICATION_FAILED = 4
+INTERRUPTED = 5
+
+EXIT_STATUSES = {
+    OK: "success; for plan and check: the volume is restorable",
+    FAILURE: "failure (a command Amanda or volutil ran failed, I/O error), "
+    "or warnings under --strict",
+    USAGE: "usage error: bad option, date, volume name, or an output that exists",
+    NOT_RESTORABLE: "not restorable: no chain reaches the target",
+    VERIFICATION_FAILED: "verification failed: a dump image is invalid, truncated "
+    "or does not belong on its base",
+    INTERRUPTED: "interrupted by a signal; the run can be resumed",
+}
+
+
+class CodaRestoreError(Exception):
+    """Error: {}"""
+
+    exit_status = FAILURE
+    traceback = False  # show a traceback only for classes that ask for one
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.args = args
+
+    def message(self) -> str:
+        return type(self).__doc__.format(*self.args)
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+class UsageError(CodaRestoreError):
+    """{}"""
+
+    exit_status = USAGE
+
+
+class UnknownVolume(UsageError):
+    """unknown volume {!r}{}"""
+
+
+class AmbiguousVolume(UsageError):
+    """volume {!r} is on several hosts ({}); choose one with --host"""
+
+
+class BadDate(UsageError):
+    """cannot read date {!r}: {}"""
+
+
+class OutputExists(UsageError):
+    """{} exists; use --force to overwrite it"""
+
+
+class NotRestorable(CodaRestoreError):
+    """{}"""
+
+    exit_status = NOT_RESTORABLE
+
+
+class VerificationFailed(CodaRestoreError):
+    """{}"""
+
+    exit_status = VERIFICATION_FAILED
+
+
+class Interrupted(CodaRestoreError):
+    """interrupted by signal {}"""
+
+    exit_status = INTERRUPTED
+
+
+class StrictWarnings(CodaRestoreError):
+    """{} warning(s) and --strict was given"""
+
+
+class CommandFailed(CodaRestoreError):
+    """{} exited with status {}: {}"""
+
+    def __init__(self, argv, status, stderr_tail=""):
+        super().__init__(" ".join(map(str, argv)), status, stderr_tail.strip() or "(no output)")
+        self.argv, self.status, self.stderr_tail = list(argv), status, stderr_tail

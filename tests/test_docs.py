@@ -1,0 +1,44 @@
+"""The man page and README describe what --help and the code say."""
+
+from pathlib import Path
+
+import typer
+
+from coda_restore.cli import app
+from coda_restore.errors import EXIT_STATUSES
+
+ROOT = Path(__file__).resolve().parent.parent
+MAN = (ROOT / "man" / "coda-restore.1").read_text()
+README = (ROOT / "README.md").read_text()
+# roff escapes '-' as '\-'; compare on the plain text.
+MAN_PLAIN = MAN.replace("\\-", "-").replace("\\fR", "").replace("\\fI", "").replace("\\fB", "")
+
+
+def _commands():
+    if not app.registered_commands:
+        return []
+    return typer.main.get_command(app).commands.items()
+
+
+def test_every_command_and_option_in_help_is_in_the_man_page():
+    missing = []
+    for name, command in _commands():
+        if f".SS {name}" not in MAN_PLAIN and f'.SS "{name}' not in MAN_PLAIN:
+            missing.append(f"command {name}")
+        for param in command.params:
+            for opt in param.opts + param.secondary_opts:
+                if opt.startswith("-") and opt not in MAN_PLAIN:
+                    missing.append(f"{name} {opt}")
+    assert not missing, f"not in man/coda-restore.1: {missing}"
+
+
+def test_every_command_is_in_the_readme():
+    missing = [name for name, _ in _commands() if f"coda-restore {name}" not in README]
+    assert not missing, f"not in README.md: {missing}"
+
+
+def test_exit_statuses_are_documented_as_the_code_defines_them():
+    exit_section = MAN_PLAIN.split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
+    for status, meaning in EXIT_STATUSES.items():
+        assert f".B {status}\n{meaning}" in exit_section
+        assert f"| {status} | {meaning.replace('--strict', '`--strict`').replace('plan and check', '`plan` and `check`')} |" in README
