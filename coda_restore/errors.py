@@ -80,6 +80,14 @@ class VerificationFailed(CodaRestoreError):
     exit_status = VERIFICATION_FAILED
 
 
+class BadDirectory(VerificationFailed):
+    """directory {}: {}"""
+
+
+class UnsafeName(VerificationFailed):
+    """{}: name {!r} could escape the extraction directory; nothing was extracted"""
+
+
 class Interrupted(CodaRestoreError):
     """interrupted by signal {}"""
 
