@@ -1,0 +1,564 @@
+"""amcoda: an Amanda Application-API plugin that backs up Coda volumes.
+
+Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
+§7.3).  What each command does, in terms of ``volutil`` (ref
+``coda-dump-format.md`` §12, §16):
+
+* ``estimate``: make sure the volume's backup clone is at most CLONE-MAX-AGE
+  old (``lock`` + ``backup`` otherwise), then ``dumpestimate`` the clone and
+  print ``LEVEL KiB 1`` per requested level.
+* ``backup``: the same clone check, ``dump [-i LEVEL] CLONE`` streamed to
+  fd 1 in bounded chunks while the stream is checked and its directories are
+  read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
+  ``--record`` was given and every check passed, ``ancient``.  A dump that
+  fails any check is reported with ``sendbackup: error [...]`` and a non-zero
+  exit, and is never marked.
+* ``restore``: the level-0 stream on stdin into ``volutil restore`` (stdin).
+* ``validate``: the stream on stdin through the dump validator.
+
+Not promised: a restore of an incremental (the server refuses it; merge the
+chain with ``coda-restore`` first), include/exclude lists, partial restores.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+from coda_restore import proc
+from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
+from coda_restore.volutil import BACKUP, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid
+
+CHUNK = 64 * 1024  # bytes moved per read; memory stays bounded whatever the volume size
+MAX_LEVEL = 9
+DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hours
+MESG_FD, INDEX_FD = 3, 4
+
+SUPPORT = (
+    ("CONFIG", "YES"), ("HOST", "YES"), ("DISK", "YES"),
+    ("MAX-LEVEL", str(MAX_LEVEL)),
+    ("INDEX-LINE", "YES"), ("INDEX-XML", "NO"),
+    ("MESSAGE-LINE", "YES"), ("MESSAGE-XML", "NO"),
+    ("RECORD", "YES"), ("COLLECTION", "NO"),
+    ("MULTI-ESTIMATE", "YES"), ("CALCSIZE", "NO"), ("CLIENT-ESTIMATE", "YES"),
+)
+
+
+class Command(enum.Enum):
+    SUPPORT = "support"
+    SELFCHECK = "selfcheck"
+    ESTIMATE = "estimate"
+    BACKUP = "backup"
+    RESTORE = "restore"
+    VALIDATE = "validate"
+
+
+# Options Amanda passes without a value; every other --name takes one.
+_FLAGS = {"record", "calcsize", "collection", "server-backup-result", "verbose"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One invocation, as Amanda spelled it."""
+
+    command: Command
+    config: str | None = None
+    host: str | None = None
+    disk: str | None = None
+    device: str | None = None
+    levels: tuple[int, ...] = ()
+    index_line: bool = False
+    record: bool = False
+    properties: tuple[tuple[str, str], ...] = ()  # normalised names, in order
+    files: tuple[str, ...] = ()  # restore: what to restore (only the whole volume)
+
+    def prop(self, name: str, default: str | None = None) -> str | None:
+        found = [v for k, v in self.properties if k == name]
+        return found[-1] if found else default
+
+
+def _norm(name: str) -> str:
+    # Amanda: property names are case-insensitive, '-' and '_' interchangeable.
+    return name.lower().replace("_", "-")
+
+
+def parse_args(argv: Sequence[str]) -> Request:
+    """Amanda's argument conventions: the command first (any case, '-' or
+    '_'), then ``--name value`` or ``--name=value`` pairs, a few bare flags,
+    and for restore the file names."""
+    if not argv:
+        raise UsageError("no command given")
+    try:
+        command = Command(_norm(argv[0]).replace("-", ""))
+    except ValueError:
+        raise UsageError(f"unknown command {argv[0]!r}") from None
+    opts: dict[str, list[str]] = {}
+    files: list[str] = []
+    order: list[tuple[str, str]] = []
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        i += 1
+        if not word.startswith("--") or word == "--":
+            files.append(word)
+            continue
+        name, eq, value = word[2:].partition("=")
+        name = _norm(name)
+        if not eq:
+            if name in _FLAGS:
+                value = "yes"
+            elif i < len(argv):
+                value, i = argv[i], i + 1
+            else:
+                raise UsageError(f"option --{name} needs a value")
+        opts.setdefault(name, []).append(value)
+        order.append((name, value))
+    levels = []
+    for text in opts.get("level", []):
+        if not text.isdigit() or int(text) > MAX_LEVEL:
+            raise UsageError(f"bad level {text!r} (0..{MAX_LEVEL})")
+        levels.append(int(text))
+    last = {k: v[-1] for k, v in opts.items()}
+    return Request(
+        command=command, config=last.get("config"), host=last.get("host"),
+        disk=last.get("disk"), device=last.get("device"), levels=tuple(levels),
+        index_line=last.get("index") == "line", record="record" in last,
+        properties=tuple(order), files=tuple(files))
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.I)
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> float:
+    """CLONE-MAX-AGE: seconds, or a number with s, m, h or d."""
+    m = _AGE.match(text)
+    if not m:
+        raise UsageError(f"bad CLONE-MAX-AGE {text!r}: want e.g. 4h, 90m, 3600")
+    return float(m.group(1)) * _UNIT[m.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The application-tool properties, checked once at the edge."""
+
+    volutil: Volutil
+    volume: str  # what ``volutil info`` is asked for: a replica's name or hex id
+    partition: str | None
+    clone_max_age: float
+    ancient: AncientStyle
+    restore_name: str | None = None
+
+
+def settings(req: Request) -> Settings:
+    program = req.prop("volutil", "volutil")
+    # The volume: property VOLUME, else the DLE's device, else its disk; a path
+    # like /coda/u.jan names the volume by its last component.
+    where = req.prop("volume") or req.device or req.disk or ""
+    volume = where.rstrip("/").rsplit("/", 1)[-1]
+    if not volume and req.command not in (Command.SUPPORT, Command.VALIDATE, Command.RESTORE):
+        raise UsageError("no volume: give --disk, --device or the VOLUME property")
+    style_text = _norm(req.prop("ancient-id", AncientStyle.BACKUP_ID.value))
+    try:
+        style = AncientStyle(style_text)
+    except ValueError:
+        choices = ", ".join(s.value for s in AncientStyle)
+        raise UsageError(f"bad ANCIENT-ID {style_text!r}: one of {choices}") from None
+    timeout = req.prop("volutil-timeout")
+    return Settings(
+        volutil=Volutil(program=program, server=req.prop("server"),
+                        timeout=float(timeout) if timeout else None),
+        volume=volume, partition=req.prop("partition"),
+        clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
+        ancient=style, restore_name=req.prop("restore-name"))
+
+
+# --- the backup clone --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clone:
+    rw: VolumeInfo  # the read/write replica
+    clone: VolumeInfo  # its backup clone, the volume that is dumped
+    notes: tuple[str, ...] = ()  # what was done to get it, for the messages
+
+
+def fresh_clone(s: Settings, now: Callable[[], float] = time.time) -> Clone:
+    """The volume's backup clone, re-cloned first if it is missing or older
+    than CLONE-MAX-AGE (``lock`` then ``backup``, which unlocks)."""
+    vu = s.volutil
+    first = vu.info(s.volume)
+    if first.type == BACKUP:  # the DLE names the clone itself: dump it as it is
+        return Clone(vu.info(hexid(first.parent_id)), first)
+    rw, notes = first, []
+    if rw.backup_id:
+        clone = vu.info(hexid(rw.backup_id))
+        age = now() - clone.copy_date
+        if age <= s.clone_max_age:
+            return Clone(rw, clone, (f"using backup clone {hexid(clone.id)} made "
+                                     f"{age / 3600:.1f} h ago",))
+        notes.append(f"backup clone {hexid(clone.id)} is {age / 3600:.1f} h old, re-cloning")
+    else:
+        notes.append(f"volume {hexid(rw.id)} has no backup clone yet, cloning")
+    vu.lock(rw.id)
+    try:
+        backup_id = vu.backup(rw.id)
+    except CodaRestoreError:
+        try:  # backup unlocks only when it succeeds; do not leave the RW locked
+            vu.unlock(rw.id)
+        except CodaRestoreError as exc:
+            notes.append(f"unlock after a failed backup also failed: {exc}")
+        raise
+    clone = vu.info(hexid(backup_id))
+    notes.append(f"made backup clone {hexid(clone.id)} of {hexid(rw.id)}")
+    return Clone(vu.info(hexid(rw.id)), clone, tuple(notes))
+
+
+# --- the stream check and the index -----------------------------------------
+
+
+_BEGIN = b"\x01\xb3\xa1\x13\x22"
+_END = b"\x08\x3a\x21\x4b\x6e"
+
+
+@dataclass
+class StreamCheck:
+    """Watches a dump stream go by, chunk by chunk, in bounded memory.
+
+    It learns the header's level (to notice the server's silent full-dump
+    fallback) and whether the stream ends with the end magic.  When the
+    codec's streaming reader is available it is driven from the same bytes
+    and also yields the directory names for the index."""
+
+    head: bytearray = field(default_factory=bytearray)
+    tail: bytes = b""
+    size: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < 4096:
+            self.head += chunk[: 4096 - len(self.head)]
+        self.tail = (self.tail + chunk)[-len(_END):]
+        self.size += len(chunk)
+
+    def header_level(self) -> int | None:
+        """The header's ``'i'`` field, or None if the header cannot be read."""
+        return _header_fields(bytes(self.head)).get("i")
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.head.startswith(_BEGIN):
+            out.append("the stream does not start with a Coda dump header")
+        if self.tail != _END:
+            out.append("the stream does not end with the dump end magic (truncated?)")
+        return out
+
+
+def _header_fields(buf: bytes) -> dict[str, int]:
+    """The integer fields of a dump header (ref §3), from its first bytes."""
+    if not buf.startswith(_BEGIN) or len(buf) < 9:
+        return {}
+    found, pos = {}, 9
+    while pos < len(buf) and buf[pos] > 20:
+        tag = chr(buf[pos])
+        if tag == "n":
+            if pos + 5 > len(buf):
+                break
+            pos += 5 + int.from_bytes(buf[pos + 1:pos + 5], "big")
+        elif tag == "I":
+            pos += 9
+        else:
+            if pos + 5 > len(buf):
+                break
+            found[tag] = int.from_bytes(buf[pos + 1:pos + 5], "big")
+            pos += 5
+    return found
+
+
+# --- Amanda's message channels -----------------------------------------------
+
+
+class Messages:
+    """fd 3 during a backup: ``| text`` normal, ``? text`` strange,
+    ``sendbackup: error [text]`` failure, ``sendbackup: size KiB``."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text.replace("\n", " ") + "\n")
+        self.stream.flush()
+
+    def info(self, text: str) -> None:
+        self._line(f"| {text}")
+
+    def strange(self, text: str) -> None:
+        self._line(f"? {text}")
+
+    def error(self, text: str) -> None:
+        self._line(f"sendbackup: error [{text}]")
+
+    def size(self, kib: int) -> None:
+        self._line(f"sendbackup: size {kib}")
+
+    def end(self) -> None:
+        self._line("sendbackup: end")
+
+
+def kib(nbytes: int) -> int:
+    return (nbytes + 1023) // 1024
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _open_fd(fd: int, mode: str):
+    try:
+        return os.fdopen(fd, mode, closefd=False)
+    except OSError:
+        return None
+
+
+# --- the commands -------------------------------------------------------------
+
+
+def do_support(req: Request, out: TextIO) -> int:
+    for key, value in SUPPORT:
+        out.write(f"{key} {value}\n")
+    return 0
+
+
+def do_selfcheck(req: Request, out: TextIO) -> int:
+    """``OK``/``ERROR`` lines for amcheck: volutil runs, the server answers,
+    the volume exists (and whether it has a backup clone yet)."""
+    bad = 0
+
+    def ok(text):
+        out.write(f"OK {text}\n")
+
+    def error(text):
+        nonlocal bad
+        bad += 1
+        out.write(f"ERROR {text}\n")
+
+    try:
+        s = settings(req)
+    except CodaRestoreError as exc:
+        error(f"amcoda: {exc}")
+        return 1
+    program = s.volutil.program
+    found = program if os.sep in program else _which(program)
+    if not found or not os.access(found, os.X_OK):
+        error(f"amcoda: volutil {program!r} is not an executable (set the VOLUTIL property)")
+        return 1
+    ok(f"amcoda: volutil is {found}")
+    where = f"server {s.volutil.server}" if s.volutil.server else "the local server"
+    try:
+        info = s.volutil.info(s.volume)
+    except CodaRestoreError as exc:
+        error(f"amcoda: volume {s.volume} on {where}: {exc}")
+        return 1
+    ok(f"amcoda: {where} answers; volume {s.volume} is {hexid(info.id)} ({info.name})")
+    if info.type != BACKUP and not info.backup_id:
+        ok(f"amcoda: volume {s.volume} has no backup clone yet; the first estimate makes one")
+    if s.ancient is AncientStyle.GROUP_REPLICA and info.type != BACKUP and not info.group_id:
+        error(f"amcoda: ANCIENT-ID group-replica needs a replicated volume; {s.volume} has no groupId")
+    return 1 if bad else 0
+
+
+def _which(program: str) -> str | None:
+    import shutil
+
+    return shutil.which(program)
+
+
+def do_estimate(req: Request, out: TextIO, err: TextIO) -> int:
+    """One ``LEVEL KiB 1`` line per requested level, from ``dumpestimate``."""
+    try:
+        s = settings(req)
+        c = fresh_clone(s)
+        sizes = s.volutil.dumpestimate(c.clone.id)
+    except CodaRestoreError as exc:
+        err.write(f"ERROR amcoda: {exc}\n")
+        return 1
+    for level in req.levels or (0,):
+        out.write(f"{level} {kib(sizes[level])} 1\n")
+    return 0
+
+
+def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None) -> int:
+    level = req.levels[0] if req.levels else 0
+    try:
+        s = settings(req)
+        c = fresh_clone(s)
+    except CodaRestoreError as exc:
+        mesg.error(f"amcoda: {exc}")
+        return 1
+    for note in c.notes:
+        mesg.info(f"amcoda: {note}")
+    argv = s.volutil.dump_argv(c.clone.id, level)
+    mesg.info(f"amcoda: running {proc.display(argv)}")
+    check = StreamCheck()
+    try:
+        status, stderr = _stream(argv, data_fd, check)
+    except OSError as exc:  # fd 1 closed under us: Amanda gave up on the dump
+        mesg.error(f"amcoda: writing the dump to Amanda failed: {exc}")
+        return 1
+    problems = []
+    if status != 0:
+        problems.append(str(CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])))
+    problems += check.problems()
+    said = bytes_dumped(stderr)
+    if said is not None and said % 2**32 != check.size % 2**32:  # volutil's counter is 32-bit
+        problems.append(f"volutil said {said} bytes dumped but {check.size} arrived")
+    if problems:
+        mesg.error("amcoda: " + "; ".join(problems) + (" (not marked)" if req.record else ""))
+        return 1
+    got = check.header_level()
+    if level > 0 and got == 0:
+        # ref §12.2: no usable .ancient list, so the server dumped everything.
+        mesg.strange(f"amcoda: asked for level {level} but the server made a full dump "
+                     "(no usable .ancient list); the image is a level 0")
+    mesg.info(f"amcoda: dumped {check.size} bytes of {c.clone.name} "
+              f"(clone {hexid(c.clone.id)}) at level {level if got is None else got}")
+    if index is not None:
+        index.write(b"/\n")
+        index.flush()
+    if req.record:
+        ancient = s.volutil.ancient_argv(s.ancient, c.clone, c.rw)
+        try:
+            proc.run(ancient, timeout=s.volutil.timeout)
+        except CodaRestoreError as exc:
+            mesg.error(f"amcoda: the dump is good but marking it failed: {exc}")
+            return 1
+        mesg.info(f"amcoda: marked as the base of the next incremental ({proc.display(ancient)})")
+    mesg.size(kib(check.size))
+    mesg.end()
+    return 0
+
+
+def _stream(argv: list[str], data_fd: int, check: StreamCheck) -> tuple[int, str]:
+    """Run ``volutil dump`` and copy its stdout to data_fd in CHUNK pieces.
+    stderr goes to a temporary file: no pipe to deadlock on, all of it kept."""
+    with tempfile.TemporaryFile() as errf:
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=errf)
+        except OSError as exc:
+            return 127, f"{argv[0]}: {exc}"
+        try:
+            while chunk := child.stdout.read(CHUNK):
+                _write_all(data_fd, chunk)
+                check.feed(chunk)
+        except BaseException:
+            child.kill()
+            raise
+        finally:
+            child.stdout.close()
+            status = child.wait()
+        errf.seek(0)
+        return status, errf.read().decode("utf-8", "replace")
+
+
+def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
+    """Feed a level-0 stream on stdin to ``volutil restore PARTITION [NAME]``."""
+    try:
+        s = settings(req)
+    except CodaRestoreError as exc:
+        err.write(f"amcoda: {exc}\n")
+        return 1
+    if not s.partition:
+        err.write("amcoda: restore needs the PARTITION property (e.g. /vicepa)\n")
+        return 1
+    head = stdin.read(4096)
+    level = _header_fields(head).get("i")
+    if level is None:
+        err.write("amcoda: stdin is not a Coda dump\n")
+        return 1
+    if level:
+        err.write(f"amcoda: this is a level {level} dump; the server restores only full "
+                  "dumps: merge the chain first (coda-restore)\n")
+        return 1
+    argv = s.volutil.restore_argv(s.partition, s.restore_name)
+    with tempfile.TemporaryFile() as errf, tempfile.TemporaryFile() as outf:
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=outf, stderr=errf)
+        except OSError as exc:
+            err.write(f"amcoda: {argv[0]}: {exc}\n")
+            return 1
+        try:
+            chunk = head
+            while chunk:
+                child.stdin.write(chunk)
+                chunk = stdin.read(CHUNK)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # volutil stopped reading: its status and stderr say why
+        status = child.wait()
+        errf.seek(0)
+        outf.seek(0)
+        text = outf.read().decode("utf-8", "replace")
+        stderr = errf.read().decode("utf-8", "replace")
+    if status != 0:
+        err.write(f"amcoda: {CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])}\n")
+        return 1
+    err.write(f"amcoda: {text.strip()}\n")
+    return 0
+
+
+def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:
+    check = StreamCheck()
+    while chunk := stdin.read(CHUNK):
+        check.feed(chunk)
+    problems = check.problems()
+    for p in problems:
+        err.write(f"amcoda: {p}\n")
+    return 1 if problems else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        req = parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"amcoda: {exc}\n")
+        return 2
+    if req.command is Command.SUPPORT:
+        return do_support(req, sys.stdout)
+    if req.command is Command.SELFCHECK:
+        return do_selfcheck(req, sys.stdout)
+    if req.command is Command.ESTIMATE:
+        return do_estimate(req, sys.stdout, sys.stderr)
+    if req.command is Command.BACKUP:
+        mesg_stream = _open_fd(MESG_FD, "w")
+        if mesg_stream is None:
+            sys.stderr.write("amcoda: backup needs fd 3 (messages) open, as Amanda does\n")
+            return 2
+        index = _open_fd(INDEX_FD, "wb") if req.index_line else None
+        if req.index_line and index is None:
+            Messages(mesg_stream).error("amcoda: --index line but fd 4 is not open")
+            return 1
+        sys.stdout.flush()
+        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream), index)
+    if req.command is Command.RESTORE:
+        return do_restore(req, sys.stdin.buffer, sys.stderr)
+    return do_validate(req, sys.stdin.buffer, sys.stderr)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,163 @@
+"""The ``volutil`` client: argument lists for the backup commands and parsers
+for what they print (ref ``coda-dump-format.md`` §16, and ``vol-info.cc``).
+
+Only the commands a backup or a restore needs are here: ``info``, ``lock``,
+``unlock``, ``backup``, ``dumpestimate``, ``dump``, ``ancient`` and
+``restore``.  Short commands run through ``coda_restore.proc``; the two
+streaming ones (``dump`` to stdout, ``restore`` from stdin) are only built
+here and started by their caller, which owns the pipes.
+
+Volume ids are printed and taken in hexadecimal without ``0x``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+from dataclasses import dataclass
+
+from coda_restore import proc
+from coda_restore.errors import VolutilOutputError
+
+# vol-info.cc's typestring(): 0 read/write, 1 readonly, 2 backup.
+RW, RO, BACKUP = 0, 1, 2
+
+
+class AncientStyle(enum.Enum):
+    """How ``volutil ancient`` names the volume whose dump is marked."""
+
+    BACKUP_ID = "backup-id"  # current Coda: ancient <backupid>
+    GROUP_REPLICA = "group-replica"  # Coda 6: ancient <groupid> <repid>
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """The header lines of ``volutil info`` for one volume."""
+
+    id: int
+    name: str
+    type: int
+    parent_id: int
+    backup_id: int
+    group_id: int  # 0 when the volume is not replicated
+    copy_date: float  # Unix seconds; for a clone, when it was made
+    backup_date: float  # Unix seconds; for a RW volume, its last backup clone
+
+
+_HEADER = re.compile(r"^Volume header for volume ([0-9a-fA-F]+) \((.*)\)\s*$", re.M)
+_TYPE = re.compile(r"\btype = (\d+)")
+_IDS = {key: re.compile(rf"\b{key} = ([0-9a-fA-F]+)") for key in ("parentId", "backupId")}
+_GROUP = re.compile(r"replicated groupId = ([0-9a-fA-F]+)")
+_DATE = {key: re.compile(rf"\b{key} = \((\d+)/(\d+)/(\d+)\.(\d+):(\d+):(\d+)\)")
+         for key in ("copyDate", "backupDate")}
+_ESTIMATE = re.compile(r"Level0>((?:\s+\d+){10})\s+<Level9")
+_BACKUP = re.compile(r"Backup \(id = ([0-9a-fA-F]+)\) of Volume ([0-9a-fA-F]+) created")
+_DUMPED = re.compile(r"VolDump completed, (\d+) bytes dumped")
+
+
+def _local_time(match: re.Match) -> float:
+    # vol-info.cc prints localtime(); the epoch itself comes out as 1970/01/01
+    # in UTC only, so a date before 1971 is "never".
+    y, mo, d, h, mi, s = (int(g) for g in match.groups())
+    if y < 1971:
+        return 0.0
+    return time.mktime((y, mo, d, h, mi, s, 0, 0, -1))
+
+
+def parse_info(text: str) -> VolumeInfo:
+    """Parse ``volutil info`` output (the header part; vnode lines are ignored)."""
+    head = _HEADER.search(text)
+    kind = _TYPE.search(text)
+    if not head or not kind:
+        raise VolutilOutputError("info", text[:300])
+    ids = {}
+    for key, rx in _IDS.items():
+        m = rx.search(text)
+        ids[key] = int(m.group(1), 16) if m else 0
+    group = _GROUP.search(text)
+    dates = {key: (_local_time(m) if (m := rx.search(text)) else 0.0)
+             for key, rx in _DATE.items()}
+    return VolumeInfo(id=int(head.group(1), 16), name=head.group(2), type=int(kind.group(1)),
+                      parent_id=ids["parentId"], backup_id=ids["backupId"],
+                      group_id=int(group.group(1), 16) if group else 0,
+                      copy_date=dates["copyDate"], backup_date=dates["backupDate"])
+
+
+def parse_estimate(text: str) -> tuple[int, ...]:
+    """``Level0> n0 … n9 <Level9`` → the ten sizes in bytes, level 0 first."""
+    m = _ESTIMATE.search(text)
+    if not m:
+        raise VolutilOutputError("dumpestimate", text[:300])
+    return tuple(int(n) for n in m.group(1).split())
+
+
+def parse_backup(text: str) -> int:
+    """``Backup (id = X) of Volume Y created`` → the backup clone's id."""
+    m = _BACKUP.search(text)
+    if not m:
+        raise VolutilOutputError("backup", text[:300])
+    return int(m.group(1), 16)
+
+
+def bytes_dumped(stderr: str) -> int | None:
+    """The byte count ``volutil dump`` reports on stderr, if it said one."""
+    m = _DUMPED.search(stderr)
+    return int(m.group(1)) if m else None
+
+
+def hexid(volid: int) -> str:
+    return f"{volid:08x}"
+
+
+@dataclass(frozen=True)
+class Volutil:
+    """How to reach one server: the program and its ``-h`` host."""
+
+    program: str = "volutil"
+    server: str | None = None
+    timeout: float | None = None  # seconds, for the short commands only
+
+    def argv(self, *words: object) -> list[str]:
+        host = ["-h", self.server] if self.server else []
+        return proc.argv_of([self.program, *host, *words])
+
+    def _run(self, *words: object) -> proc.Completed:
+        return proc.run(self.argv(*words), timeout=self.timeout)
+
+    def info(self, volume: str) -> VolumeInfo:
+        return parse_info(self._run("info", volume).stdout)
+
+    def lock(self, volid: int) -> str:
+        return self._run("lock", hexid(volid)).stdout
+
+    def unlock(self, volid: int) -> str:
+        return self._run("unlock", hexid(volid)).stdout
+
+    def backup(self, volid: int) -> int:
+        """Refresh (or create) the backup clone of a locked RW replica."""
+        return parse_backup(self._run("backup", hexid(volid)).stdout)
+
+    def dumpestimate(self, volid: int) -> tuple[int, ...]:
+        return parse_estimate(self._run("dumpestimate", hexid(volid)).stdout)
+
+    def ancient_argv(self, style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> list[str]:
+        if style is AncientStyle.BACKUP_ID:
+            return self.argv("ancient", hexid(clone.id))
+        return self.argv("ancient", hexid(rw.group_id), hexid(rw.id))
+
+    def dump_argv(self, volid: int, level: int) -> list[str]:
+        # Level 0 without -i; an incremental as "-i LEVEL VOLID" and no file
+        # (with a file name, "-i VOLID FILE" would misparse, ref §16).
+        levels = ["-i", str(level)] if level else []
+        return self.argv("dump", *levels, hexid(volid))
+
+    def restore_argv(self, partition: str, name: str | None = None,
+                     volid: str | None = None) -> list[str]:
+        # No -f: the dump comes on stdin (RPC2 cannot seek past 2 GB in a file).
+        words = [partition]
+        if name:
+            words.append(name)
+            if volid:
+                words.append(volid)
+        return self.argv("restore", *words)
