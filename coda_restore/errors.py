@@ -104,3 +104,7 @@ class CommandFailed(CodaRestoreError):
     def __init__(self, argv, status, stderr_tail=""):
         super().__init__(" ".join(map(str, argv)), status, stderr_tail.strip() or "(no output)")
         self.argv, self.status, self.stderr_tail = list(argv), status, stderr_tail
+
+
+class VolutilOutputError(CodaRestoreError):
+    """volutil {} printed something unexpected: {!r}"""
