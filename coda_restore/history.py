@@ -1,0 +1,305 @@
+"""One volume's dump history as a graph, and the two chain rules.
+
+Algorithm
+---------
+Nodes are every dump of one volume (host, disk), keyed (datestamp, level),
+with the ``Dump`` record attached.  A dump is
+
+* *recorded* when the Coda server marked it (DESIGN rule 3): the client
+  finished sending, a good copy exists, or, when no dumper/chunker line was
+  seen, any copy (even a failed one) exists: a taper only writes what a
+  client finished, and counting a doubtful dump as recorded can only make us
+  refuse a chain, never restore a wrong one;
+* *usable* when one of its copies is available with status OK (rule 4).
+
+Time order is (datestamp, level).  Two edge kinds, each from a newer dump to
+an older one:
+
+* ``EXACT`` (exact predecessor): every recorded dump of level > 0 points to
+  the previous recorded dump.  A Coda incremental is relative to the last
+  recorded dump (rule 2), so this edge is the one a header link proves.
+* ``BASE`` (Amanda base): every usable dump of level > 0 points to the dump
+  amrecover's walk takes next (ref §5.3): in the order datestamp descending,
+  level ascending, the first usable dump with an earlier datestamp and a
+  strictly lower level.
+
+Chains (oldest first):
+
+* exact chain of dump X: follow ``EXACT`` edges from X back to the first
+  level 0.  Complete only if a level 0 is reached and every member is
+  usable; a recorded but unusable member is a *broken link*.
+* exact chain for a target: the exact chain of the newest recorded dump at or
+  before the target's bound.
+* minimal chain for a target: start at the first usable dump at or before
+  the bound in amrecover's order, follow ``BASE`` edges down to level 0.
+  Complete only if it reaches a level 0.  It reports the recorded dumps it
+  skips (their deletions come back as orphan vnodes) and *level gaps*: a
+  step whose real base (a lower-level recorded dump after Amanda's base) is
+  lost.
+
+Coverage: the state after recorded dump i holds until recorded dump i+1; it
+is restorable exactly when dump i's exact chain is complete.
+
+What it does not promise
+------------------------
+* It reads the catalog only.  A chain is *proven* only when the executor
+  checks each incremental's header (``oldest`` equals its predecessor's
+  ``latest``); a tape can still be unreadable.
+* Two recorded dumps with one 8-digit datestamp (two runs a day without
+  ``usetimestamps``) have no known order; the lower level is taken as the
+  earlier one, and the planner warns.
+* A dump whose client failed is not a node of any chain: the server did not
+  mark it.  A client the logs say nothing about is trusted by its copies.
+* Future tape reuse is not taken into account here (``check`` does that).
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from coda_restore.amanda.model import ClientResult, DumpStatus, Dump
+from coda_restore.chain import ChainMode
+
+
+class Link(enum.Enum):
+    EXACT = "exact-predecessor"
+    BASE = "amanda-base"
+
+
+class Problem(enum.Enum):
+    """Why a chain cannot be restored."""
+
+    NO_DUMP = "no-dump"  # nothing at or before the target
+    NO_LEVEL0 = "no-level-0"  # the walk ends on an incremental
+    BROKEN_LINK = "broken-link"  # a recorded dump the exact chain needs is gone
+
+
+def is_usable(dump: Dump) -> bool:
+    return any(c.available and c.status is DumpStatus.OK for c in dump.copies)
+
+
+def is_recorded(dump: Dump) -> bool:
+    if dump.recorded:
+        return True
+    return dump.client is ClientResult.UNKNOWN and bool(dump.copies)
+
+
+def node(dump: Dump) -> tuple[str, int]:
+    return (dump.datestamp, dump.level)
+
+
+@dataclass(frozen=True)
+class LevelGap:
+    """Amanda's walk goes from ``dump`` to ``base`` although ``lost`` (recorded,
+    lower level, newer than ``base``) is what ``dump`` was really taken on."""
+
+    dump: Dump
+    base: Dump
+    lost: tuple[Dump, ...]
+
+
+@dataclass(frozen=True)
+class Chain:
+    mode: ChainMode
+    dumps: tuple[Dump, ...]  # oldest first; the level 0 first when complete
+    target: Dump | None  # the dump the chain ends on (or would end on)
+    problem: Problem | None = None
+    broken: tuple[Dump, ...] = ()  # exact: recorded members without a usable copy
+    skipped: tuple[Dump, ...] = ()  # minimal: recorded dumps between members, left out
+    gaps: tuple[LevelGap, ...] = ()  # minimal: lost real bases
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class Span:
+    """The volume state left by ``dump`` holds from its datestamp up to
+    ``until`` (the next recorded dump's datestamp, exclusive; None: now)."""
+
+    dump: Dump
+    until: str | None
+    restorable: bool
+
+    @property
+    def start(self) -> str:
+        return self.dump.datestamp
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of time with no exactly restorable state."""
+
+    start: str  # datestamp where it starts (inclusive)
+    until: str | None  # datestamp where restorable state resumes; None: up to now
+    cause: tuple[Dump, ...]  # the recorded dumps in it whose chains are incomplete
+
+
+class VolumeHistory:
+    """The dumps of one (host, disk), their graph and chains."""
+
+    def __init__(self, host: str, disk: str, dumps: Iterable[Dump]):
+        self.host, self.disk = host, disk
+        self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=node))
+        self.recorded: tuple[Dump, ...] = tuple(d for d in self.dumps if is_recorded(d))
+        self.usable: tuple[Dump, ...] = tuple(d for d in self.dumps if is_usable(d))
+        self._recorded_keys = [node(d) for d in self.recorded]
+        # amrecover's history order: datestamp descending, level ascending.
+        self._amanda = sorted(self.usable, key=lambda d: (_neg(d.datestamp), d.level))
+        self.graph = self._build()
+        self._complete = self._exact_completeness()
+
+    # -- graph ------------------------------------------------------------
+
+    def _build(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph(host=self.host, disk=self.disk)
+        for d in self.dumps:
+            g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=is_usable(d))
+        for prev, cur in zip(self.recorded, self.recorded[1:]):
+            if cur.level > 0:
+                g.add_edge(node(cur), node(prev), key=Link.EXACT)
+        for i, d in enumerate(self._amanda):
+            if d.level == 0:
+                continue
+            for older in self._amanda[i + 1 :]:
+                if older.datestamp < d.datestamp and older.level < d.level:
+                    g.add_edge(node(d), node(older), key=Link.BASE)
+                    break
+        return g
+
+    def _follow(self, dump: Dump, link: Link) -> Dump | None:
+        for _, older, key in self.graph.out_edges(node(dump), keys=True):
+            if key is link:
+                return self.graph.nodes[older]["dump"]
+        return None
+
+    def _exact_completeness(self) -> dict[tuple[str, int], bool]:
+        """One pass: is each recorded dump's exact chain complete?"""
+        complete: dict[tuple[str, int], bool] = {}
+        ok = False  # no level 0 seen yet
+        for d in self.recorded:
+            ok = is_usable(d) if d.level == 0 else ok and is_usable(d)
+            complete[node(d)] = ok
+        return complete
+
+    # -- lookups ------------------------------------------------------------
+
+    def target_dump(self, bound: str) -> Dump | None:
+        """The newest recorded dump at or before ``bound`` (14 digits)."""
+        i = bisect.bisect_right(self._recorded_keys, (bound, 99))
+        return self.recorded[i - 1] if i else None
+
+    def exactly_restorable(self, dump: Dump) -> bool:
+        return self._complete.get(node(dump), False)
+
+    def restore_points(self) -> tuple[Dump, ...]:
+        """Recorded dumps whose exact chain is complete, oldest first."""
+        return tuple(d for d in self.recorded if self._complete[node(d)])
+
+    def latest_point_before(self, datestamp: str) -> Dump | None:
+        points = [d for d in self.restore_points() if d.datestamp < datestamp]
+        return points[-1] if points else None
+
+    def earliest_point_after(self, bound: str) -> Dump | None:
+        return next((d for d in self.restore_points() if d.datestamp > bound), None)
+
+    def between(self, older: Dump, newer: Dump) -> tuple[Dump, ...]:
+        """Recorded dumps strictly between two dumps, in time order."""
+        lo, hi = node(older), node(newer)
+        return tuple(d for d in self.recorded if lo < node(d) < hi)
+
+    # -- chains ---------------------------------------------------------------
+
+    def exact_chain_of(self, dump: Dump) -> Chain:
+        members = [dump]
+        while members[-1].level > 0:
+            prev = self._follow(members[-1], Link.EXACT)
+            if prev is None:
+                break
+            members.append(prev)
+        members.reverse()
+        broken = tuple(d for d in members if not is_usable(d))
+        if members[0].level != 0 or not is_usable(members[0]):
+            problem = Problem.NO_LEVEL0
+        elif broken:
+            problem = Problem.BROKEN_LINK
+        else:
+            problem = None
+        return Chain(ChainMode.EXACT, tuple(members), dump, problem, broken=broken)
+
+    def exact_chain(self, bound: str) -> Chain:
+        target = self.target_dump(bound)
+        if target is None:
+            return Chain(ChainMode.EXACT, (), None, Problem.NO_DUMP)
+        return self.exact_chain_of(target)
+
+    def minimal_chain(self, bound: str) -> Chain:
+        start = next((d for d in self._amanda if d.datestamp <= bound), None)
+        if start is None:
+            return Chain(ChainMode.MINIMAL, (), None, Problem.NO_DUMP)
+        members = [start]
+        while members[-1].level > 0:
+            base = self._follow(members[-1], Link.BASE)
+            if base is None:
+                break
+            members.append(base)
+        members.reverse()
+        problem = None if members[0].level == 0 else Problem.NO_LEVEL0
+        in_chain = {node(d) for d in members}
+        skipped = tuple(d for d in self.between(members[0], members[-1]) if node(d) not in in_chain)
+        gaps = []
+        for base, dump in zip(members, members[1:]):
+            lost = tuple(d for d in self.between(base, dump) if d.level < dump.level and not is_usable(d))
+            if lost:
+                gaps.append(LevelGap(dump, base, lost))
+        return Chain(ChainMode.MINIMAL, tuple(members), start, problem, skipped=skipped, gaps=tuple(gaps))
+
+    def chain(self, bound: str, mode: ChainMode) -> Chain:
+        return self.exact_chain(bound) if mode is ChainMode.EXACT else self.minimal_chain(bound)
+
+    # -- coverage ---------------------------------------------------------------
+
+    def spans(self) -> tuple[Span, ...]:
+        rec = self.recorded
+        return tuple(
+            Span(d, rec[i + 1].datestamp if i + 1 < len(rec) else None, self._complete[node(d)])
+            for i, d in enumerate(rec)
+        )
+
+    def gaps(self) -> tuple[Gap, ...]:
+        """Stretches after the first recorded dump with no exact restore.
+        (Before the first level 0 nothing was ever restorable; that is not a gap
+        but the start of history.)"""
+        out: list[Gap] = []
+        cause: list[Dump] = []
+        started = False
+        for span in self.spans():
+            if span.restorable:
+                if cause:
+                    out.append(Gap(cause[0].datestamp, span.start, tuple(cause)))
+                    cause = []
+                started = True
+            elif started:
+                cause.append(span.dump)
+        if cause:
+            out.append(Gap(cause[0].datestamp, None, tuple(cause)))
+        return tuple(out)
+
+
+def _neg(datestamp: str) -> str:
+    """A key that sorts 14-digit datestamps descending."""
+    return "".join(chr(ord("9") - ord(c) + ord("0")) for c in datestamp)
+
+
+def histories(dumps: Iterable[Dump]) -> dict[tuple[str, str], VolumeHistory]:
+    """Group a catalog's dumps by (host, disk)."""
+    by: dict[tuple[str, str], list[Dump]] = {}
+    for d in dumps:
+        by.setdefault((d.host, d.disk), []).append(d)
+    return {k: VolumeHistory(k[0], k[1], v) for k, v in sorted(by.items())}
