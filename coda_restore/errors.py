@@ -68,6 +68,10 @@ class OutputExists(UsageError):
     """{} exists; use --force to overwrite it"""
 
 
+class BadPlan(UsageError):
+    """plan {} cannot be used: {}"""
+
+
 class NotRestorable(CodaRestoreError):
     """{}"""
 
