@@ -56,9 +56,10 @@ class Unavailable(enum.Enum):
     NOT_WRITTEN = "not-written"  # client finished, nothing on tape or holding
     DUMP_FAILED = "dump-failed"  # dumper/chunker FAIL: nothing was dumped
     UNFINISHED = "unfinished"  # parts with no DONE/PARTIAL/FAIL (interrupted run)
+    LOG_NOT_SEARCHED = "log-not-searched"  # Amanda never reads this log (oldlog/, out of sequence)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Origin:
     """Where a record was read: a file and a 1-based line (0 for headers)."""
 
@@ -69,7 +70,7 @@ class Origin:
         return f"{self.path}:{self.line}" if self.line else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     partnum: int
     label: str
@@ -77,9 +78,16 @@ class Part:
     status: PartStatus
     kb: int | None = None
     origin: Origin | None = field(default=None, compare=False)
+    # None: the label still holds this part (its tapelist datestamp is the
+    # run that wrote it); else why Amanda no longer counts it.
+    unavailable_because: Unavailable | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_because is None and self.status is PartStatus.OK
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapeCopy:
     """One taper instance of a dump (a flush or vault makes another)."""
 
@@ -106,8 +114,19 @@ class TapeCopy:
             seen.setdefault(p.label, None)
         return tuple(seen)
 
+    def restore_parts(self) -> tuple[Part, ...]:
+        """The parts to read, in part order: one good part per part number
+        (a PARTPARTIAL attempt or a part on a reused tape is never chosen;
+        of two good copies of one part the last logged wins, as find.c's
+        newest-first walk does).  Meaningful only when ``available``."""
+        chosen: dict[int, Part] = {}
+        for p in self.parts:
+            if p.available:
+                chosen[p.partnum] = p
+        return tuple(chosen[n] for n in sorted(chosen))
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class HoldingCopy:
     """A dump in a holding disk: the first chunk's path and every chunk."""
 
@@ -130,7 +149,7 @@ class HoldingCopy:
 Copy = TapeCopy | HoldingCopy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dump:
     """One dump of one DLE: (host, disk, datestamp, level), with all its copies."""
 
@@ -167,7 +186,7 @@ class Dump:
         return self.copies[0].unavailable_because
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapelistEntry:
     datestamp: str  # as written (8 or 14 digits, or "0")
     label: str
@@ -182,7 +201,7 @@ class TapelistEntry:
     position: int = 0  # 1 = newest, as Amanda numbers them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CatalogWarning:
     """A malformed or inconsistent record: reported with file:line, skipped."""
 
@@ -201,11 +220,20 @@ class Catalog:
     dumps: tuple[Dump, ...]
     tapelist: tuple[TapelistEntry, ...] = ()
     warnings: tuple[CatalogWarning, ...] = ()
+    # (host, disk) -> that DLE's dumps; built once, so that dumps_of() does
+    # not scan a year of dumps per call.
+    _index: dict = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], list[Dump]] = {}
+        for d in self.dumps:
+            index.setdefault((d.host, d.disk), []).append(d)
+        object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
 
     def volumes(self) -> list[tuple[str, str]]:
         """Distinct (host, disk) pairs, sorted."""
-        return sorted({(d.host, d.disk) for d in self.dumps})
+        return sorted(self._index)
 
     def dumps_of(self, host: str, disk: str) -> tuple[Dump, ...]:
         """One DLE's dumps, oldest first."""
-        return tuple(d for d in self.dumps if d.host == host and d.disk == disk)
+        return self._index.get((host, disk), ())

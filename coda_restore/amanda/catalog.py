@@ -1,0 +1,363 @@
+"""The fold of Amanda's records into a ``Catalog`` (ref amanda-formats.md
+§1.7, §2.2, §9), done as Amanda's find.c ``search_logfile`` does it, plus
+what Amanda forgets.
+
+Algorithm, per log file, oldest run first::
+
+    searched  = Amanda would read this file: its datestamp D is some tapelist
+                entry's, it is log.D.N with 0..N-1 present, log.D.amflush or
+                log.D, and it is not in oldlog/
+    START taper D' label L:   if D' != D: warn, and nothing after it counts
+                              L is valid iff searched and tapelist[L] == D'
+                              current label = L, file number = 0
+    taper SUCCESS/CHUNK/PART/PARTPARTIAL, and PARTIAL outside a split dump:
+                              file number += 1 (2.x implicit numbering)
+    PART/PARTPARTIAL L f:     a part on L, file f; good only if L is valid
+    SUCCESS taper (2.x):      a one-part copy on the current label
+    DONE/CHUNKSUCCESS:        close key (host, disk, dump ts, level): the copy
+                              is OK iff counting down from maxparts over the
+                              good parts, newest first, reaches 0 (else FAIL
+                              "Missing part")
+    PARTIAL / FAIL taper:     close the key as PARTIAL / FAIL
+    end of file:              keys still open are UNFINISHED (Amanda drops them)
+    dumper/chunker/driver/planner results: the client result of the dump
+                              (SUCCESS > STRANGE > PARTIAL > FAIL): was it
+                              recorded on the Coda server (DESIGN rule 3)?
+
+Every copy Amanda would list as OK is available here, and nothing else is;
+but unlike Amanda, every log (also oldlog/) is read, so a dump whose tape was
+reused stays in the catalog with the reason it is gone.  Holding-disk files
+add holding copies.
+
+Not promised: Amanda's 2.x find.c also lists SUCCESS taper copies on a label
+it has not validated; this catalog does not (DESIGN rule 4 wins).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from coda_restore.amanda.holding import scan_holding
+from coda_restore.amanda.logfile import LogType, Program, Result, Start, read_log, ts14
+from coda_restore.amanda.model import (
+    Catalog,
+    CatalogWarning,
+    ClientResult,
+    Dump,
+    DumpStatus,
+    Origin,
+    Part,
+    PartStatus,
+    TapeCopy,
+    TapelistEntry,
+    Unavailable,
+)
+from coda_restore.amanda.tapelist import read_tapelist
+
+_LOG_NAME = re.compile(r"log\.(\d+)(?:\.(\d+)|\.(amflush))?")
+
+# Strongest client result wins: a retried dump that finally succeeded was
+# recorded, whatever failed before it (§8.3).
+_CLIENT_RANK = {ClientResult.UNKNOWN: 0, ClientResult.FAIL: 1, ClientResult.PARTIAL: 2,
+                ClientResult.STRANGE: 3, ClientResult.SUCCESS: 4}
+_CLIENT_OF = {LogType.SUCCESS: ClientResult.SUCCESS, LogType.STRANGE: ClientResult.STRANGE,
+              LogType.PARTIAL: ClientResult.PARTIAL, LogType.FAIL: ClientResult.FAIL}
+_CLIENT_PROGRAMS = (Program.DUMPER, Program.CHUNKER)
+_FAILING_PROGRAMS = (Program.DRIVER, Program.PLANNER)
+
+
+@dataclass(frozen=True, order=True)
+class LogFile:
+    """One trace log: its datestamp (the write timestamp of the run) and
+    whether Amanda's find_dump would read it."""
+
+    sort_key: tuple
+    path: str = field(compare=False)
+    datestamp: str = field(compare=False)
+    searched: bool = field(compare=False)
+
+
+def list_logs(logdir: str, tapelist: Sequence[TapelistEntry]) -> list[LogFile]:
+    """Every ``log.*`` in logdir and logdir/oldlog, oldest run first."""
+    stamps = {e.datestamp for e in tapelist if e.datestamp != "0"}
+    found: dict[str, tuple[str, re.Match]] = {}
+    for sub in ("oldlog", ""):  # a name in logdir shadows the same in oldlog/
+        d = os.path.join(logdir, sub) if sub else logdir
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            m = _LOG_NAME.fullmatch(name)
+            if m and os.path.isfile(os.path.join(d, name)):
+                found[name] = (os.path.join(d, name), m)
+    searched: set[str] = set()
+    for stamp in stamps:  # find.c: log.D.0, .1, ... until one is missing
+        seq = 0
+        while f"log.{stamp}.{seq}" in found and "oldlog" not in found[f"log.{stamp}.{seq}"][0]:
+            searched.add(f"log.{stamp}.{seq}")
+            seq += 1
+        for name in (f"log.{stamp}.amflush", f"log.{stamp}"):
+            if name in found and os.path.dirname(found[name][0]) == logdir.rstrip("/"):
+                searched.add(name)
+    logs = []
+    for name, (path, m) in found.items():
+        stamp = m.group(1)
+        seq = int(m.group(2)) if m.group(2) else (1_000_000 if m.group(3) else -1)
+        logs.append(LogFile((ts14(stamp), seq, name), path, stamp, name in searched))
+    return sorted(logs)
+
+
+class _DumpAcc:
+    """A dump being gathered from several logs (mutable while folding)."""
+
+    __slots__ = ("client", "client_message", "kb", "origin", "copies")
+
+    def __init__(self, origin: Origin):
+        self.client = ClientResult.UNKNOWN
+        self.client_message = ""
+        self.kb: int | None = None
+        self.origin = origin
+        self.copies: list = []
+
+
+class _Pending:
+    """The parts of one taper instance, waiting for their result line."""
+
+    __slots__ = ("parts", "storage", "pool", "maxparts", "first_line")
+
+    def __init__(self, first_line: int):
+        self.parts: list[Part] = []
+        self.storage: str | None = None
+        self.pool: str | None = None
+        self.maxparts = -1  # over good parts only, as find.c
+        self.first_line = first_line
+
+
+class _Folder:
+    def __init__(self, tapelist: Sequence[TapelistEntry], config: str | None):
+        self.tapes = {e.label: e for e in tapelist}
+        self.config = config
+        self.dumps: dict[tuple[str, str, str, int], _DumpAcc] = {}
+        self.warnings: list[CatalogWarning] = []
+
+    # -- helpers ---------------------------------------------------------
+
+    def _dump(self, host: str, disk: str, stamp: str, level: int, origin: Origin) -> _DumpAcc:
+        key = (host, disk, ts14(stamp), level)
+        acc = self.dumps.get(key)
+        if acc is None:
+            acc = self.dumps[key] = _DumpAcc(origin)
+        return acc
+
+    def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
+        """find.c volume_matches(): the tapelist must hold L written at D."""
+        if not searched:
+            return Unavailable.LOG_NOT_SEARCHED
+        tape = self.tapes.get(label) if label is not None else None
+        if tape is None:
+            return Unavailable.TAPE_UNKNOWN
+        if tape.datestamp != stamp:
+            return Unavailable.TAPE_REUSED
+        return None
+
+    def _storage(self, pend_storage: str | None, result: Result, start_storage: str | None,
+                 label: str | None) -> str:
+        """ST: of the parts, of the result, of START taper, the tapelist's
+        STORAGE:, else the config name (lines without ST: before 3.4)."""
+        if pend_storage or result.storage or start_storage:
+            return pend_storage or result.storage or start_storage  # type: ignore[return-value]
+        tape = self.tapes.get(label) if label else None
+        if tape is not None and tape.storage:
+            return tape.storage
+        return self.config or ""
+
+    # -- one log ---------------------------------------------------------
+
+    def fold(self, log: LogFile) -> None:
+        path = log.path
+        stamp = log.datestamp
+        write_ts = ts14(stamp)
+        searched = log.searched
+        run_stamp: str | None = None  # START driver/planner date: for STRANGE lines
+        label: str | None = None
+        label_reason: Unavailable | None = Unavailable.TAPE_UNKNOWN
+        valid: dict[str, None] = {}
+        start_storage: dict[str, str | None] = {}
+        filenum = 0
+        pending: dict[tuple[str, str, str, int], _Pending] = {}
+        tapes_ok = True  # False after a START taper stamped with another datestamp
+
+        for entry in read_log(path, self.warnings):
+            if isinstance(entry, Start):
+                if entry.program is Program.TAPER:
+                    if entry.datestamp != stamp and tapes_ok:
+                        self.warnings.append(CatalogWarning(
+                            Origin(path, entry.line),
+                            f"log file stamped {entry.datestamp}, expecting {stamp}: "
+                            "Amanda reads no further tape records in it"))
+                        tapes_ok = False
+                        valid.clear()
+                    label = entry.label
+                    label_reason = self._label_reason(label, entry.datestamp, searched and tapes_ok)
+                    if label_reason is None:
+                        valid[label] = None  # type: ignore[index]
+                    start_storage[label] = entry.storage  # type: ignore[index]
+                    filenum = 0
+                elif run_stamp is None:
+                    run_stamp = entry.datestamp
+                continue
+            if not isinstance(entry, Result):
+                continue
+            r = entry
+            prog, typ = r.program, r.type
+            dstamp = r.datestamp or (run_stamp if prog is not Program.TAPER and run_stamp else stamp)
+            if prog is not Program.TAPER:
+                self._client(r, dstamp, path)
+                continue
+            key = (r.host, r.disk, dstamp, r.level)
+            pend = pending.get(key)
+            # 2.x implicit file numbers: count files on the current volume.
+            if typ in (LogType.SUCCESS, LogType.CHUNK, LogType.PART, LogType.PARTPARTIAL) or (
+                    typ is LogType.PARTIAL and pend is None):
+                filenum += 1
+            if typ in (LogType.PART, LogType.PARTPARTIAL, LogType.CHUNK):
+                if typ is LogType.CHUNK:
+                    part_label, part_filenum, reason = label, filenum, label_reason
+                else:
+                    part_label, part_filenum = r.label, r.filenum
+                    if part_filenum == 0:
+                        self.warnings.append(CatalogWarning(Origin(path, r.line),
+                                                            f"{typ.value} line with file number 0 skipped"))
+                        continue
+                    reason = None if part_label in valid else (
+                        self._label_reason(part_label, stamp, searched and tapes_ok) or Unavailable.TAPE_UNKNOWN)
+                if pend is None:
+                    pend = pending[key] = _Pending(r.line)
+                status = PartStatus.OK if typ is not LogType.PARTPARTIAL else PartStatus.PARTIAL
+                pend.parts.append(Part(r.partnum, part_label or "", part_filenum, status, r.kb,
+                                       Origin(path, r.line), reason))
+                if reason is None:
+                    pend.maxparts = max(pend.maxparts, r.partnum, r.totalparts)
+                pend.storage = pend.storage or r.storage
+                pend.pool = pend.pool or r.pool
+                continue
+            # A result line: SUCCESS (2.x, one part), DONE, CHUNKSUCCESS, PARTIAL, FAIL.
+            if pend is not None:
+                del pending[key]
+            elif typ is LogType.SUCCESS or (typ is LogType.PARTIAL and r.partnum == 1 and label):
+                # 2.x: one file on the current volume, numbered by counting.
+                pend = _Pending(r.line)
+                pend.parts.append(Part(1, label or "", filenum, PartStatus.OK, r.kb, Origin(path, r.line),
+                                       label_reason))
+                pend.maxparts = 1 if label_reason is None else -1
+            else:
+                pend = _Pending(r.line)
+            part_label = pend.parts[0].label if pend.parts else label
+            copy = self._close(pend, r, write_ts, path,
+                               self._storage(pend.storage, r, start_storage.get(part_label or ""), part_label))
+            acc = self._dump(r.host, r.disk, dstamp, r.level, Origin(path, pend.first_line))
+            acc.copies.append(copy)
+            if r.kb is not None and typ is not LogType.FAIL:
+                acc.kb = r.kb
+
+        for (host, disk, dstamp, level), pend in pending.items():
+            part_label = pend.parts[0].label if pend.parts else None
+            first = pend.parts[0]
+            copy = TapeCopy(
+                storage=self._storage(pend.storage, _NO_RESULT, start_storage.get(part_label or ""), part_label),
+                pool=pend.pool, write_timestamp=write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
+                unavailable_because=Unavailable.UNFINISHED,
+                message="no DONE, PARTIAL or FAIL line: the run was interrupted", origin=first.origin)
+            self._dump(host, disk, dstamp, level, first.origin).copies.append(copy)  # type: ignore[arg-type]
+
+    def _close(self, pend: _Pending, r: Result, write_ts: str, path: str, storage: str) -> TapeCopy:
+        good = [p for p in pend.parts if p.unavailable_because is None]
+        message = r.message
+        if r.type is LogType.FAIL:
+            status, reason = DumpStatus.FAIL, Unavailable.FAILED
+        elif r.type is LogType.PARTIAL:
+            status, reason = DumpStatus.PARTIAL, Unavailable.PARTIAL
+        elif not pend.parts:
+            status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
+        elif not good:
+            # Amanda lists nothing here: every part is on a volume it no
+            # longer trusts.  Say which reason.
+            status, reason = DumpStatus.FAIL, pend.parts[0].unavailable_because
+        else:
+            maxparts = max(pend.maxparts, r.partnum, r.totalparts)
+            need = maxparts
+            for p in reversed(good):  # find.c: newest first, counting down
+                if p.partnum == need and p.status is PartStatus.OK:
+                    need -= 1
+            if maxparts > -1 and need != 0:
+                status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
+            else:
+                status, reason = DumpStatus.OK, None
+        return TapeCopy(storage=storage, pool=pend.pool or r.pool, write_timestamp=write_ts, status=status,
+                        parts=tuple(pend.parts), unavailable_because=reason, message=message, kb=r.kb,
+                        origin=Origin(path, r.line))
+
+    def _client(self, r: Result, dstamp: str, path: str) -> None:
+        """Dumper/chunker results say whether the client finished sending;
+        driver and planner FAIL lines say a dump was attempted and failed."""
+        if r.program in _CLIENT_PROGRAMS:
+            result = _CLIENT_OF.get(r.type)
+        elif r.program in _FAILING_PROGRAMS and r.type is LogType.FAIL:
+            result = ClientResult.FAIL
+        else:
+            return
+        if result is None:
+            return
+        acc = self._dump(r.host, r.disk, dstamp, r.level, Origin(path, r.line))
+        if _CLIENT_RANK[result] > _CLIENT_RANK[acc.client]:
+            acc.client = result
+            acc.client_message = f"{r.program.value}: {r.message}" if r.message else ""
+        if acc.kb is None and r.kb is not None and r.program is Program.DUMPER:
+            acc.kb = r.kb
+
+    # -- the result ------------------------------------------------------
+
+    def catalog(self, tapelist: tuple[TapelistEntry, ...]) -> Catalog:
+        dumps = []
+        for (host, disk, stamp, level), acc in sorted(self.dumps.items(), key=lambda kv: kv[0]):
+            dumps.append(Dump(host, disk, stamp, level, tuple(acc.copies), acc.client, acc.client_message,
+                              acc.kb, acc.origin))
+        return Catalog(tuple(dumps), tapelist, tuple(self.warnings))
+
+
+class _NoResult:
+    storage = None
+
+
+_NO_RESULT = _NoResult()
+
+
+def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
+                  holding: Iterable[str | os.PathLike] = (), config: str | None = None) -> Catalog:
+    """Read a logdir (and its oldlog/), a tapelist and holding disks into a
+    Catalog.  Never raises for bad content: malformed records become
+    ``Catalog.warnings`` (file:line) and are skipped."""
+    warnings: list[CatalogWarning] = []
+    entries = read_tapelist(os.fspath(tapelist), warnings) if tapelist is not None else ()
+    folder = _Folder(entries, config)
+    folder.warnings = warnings
+    if logdir is not None:
+        logdir = os.fspath(logdir)
+        if not os.path.isdir(logdir):
+            warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
+        for log in list_logs(logdir, entries):
+            try:
+                folder.fold(log)
+            except OSError as err:
+                warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
+    for hd in scan_holding([os.fspath(h) for h in holding], warnings):
+        h = hd.header
+        acc = folder._dump(h.host, h.disk, h.datestamp, h.level, Origin(hd.copy.path))
+        acc.copies.append(hd.copy)
+        if acc.kb is None:
+            acc.kb = hd.copy.kb
+    return folder.catalog(entries)

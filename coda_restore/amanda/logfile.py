@@ -1,0 +1,416 @@
+"""Amanda trace logs (``log.*``): a streaming tokenizer and a grammar for the
+dump-result lines of every generation (ref amanda-formats.md §1.2–§1.6).
+
+``read_log(path)`` yields one ``Entry`` per line that matters for the catalog
+(START, FINISH and the dump-result lines SUCCESS, STRANGE, PARTIAL, FAIL,
+CHUNK, CHUNKSUCCESS, PART, PARTPARTIAL, DONE); everything else (INFO, STATS,
+DISK, CONT lines, ...) is skipped without being tokenized, because a year of
+logs is millions of lines.  A line that should parse but does not becomes a
+``CatalogWarning`` with file:line and is skipped; reading goes on.
+
+Generations accepted, all in one grammar (the optional tokens tell them apart):
+
+* ≤2.4.2 ``SUCCESS taper h d lvl [...]``: no datestamp (a "date" shorter than
+  3 characters is the level; the dump datestamp is the log's);
+* 2.4.3–2.5 ``SUCCESS taper h d ts lvl [... {wr: ...}]``, 2.5 ``CHUNK`` /
+  ``CHUNKSUCCESS`` and the 2.5 spanning ``FAIL`` with ``ts.N``;
+* 2.6–3.3 ``PART``/``PARTPARTIAL`` with label and file number, ``DONE``,
+  ``PARTIAL`` with or without nparts, FAIL with or without ``error|config``;
+* 3.4+ optional ``VAULT``, ``"ST:s"``, ``"POOL:p"`` prefixes and CRC tokens;
+* ``STRANGE dumper h d lvl ...`` (no datestamp) and planner/driver lines.
+
+Not promised: free-text fields keep Amanda's own truncation at ~4 KiB.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from coda_restore.amanda.model import CatalogWarning, Origin
+
+
+class LogType(enum.Enum):
+    """Amanda's log types (3.4+ list); BOGUS and CONT exist only when reading."""
+
+    BOGUS = "BOGUS"
+    FATAL = "FATAL"
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+    INFO = "INFO"
+    SUMMARY = "SUMMARY"
+    START = "START"
+    FINISH = "FINISH"
+    DISK = "DISK"
+    DONE = "DONE"
+    PART = "PART"
+    PARTPARTIAL = "PARTPARTIAL"
+    SUCCESS = "SUCCESS"
+    PARTIAL = "PARTIAL"
+    FAIL = "FAIL"
+    STRANGE = "STRANGE"
+    CHUNK = "CHUNK"
+    CHUNKSUCCESS = "CHUNKSUCCESS"
+    STATS = "STATS"
+    CONT = "CONT"
+    RETRY = "RETRY"
+    MARKER = "MARKER"
+
+
+class Program(enum.Enum):
+    PLANNER = "planner"
+    DRIVER = "driver"
+    AMREPORT = "amreport"
+    DUMPER = "dumper"
+    CHUNKER = "chunker"
+    TAPER = "taper"
+    AMFLUSH = "amflush"
+    AMDUMP = "amdump"
+    AMIDXTAPED = "amidxtaped"
+    AMFETCHDUMP = "amfetchdump"
+    AMCHECKDUMP = "amcheckdump"
+    AMVAULT = "amvault"
+    AMCLEANUP = "amcleanup"
+    AMBACKUPD = "ambackupd"
+    AMTRMIDX = "amtrmidx"
+    AMTRMLOG = "amtrmlog"
+    UNKNOWN = "unknown"
+
+
+_PROGRAMS = {p.value: p for p in Program}
+_PROGRAMS["checkdump"] = Program.AMCHECKDUMP  # as get_logline reads them
+_PROGRAMS["fetchdump"] = Program.AMFETCHDUMP
+
+# The types a catalog reads; every other line is skipped untokenized.
+_RESULT_TYPES = {
+    t.value: t
+    for t in (LogType.SUCCESS, LogType.STRANGE, LogType.PARTIAL, LogType.FAIL, LogType.CHUNK,
+              LogType.CHUNKSUCCESS, LogType.PART, LogType.PARTPARTIAL, LogType.DONE)
+}
+_WANTED = {**_RESULT_TYPES, "START": LogType.START, "FINISH": LogType.FINISH}
+# Taper lines that carry a part number token (find.c's list).
+_PART_NUMBERED = frozenset((LogType.CHUNK, LogType.PART, LogType.PARTPARTIAL, LogType.PARTIAL, LogType.DONE))
+_STORAGE_PREFIXED = frozenset((LogType.PART, LogType.PARTPARTIAL, LogType.DONE, LogType.FAIL, LogType.PARTIAL))
+
+
+# ---------------------------------------------------------------------------
+# Quoting (§1.3)
+
+# A token runs to the first whitespace outside double quotes; a backslash
+# escapes the next character; an unterminated quote runs to the end of line.
+_TOKEN = re.compile(r'(?:[^\s"\\]|\\.|"(?:[^"\\]|\\.)*(?:"|$))+', re.S)
+_OCTAL = re.compile(r"[0-7]{1,3}")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f"}
+
+
+def tokens(text: str) -> list[str]:
+    """Split on whitespace outside quotes; tokens stay quoted (raw)."""
+    if '"' not in text and "\\" not in text:
+        return text.split()
+    return _TOKEN.findall(text)
+
+
+def tokens_with_rest(text: str, n: int) -> tuple[list[str], str]:
+    """The first ``n`` raw tokens and the text after them (leading blanks
+    removed), for lines that end in free text such as a FAIL message."""
+    out: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if len(out) == n:
+            return out, text[m.start():]
+        out.append(m.group())
+        pos = m.end()
+    return out, text[pos:].lstrip()
+
+
+def unquote(tok: str) -> str:
+    """Amanda's unquote_string: drop every unescaped ``"``, decode \\n \\t \\r
+    \\f \\\\ \\" and \\ooo octal (a NUL result is dropped); \\x becomes x."""
+    if '"' not in tok and "\\" not in tok:
+        return tok
+    out: list[str] = []
+    i, n = 0, len(tok)
+    while i < n:
+        c = tok[i]
+        if c == '"':
+            i += 1
+        elif c == "\\" and i + 1 < n:
+            nxt = tok[i + 1]
+            m = _OCTAL.match(tok, i + 1)
+            if m:
+                code = int(m.group(), 8)
+                if code:
+                    out.append(chr(code))
+                i = m.end()
+            else:
+                out.append(_ESCAPES.get(nxt, nxt))
+                i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def quote(s: str) -> str:
+    """Amanda's quote_string, for printing names as Amanda would."""
+    if s and not any(c in ':\'\\"' or c <= " " or c >= "\x7f" for c in s):
+        return s
+    body = (s.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
+            .replace("\n", "\\n").replace("\r", "\\r").replace("\f", "\\f"))
+    return f'"{body}"'
+
+
+# ---------------------------------------------------------------------------
+# Datestamps (§1.4)
+
+_DATESTAMP = re.compile(r"\d{8}(?:\d{6})?")
+
+
+def is_datestamp(s: str) -> bool:
+    return _DATESTAMP.fullmatch(s) is not None
+
+
+_TS14: dict[str, str] = {}
+
+
+def ts14(stamp: str) -> str:
+    """Zero-pad an 8-digit datestamp to 14 digits (as Amanda::DB::Catalog);
+    interned, since a catalog holds each run's datestamp many times."""
+    out = _TS14.get(stamp)
+    if out is None:
+        out = _TS14[stamp] = sys.intern(stamp.ljust(14, "0"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Entries
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """START <prog> ...: a run (planner/driver/amflush/amvault: ``date D``) or
+    a new volume (taper: ``datestamp D ["ST:s"] ["POOL:p"] label L``)."""
+
+    program: Program
+    datestamp: str
+    label: str | None
+    storage: str | None
+    pool: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    program: Program
+    datestamp: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One dump-result line (SUCCESS ... DONE) of any program."""
+
+    type: LogType
+    program: Program
+    host: str
+    disk: str
+    datestamp: str | None  # raw, 8 or 14 digits; None: the log's (≤2.4.2, STRANGE)
+    level: int
+    partnum: int  # -1 when the line has none
+    totalparts: int  # -1 when the line has none or says -1
+    label: str | None  # PART/PARTPARTIAL only
+    filenum: int  # PART/PARTPARTIAL only, else 0
+    storage: str | None  # "ST:" token
+    pool: str | None  # "POOL:" token
+    kb: int | None  # from the [sec ...] stats (bytes converted)
+    message: str  # FAIL/PARTIAL/PARTPARTIAL/STRANGE text, unquoted
+    line: int
+
+
+Entry = Start | Finish | Result
+
+
+class LogSyntaxError(ValueError):
+    """A line of a known type that does not parse; becomes a warning."""
+
+
+def _int(tok: str, what: str) -> int:
+    try:
+        return int(tok)
+    except ValueError:
+        raise LogSyntaxError(f"expected {what}, got {tok!r}") from None
+
+
+_NUMBERISH = re.compile(r"-?\d+(?:/-?\d+)?")
+_CRC = re.compile(r"[0-9a-fA-F]{8}:\d+")
+
+
+def _stats_kb(toks: list[str], i: int) -> int | None:
+    """kb from ``[sec S kb K ...`` or ``[sec S bytes B ...`` starting at i."""
+    if i + 3 < len(toks) and toks[i] == "[sec":
+        unit, value = toks[i + 2], toks[i + 3]
+        try:
+            if unit == "kb":
+                return int(float(value))
+            if unit == "bytes":
+                return int(float(value)) // 1024
+        except ValueError:
+            return None
+    return None
+
+
+def _message(rest: str) -> str:
+    """The free text of a FAIL/PARTIAL line: after the stats, without the
+    3.2+ ``error``/``config`` failure source, unquoted."""
+    rest = rest.strip()
+    if rest.startswith("[sec"):
+        end = rest.find("]")
+        rest = rest[end + 1:].strip() if end >= 0 else ""
+    for source in ("error ", "config "):
+        if rest.startswith(source):
+            rest = rest[len(source):].lstrip()
+            break
+    if rest.startswith('"'):
+        rest = unquote(rest)
+    return rest
+
+
+def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
+    """Parse one dump-result payload (the text after TYPE and PROGRAM).
+    Returns None for lines that are not dumps (planner "skipped" SUCCESS)."""
+    if typ is LogType.SUCCESS and prog is Program.PLANNER:
+        return None  # §8.14: a planner skip, not a dump
+    wants_text = typ in (LogType.FAIL, LogType.PARTIAL, LogType.PARTPARTIAL, LogType.STRANGE)
+    if wants_text:
+        toks, _ = tokens_with_rest(payload, 1_000_000)
+    else:
+        toks = tokens(payload)
+    n = len(toks)
+    i = 0
+    storage = pool = label = None
+    filenum = 0
+    taper = prog is Program.TAPER
+    if taper and typ in _STORAGE_PREFIXED:
+        if i < n and toks[i] == "VAULT":
+            i += 1
+        while i < n and toks[i][:4] in ('"ST:', "ST:", '"POO', "POOL"):
+            tok = unquote(toks[i])
+            if tok.startswith("ST:"):
+                storage = sys.intern(tok[3:])
+            elif tok.startswith("POOL:"):
+                pool = sys.intern(tok[5:])
+            else:
+                break
+            i += 1
+        if typ in (LogType.PART, LogType.PARTPARTIAL):
+            if i + 1 >= n:
+                raise LogSyntaxError("expected a label and a file number")
+            label = sys.intern(unquote(toks[i]))
+            filenum = _int(toks[i + 1], "a file number")
+            i += 2
+    if i + 2 >= n:
+        raise LogSyntaxError("expected host, disk and level")
+    host = sys.intern(unquote(toks[i]))
+    disk = sys.intern(unquote(toks[i + 1]))
+    date = toks[i + 2]
+    i += 3
+    partnum = totalparts = -1
+    if len(date) < 3:  # ≤2.4.2 and STRANGE: no datestamp; this is the level
+        datestamp = None
+        level = _int(date, "a level")
+        if taper:
+            partnum = totalparts = 1
+    else:
+        if "." in date and typ is LogType.FAIL:  # 2.5 spanning failure: ts.N
+            date = date.partition(".")[0]
+        if not is_datestamp(date):
+            raise LogSyntaxError(f"expected a datestamp, got {date!r}")
+        datestamp = sys.intern(date)
+        # taper lines may carry "a/b" (or "a") before the level; PARTIAL lines
+        # sometimes do not: count the numeric tokens before CRCs/stats/text.
+        nums = 0
+        while i + nums < n and nums < 2 and _NUMBERISH.fullmatch(toks[i + nums]):
+            nums += 1
+        if taper and typ in _PART_NUMBERED and nums == 2:
+            a, _, b = toks[i].partition("/")
+            partnum = _int(a, "a part number")
+            totalparts = _int(b, "a part count") if b else -1
+            i += 1
+        elif taper and typ is LogType.PARTIAL:
+            partnum = totalparts = 1
+        if i >= n:
+            raise LogSyntaxError("expected a level")
+        level = _int(toks[i], "a level")
+        i += 1
+    if not 0 <= level < 400:
+        raise LogSyntaxError(f"level {level} out of range 0..399")
+    while i < n and i < len(toks) and _CRC.fullmatch(toks[i]):
+        i += 1  # 3.4+ native/client/server CRCs
+    kb = _stats_kb(toks, i)
+    message = ""
+    if wants_text:
+        _, rest = tokens_with_rest(payload, i)
+        message = sys.intern(_message(rest)) if rest else ""
+    return Result(typ, prog, host, disk, datestamp, level, partnum, totalparts, label, filenum,
+                  storage, pool, kb, message, line)
+
+
+def parse_start(prog: Program, payload: str, line: int) -> Start:
+    toks = tokens(payload)
+    if prog is Program.TAPER:
+        # datestamp D ["ST:s"] ["POOL:p"] label L [tape N]
+        if len(toks) < 4 or toks[0] != "datestamp":
+            raise LogSyntaxError("expected 'datestamp D ... label L'")
+        stamp = toks[1]
+        if not is_datestamp(stamp):
+            raise LogSyntaxError(f"expected a datestamp, got {stamp!r}")
+        storage = pool = None
+        i = 2
+        while i < len(toks) and toks[i] != "label":
+            tok = unquote(toks[i])
+            if tok.startswith("ST:"):
+                storage = sys.intern(tok[3:])
+            elif tok.startswith("POOL:"):
+                pool = sys.intern(tok[5:])
+            else:
+                raise LogSyntaxError(f"unexpected {toks[i]!r} before 'label'")
+            i += 1
+        if i + 1 >= len(toks):
+            raise LogSyntaxError("expected 'label L'")
+        return Start(prog, sys.intern(stamp), sys.intern(unquote(toks[i + 1])), storage, pool, line)
+    # START planner|driver|amflush|amvault date D
+    if len(toks) < 2 or toks[0] != "date" or not is_datestamp(toks[1]):
+        raise LogSyntaxError("expected 'date D'")
+    return Start(prog, sys.intern(toks[1]), None, None, None, line)
+
+
+def read_log(path: str, warnings: list[CatalogWarning]) -> Iterator[Entry]:
+    """Yield the entries of one log file; malformed lines are appended to
+    ``warnings`` (with file:line) and skipped.  CONT lines (two leading
+    spaces) belong to the previous record and carry nothing for a catalog."""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as f:
+        for lineno, raw in enumerate(f, 1):
+            if raw[:2] == "  " or raw[:1] in ("\n", "#", "%", ""):
+                continue  # CONT, empty, test-catalog comment/directive
+            word, _, rest = raw.partition(" ")
+            typ = _WANTED.get(word)
+            if typ is None:
+                continue
+            prog_name, _, payload = rest.lstrip(" ").partition(" ")
+            prog = _PROGRAMS.get(prog_name.rstrip("\n"), Program.UNKNOWN)
+            try:
+                if typ is LogType.START:
+                    yield parse_start(prog, payload, lineno)
+                elif typ is LogType.FINISH:
+                    toks = tokens(payload)
+                    date = toks[1] if len(toks) > 1 and toks[0] == "date" else None
+                    yield Finish(prog, date, lineno)
+                else:
+                    result = parse_result(typ, prog, payload, lineno)
+                    if result is not None:
+                        yield result
+            except LogSyntaxError as err:
+                warnings.append(CatalogWarning(Origin(path, lineno), f"malformed {word} {prog_name} line: {err}"))
