@@ -112,3 +112,28 @@ class CommandFailed(CodaRestoreError):
 
 class VolutilOutputError(CodaRestoreError):
     """volutil {} printed something unexpected: {!r}"""
+
+
+class DumpFormatError(VerificationFailed):
+    """{}: offset {}: {}"""
+
+    def __init__(self, offset, detail, source="dump"):
+        super().__init__(source, offset, detail)
+        self.source, self.offset, self.detail = source, offset, detail
+
+
+class TruncatedDump(DumpFormatError):
+    """{}: offset {}: truncated dump: {} needs {} bytes, got {}"""
+
+    def __init__(self, offset, what, expected, got, source="dump"):
+        CodaRestoreError.__init__(self, source, offset, what, expected, got)
+        self.source, self.offset, self.what, self.expected, self.got = source, offset, what, expected, got
+        self.detail = f"truncated dump: {what} needs {expected} bytes, got {got}"
+
+
+class ChainMismatch(VerificationFailed):
+    """{}"""
+
+
+class WrongBase(ChainMismatch):
+    """{} is not with respect to {}: its oldest is {}, the base's latest is {}"""

@@ -1,0 +1,129 @@
+"""Forward-only buffered input with a 64-bit position, and ``read_exact``.
+
+Works on anything with ``read`` (pipes, sockets, tape devices); never seeks.
+Small reads are served from one buffer; large payloads (file data) bypass it
+in big ``readinto`` chunks so a dump of any size crosses in bounded memory.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from coda_restore.errors import TruncatedDump
+
+BUFSIZE = 1 << 20
+CHUNK = 1 << 20
+
+
+class InputStream:
+    """``offset`` is the absolute position of the next unread byte."""
+
+    def __init__(self, raw: BinaryIO, source: str = "dump", bufsize: int = BUFSIZE):
+        self.raw = raw
+        self.source = source
+        self.bufsize = bufsize
+        self.buf = b""
+        self.pos = 0
+        self.offset = 0
+        self._eof = False
+        self._chunk: bytearray | None = None
+
+    # -- buffer management -------------------------------------------------
+    def available(self) -> int:
+        return len(self.buf) - self.pos
+
+    def fill(self, n: int) -> int:
+        """Try to have ``n`` bytes buffered; returns how many are (less only at EOF)."""
+        have = len(self.buf) - self.pos
+        if have >= n or self._eof:
+            return have
+        parts = [self.buf[self.pos :]]
+        while have < n:
+            data = self.raw.read(max(self.bufsize, n - have))
+            if not data:
+                self._eof = True
+                break
+            parts.append(data)
+            have += len(data)
+        self.buf = b"".join(parts)
+        self.pos = 0
+        return have
+
+    def peek_byte(self) -> int:
+        """The next byte, or -1 at EOF; not consumed."""
+        if self.pos >= len(self.buf) and self.fill(1) < 1:
+            return -1
+        return self.buf[self.pos]
+
+    def at_eof(self) -> bool:
+        return self.peek_byte() < 0
+
+    def advance(self, n: int) -> None:
+        """Consume ``n`` bytes that are known to be buffered."""
+        self.pos += n
+        self.offset += n
+
+    # -- payloads ------------------------------------------------------------
+    def chunks(self, n: int, what: str) -> Iterator[memoryview]:
+        """Yield the next ``n`` bytes in pieces; each piece is valid only until
+        the next one is requested.  Raises TruncatedDump on a short stream."""
+        start = self.offset
+        left = n
+        have = len(self.buf) - self.pos
+        if have:
+            take = min(have, left)
+            piece = memoryview(self.buf)[self.pos : self.pos + take]
+            self.advance(take)
+            left -= take
+            yield piece
+        if left <= 0:
+            return
+        if self._chunk is None:
+            self._chunk = bytearray(CHUNK)
+        view = memoryview(self._chunk)
+        readinto = getattr(self.raw, "readinto", None)
+        while left > 0:
+            want = min(left, CHUNK)
+            if readinto is not None:
+                got = readinto(view[:want])
+            else:
+                data = self.raw.read(want)
+                got = len(data)
+                view[:got] = data
+            if not got:
+                self._eof = True
+                raise TruncatedDump(start, what, n, n - left, self.source)
+            self.offset += got
+            left -= got
+            yield view[:got]
+
+    def skip(self, n: int, what: str) -> None:
+        for _ in self.chunks(n, what):
+            pass
+
+
+def read_exact(stream: InputStream, n: int, what: str) -> bytes:
+    """Exactly ``n`` bytes or TruncatedDump(offset, what, expected, got).
+    The only way the parser takes bytes out of a stream."""
+    buf, pos = stream.buf, stream.pos
+    if len(buf) - pos >= n:
+        stream.pos = pos + n
+        stream.offset += n
+        return buf[pos : pos + n]
+    start = stream.offset
+    if n <= stream.bufsize:
+        got = stream.fill(n)
+        if got < n:
+            raise TruncatedDump(start, what, n, got, stream.source)
+        return read_exact(stream, n, what)
+    # A large string: collect it piecewise so a hostile length fails at EOF
+    # instead of allocating first.
+    parts = []
+    got = 0
+    try:
+        for piece in stream.chunks(n, what):
+            parts.append(bytes(piece))
+            got += len(piece)
+    except TruncatedDump:
+        raise TruncatedDump(start, what, n, got, stream.source) from None
+    return b"".join(parts)
