@@ -1,0 +1,384 @@
+"""Extract files from a full or merged dump, to a directory or a tar stream.
+
+Algorithm (one forward pass, memory bounded by the metadata):
+
+1. The large index comes first: decode every directory's pages into names
+   (``dirpage.decode``) and keep only the names and metadata.
+2. At the small index the name space is complete (``tree.build_layout``).
+   Before a single byte is written: refuse any name that could escape the
+   target (``UnsafeName``, exit 4), check the requested paths exist, then
+   create the selected directories, parents first.
+3. Each small vnode already knows its path(s): its data streams from the
+   dump to the first path in fixed-size chunks; further names become hard
+   links; symlink targets (small) are read whole.
+4. Last, directory modes and mtimes are set, deepest first (writing into a
+   directory changes its mtime, and a 0555 directory could not be filled).
+
+The sinks never follow a symlink while writing: every component is opened
+relative to its parent's descriptor with O_NOFOLLOW, files are created with
+O_EXCL, and an existing entry is replaced only with ``force`` (a directory is
+never replaced).  So a dump cannot write outside the target even if the
+target already holds symlinks.
+
+Not promised: an interrupted extraction leaves what it wrote (files are
+complete or being written; directory modes may not be set yet).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol
+
+from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError
+from coda_restore.voldump import dirpage
+from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, RemovedVnode, VnodeClass, Vnode
+from coda_restore.voldump.tree import (
+    LOST_FOUND,
+    Kind,
+    Layout,
+    Meta,
+    ProblemKind,
+    VPath,
+    build_layout,
+    fid_text,
+    show_path,
+)
+
+SYMLINK_MAX = 4096  # PATH_MAX: a longer "target" is not a symlink anyone can use
+
+
+class Sink(Protocol):
+    """Where extracted objects go; paths are below the volume root."""
+
+    def directory(self, path: VPath, meta: Meta) -> None: ...
+    def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None: ...
+    def symlink(self, path: VPath, meta: Meta, target: bytes) -> None: ...
+    def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    paths: tuple[VPath, ...] = ()  # below the root; () = the whole volume
+    orphans: bool = False  # also extract orphans under lost+found/
+    owners: bool = False  # restore owners (and keep setuid/setgid bits)
+
+
+@dataclass
+class ExtractResult:
+    directories: int = 0
+    files: int = 0
+    symlinks: int = 0
+    hardlinks: int = 0
+    bytes: int = 0
+    orphans: int = 0  # orphan vnodes in the dump (extracted only with orphans)
+    notes: list[str] = field(default_factory=list)  # problems that did not stop the run
+
+
+class _Selection:
+    def __init__(self, wanted: tuple[VPath, ...]):
+        self.wanted = wanted
+
+    def takes(self, path: VPath) -> bool:
+        """Inside a selected subtree."""
+        return not self.wanted or any(path[: len(w)] == w for w in self.wanted)
+
+    def needs(self, path: VPath) -> bool:
+        """A directory to create: selected or the parent of a selection."""
+        return self.takes(path) or any(w[: len(path)] == path for w in self.wanted)
+
+
+def extract_records(
+    records: Iterable,
+    chunks: Callable[[Vnode], Iterator[bytes]],
+    sink: Sink,
+    options: ExtractOptions = ExtractOptions(),
+    source: str = "dump",
+) -> ExtractResult:
+    """Run the extraction over the records of one full (or merged) dump.
+    ``chunks(vnode)`` yields the file data of the small vnode just read."""
+    result = ExtractResult()
+    sel = _Selection(options.paths)
+    large: list[tuple[Meta, tuple[dirpage.DirEntry, ...]]] = []
+    layout: Layout | None = None
+    named: set = set()
+    for rec in records:
+        if isinstance(rec, DumpHeader) and not rec.is_full:
+            raise NotRestorable(f"{source} is an incremental (level {rec.level}); give its full dump and the whole chain")
+        if isinstance(rec, RemovedVnode):
+            raise DumpFormatError(rec.offset, "removed vnode in a full dump", source)
+        if isinstance(rec, IndexHeader) and rec.vclass is VnodeClass.SMALL:
+            layout = _open_small_index(large, sink, sel, options, result, source)
+            named = layout.file_paths.keys()
+            continue
+        if not isinstance(rec, Vnode):
+            continue
+        meta = Meta.of(rec)
+        if layout is None:
+            if meta is None or meta.kind is not Kind.DIRECTORY or rec.data is not DataKind.DIRPAGES:
+                result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} in the large index is no directory; skipped")
+                continue
+            where = f"{fid_text(rec.fid)} ({source} offset {rec.offset})"
+            large.append((meta, dirpage.decode(rec.pages, where)))
+            continue
+        if meta is None or meta.kind is Kind.DIRECTORY:
+            result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} has type {rec.type}; skipped")
+            _drain(rec, chunks)
+            continue
+        if rec.fid not in named:
+            result.orphans += 1
+        paths = [p for p in layout.paths_of(rec.fid, options.orphans) if sel.takes(p)]
+        if not paths:
+            _drain(rec, chunks)
+            continue
+        _write_small(rec, meta, paths, chunks, sink, result, source)
+    if layout is None:
+        raise DumpFormatError(0, "no small index: the dump ended early", source)
+    result.orphans += len(layout.orphan_dir_path)
+    sink.finish()
+    return result
+
+
+def _open_small_index(large, sink: Sink, sel: _Selection, options: ExtractOptions, result: ExtractResult, source: str) -> Layout:
+    layout = build_layout(large)
+    for p in layout.problems:
+        if p.kind is ProblemKind.UNSAFE_NAME:
+            raise UnsafeName(source, b"/".join(p.path))
+        if p.kind is ProblemKind.NO_ROOT:
+            raise NotRestorable(f"{source} has no root directory (vnode 1.1): is it an incremental?")
+        result.notes.append(str(p))
+    for w in sel.wanted:
+        if layout.lookup(w) is None and not (options.orphans and w[:1] == (LOST_FOUND,)):
+            raise UsageError(f"{show_path(w)}: no such path in {source}")
+    if options.orphans:
+        if layout.lookup((LOST_FOUND,)) is not None:
+            raise UsageError(f"the volume has its own {LOST_FOUND.decode()}; extract without --orphans")
+        if sel.needs((LOST_FOUND,)):
+            # Orphan files are only known as their records go by: make the place now.
+            sink.directory((LOST_FOUND,), Meta(0, 0, Kind.DIRECTORY, 0o700, int(time.time()), 0))
+    for path, meta in layout.directories(options.orphans):
+        if sel.needs(path):
+            sink.directory(path, meta)
+            result.directories += 1
+    return layout
+
+
+def _write_small(rec: Vnode, meta: Meta, paths: list[VPath], chunks, sink: Sink, result: ExtractResult, source: str) -> None:
+    first = paths[0]
+    if meta.kind is Kind.SYMLINK:
+        target = b"".join(_bounded(chunks(rec), SYMLINK_MAX, rec, source)) if rec.data is DataKind.FILEDATA else b""
+        sink.symlink(first, meta, target)
+        result.symlinks += 1
+    else:
+        if rec.data is DataKind.FILEDATA:
+            sink.file(first, meta, rec.size, _counted(chunks(rec), result))
+        else:
+            # D_BADINODE: the server restores an empty container; so do we.
+            result.notes.append(f"{show_path(first)}: no data in the dump (D_BADINODE); written empty")
+            sink.file(first, meta, 0, ())
+        result.files += 1
+    for p in paths[1:]:
+        sink.hardlink(p, first, meta)
+        result.hardlinks += 1
+
+
+def _drain(rec: Vnode, chunks) -> None:
+    if rec.data is DataKind.FILEDATA and rec.size:
+        for _ in chunks(rec):
+            pass
+
+
+def _counted(it: Iterable[bytes], result: ExtractResult) -> Iterator[bytes]:
+    for c in it:
+        result.bytes += len(c)
+        yield c
+
+
+def _bounded(it: Iterable[bytes], limit: int, rec: Vnode, source: str) -> Iterator[bytes]:
+    if rec.size > limit:
+        raise DumpFormatError(rec.offset, f"symlink {fid_text(rec.fid)} has a target of {rec.size} bytes", source)
+    return it
+
+
+# -- sinks ---------------------------------------------------------------
+
+
+def _mode(meta: Meta, owners: bool) -> int:
+    # Without owners the files belong to whoever extracts: no setuid/setgid.
+    return meta.mode & (0o7777 if owners else 0o1777)
+
+
+class DirectorySink:
+    """Writes below ``root`` without ever following a symlink."""
+
+    _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+    def __init__(self, root: Path, force: bool = False, owners: bool = False):
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.root, self.force, self.owners = root, force, owners
+        self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._fds: dict[VPath, int] = {}  # a few open parents (files arrive in slot order)
+        self._dirs: list[tuple[VPath, Meta]] = []
+
+    def _host(self, path: VPath) -> str:
+        return os.path.join(str(self.root), os.fsdecode(b"/".join(path)))
+
+    def _dir_fd(self, path: VPath) -> int:
+        if not path:
+            return self._root_fd
+        fd = self._fds.get(path)
+        if fd is None:
+            parent = self._dir_fd(path[:-1])
+            try:
+                fd = os.open(path[-1], self._DIR, dir_fd=parent)
+            except OSError as err:
+                raise OutputExists(f"{self._host(path)} (not a directory: {err.strerror})") from None
+            if len(self._fds) >= 64:
+                old = next(iter(self._fds))
+                os.close(self._fds.pop(old))
+            self._fds[path] = fd
+        return fd
+
+    def _replace(self, parent: int, path: VPath) -> None:
+        """Make room for ``path``: only with force, and never over a directory."""
+        st = os.stat(path[-1], dir_fd=parent, follow_symlinks=False)
+        if not self.force or stat.S_ISDIR(st.st_mode):
+            raise OutputExists(self._host(path))
+        os.unlink(path[-1], dir_fd=parent)
+
+    def directory(self, path: VPath, meta: Meta) -> None:
+        parent = self._dir_fd(path[:-1])
+        try:
+            os.mkdir(path[-1], 0o700, dir_fd=parent)
+        except FileExistsError:
+            st = os.stat(path[-1], dir_fd=parent, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                self._replace(parent, path)
+                os.mkdir(path[-1], 0o700, dir_fd=parent)
+        self._dirs.append((path, meta))
+
+    def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
+        parent = self._dir_fd(path[:-1])
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
+        except FileExistsError:
+            self._replace(parent, path)
+            fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            if self.owners:
+                os.fchown(fd, meta.owner, -1)
+            os.fchmod(fd, _mode(meta, self.owners))
+            os.utime(fd, (meta.mtime, meta.mtime))
+        finally:
+            os.close(fd)
+
+    def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
+        parent = self._dir_fd(path[:-1])
+        try:
+            os.symlink(target, path[-1], dir_fd=parent)
+        except FileExistsError:
+            self._replace(parent, path)
+            os.symlink(target, path[-1], dir_fd=parent)
+        if self.owners:
+            os.chown(path[-1], meta.owner, -1, dir_fd=parent, follow_symlinks=False)
+        os.utime(path[-1], (meta.mtime, meta.mtime), dir_fd=parent, follow_symlinks=False)
+
+    def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
+        src = self._dir_fd(first[:-1])
+        dst = self._dir_fd(path[:-1])
+        try:
+            os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+        except FileExistsError:
+            self._replace(dst, path)
+            os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+
+    def finish(self) -> None:
+        for path, meta in sorted(self._dirs, key=lambda pm: len(pm[0]), reverse=True):
+            fd = self._dir_fd(path)
+            if self.owners and meta.vnode:
+                os.fchown(fd, meta.owner, -1)
+            os.fchmod(fd, _mode(meta, self.owners))
+            os.utime(fd, (meta.mtime, meta.mtime))
+        self.close()
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        if self._root_fd >= 0:
+            os.close(self._root_fd)
+            self._root_fd = -1
+
+
+class _ChunkReader:
+    """A read() over chunks, for tarfile.addfile, which copies ``size`` bytes."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._it, self._buf = iter(chunks), b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            nxt = next(self._it, None)
+            if nxt is None:
+                break
+            self._buf += nxt
+        out, self._buf = (self._buf, b"") if n < 0 else (self._buf[:n], self._buf[n:])
+        return out
+
+    def drain(self) -> None:
+        for _ in self._it:
+            pass
+
+
+class TarSink:
+    """Writes a GNU tar stream (names as raw bytes) to a binary file object,
+    forward only, so stdout or a pipe works."""
+
+    def __init__(self, fileobj, owners: bool = True):
+        self.owners = owners
+        self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.GNU_FORMAT,
+                                encoding="utf-8", errors="surrogateescape")
+
+    def _info(self, path: VPath, meta: Meta, type_: bytes) -> tarfile.TarInfo:
+        ti = tarfile.TarInfo(b"/".join(path).decode("utf-8", "surrogateescape"))
+        ti.type = type_
+        ti.mode = _mode(meta, self.owners)
+        ti.mtime = meta.mtime
+        ti.uid = meta.owner if self.owners else 0
+        ti.gid = 0
+        ti.uname = ti.gname = ""
+        return ti
+
+    def directory(self, path: VPath, meta: Meta) -> None:
+        self.tar.addfile(self._info(path, meta, tarfile.DIRTYPE))
+
+    def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
+        ti = self._info(path, meta, tarfile.REGTYPE)
+        ti.size = size
+        reader = _ChunkReader(chunks)
+        self.tar.addfile(ti, reader)
+        reader.drain()  # let the dump reader see the end of the data
+
+    def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
+        ti = self._info(path, meta, tarfile.SYMTYPE)
+        ti.linkname = target.decode("utf-8", "surrogateescape")
+        self.tar.addfile(ti)
+
+    def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
+        ti = self._info(path, meta, tarfile.LNKTYPE)
+        ti.linkname = b"/".join(first).decode("utf-8", "surrogateescape")
+        self.tar.addfile(ti)
+
+    def finish(self) -> None:
+        self.tar.close()
