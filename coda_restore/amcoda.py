@@ -23,6 +23,7 @@ chain with ``coda-restore`` first), include/exclude lists, partial restores.
 from __future__ import annotations
 
 import enum
+import io
 import os
 import re
 import subprocess
@@ -30,12 +31,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
 from coda_restore import proc
 from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
 from coda_restore.volutil import BACKUP, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid
+from coda_restore.voldump import dirpage
+from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.records import DumpHeader, Vnode
+from coda_restore.voldump.tree import Meta, build_layout
 
 CHUNK = 64 * 1024  # bytes moved per read; memory stays bounded whatever the volume size
 MAX_LEVEL = 9
@@ -225,61 +230,72 @@ def fresh_clone(s: Settings, now: Callable[[], float] = time.time) -> Clone:
 # --- the stream check and the index -----------------------------------------
 
 
-_BEGIN = b"\x01\xb3\xa1\x13\x22"
-_END = b"\x08\x3a\x21\x4b\x6e"
+class Tee:
+    """The dump as the codec's reader pulls it, copied to Amanda (fd 1) on
+    the way: one pass, bounded chunks, nothing held."""
+
+    def __init__(self, src: BinaryIO, fd: int | None):
+        self.src, self.fd, self.size = src, fd, 0
+
+    def _out(self, data) -> None:
+        if self.fd is not None and len(data):
+            _write_all(self.fd, data)
+        self.size += len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n if n is not None and n >= 0 else CHUNK)
+        self._out(data)
+        return data
+
+    def readinto(self, view) -> int:
+        got = self.src.readinto(view) or 0
+        self._out(memoryview(view)[:got])
+        return got
 
 
-@dataclass
-class StreamCheck:
-    """Watches a dump stream go by, chunk by chunk, in bounded memory.
+@dataclass(frozen=True)
+class Inspection:
+    """What reading a whole dump stream showed."""
 
-    It learns the header's level (to notice the server's silent full-dump
-    fallback) and whether the stream ends with the end magic.  When the
-    codec's streaming reader is available it is driven from the same bytes
-    and also yields the directory names for the index."""
-
-    head: bytearray = field(default_factory=bytearray)
-    tail: bytes = b""
-    size: int = 0
-
-    def feed(self, chunk: bytes) -> None:
-        if len(self.head) < 4096:
-            self.head += chunk[: 4096 - len(self.head)]
-        self.tail = (self.tail + chunk)[-len(_END):]
-        self.size += len(chunk)
-
-    def header_level(self) -> int | None:
-        """The header's ``'i'`` field, or None if the header cannot be read."""
-        return _header_fields(bytes(self.head)).get("i")
-
-    def problems(self) -> list[str]:
-        out = []
-        if not self.head.startswith(_BEGIN):
-            out.append("the stream does not start with a Coda dump header")
-        if self.tail != _END:
-            out.append("the stream does not end with the dump end magic (truncated?)")
-        return out
+    header: DumpHeader | None
+    index: tuple[bytes, ...]  # "/path" lines, directories ending in "/"
+    problem: str | None  # why the stream is not a complete, well-formed dump
 
 
-def _header_fields(buf: bytes) -> dict[str, int]:
-    """The integer fields of a dump header (ref §3), from its first bytes."""
-    if not buf.startswith(_BEGIN) or len(buf) < 9:
-        return {}
-    found, pos = {}, 9
-    while pos < len(buf) and buf[pos] > 20:
-        tag = chr(buf[pos])
-        if tag == "n":
-            if pos + 5 > len(buf):
-                break
-            pos += 5 + int.from_bytes(buf[pos + 1:pos + 5], "big")
-        elif tag == "I":
-            pos += 9
-        else:
-            if pos + 5 > len(buf):
-                break
-            found[tag] = int.from_bytes(buf[pos + 1:pos + 5], "big")
-            pos += 5
-    return found
+def inspect(raw: BinaryIO, source: str = "dump") -> Inspection:
+    """Read a dump with the codec's streaming reader: every record is parsed
+    (truncation, bad tags and magics are caught), directory pages are decoded
+    into the paths this dump holds.  File data is skipped, never held."""
+    reader = DumpReader(raw, source)
+    dirs, files = [], set()
+    try:
+        for rec in reader:
+            if isinstance(rec, Vnode):
+                if rec.pages is not None:
+                    meta = Meta.of(rec)
+                    if meta is not None:
+                        dirs.append((meta, dirpage.decode(rec.pages, f"vnode {rec.vnum:#x}")))
+                else:
+                    files.add(rec.fid)
+    except CodaRestoreError as exc:
+        return Inspection(reader.header, (b"/",), str(exc))
+    return Inspection(reader.header, index_lines(build_layout(dirs), files), None)
+
+
+def index_lines(layout, files: set) -> tuple[bytes, ...]:
+    """Amanda index lines for what a dump holds: "/" always, every directory
+    it holds that is reachable from the root ("/a/b/"), and every file of the
+    dump those directories name.  (An incremental holds only the changed
+    directories, so a change below an unchanged one has no path here.)"""
+    lines = {b"/"}
+    for fid, path in layout.dir_path.items():
+        if path:
+            lines.add(b"/" + b"/".join(path) + b"/")
+    for fid in files:
+        for path in layout.file_paths.get(fid, ()):
+            lines.add(b"/" + b"/".join(path))
+    # a name with a newline cannot be one index line
+    return tuple(sorted(line for line in lines if b"\n" not in line))
 
 
 # --- Amanda's message channels -----------------------------------------------
@@ -408,31 +424,32 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
         mesg.info(f"amcoda: {note}")
     argv = s.volutil.dump_argv(c.clone.id, level)
     mesg.info(f"amcoda: running {proc.display(argv)}")
-    check = StreamCheck()
     try:
-        status, stderr = _stream(argv, data_fd, check)
+        status, stderr, seen, size = _stream(argv, data_fd)
     except OSError as exc:  # fd 1 closed under us: Amanda gave up on the dump
         mesg.error(f"amcoda: writing the dump to Amanda failed: {exc}")
         return 1
     problems = []
     if status != 0:
         problems.append(str(CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])))
-    problems += check.problems()
+    if seen.problem:
+        problems.append(seen.problem)
     said = bytes_dumped(stderr)
-    if said is not None and said % 2**32 != check.size % 2**32:  # volutil's counter is 32-bit
-        problems.append(f"volutil said {said} bytes dumped but {check.size} arrived")
+    if said is not None and said % 2**32 != size % 2**32:  # volutil's counter is 32-bit
+        problems.append(f"volutil said {said} bytes dumped but {size} arrived")
     if problems:
         mesg.error("amcoda: " + "; ".join(problems) + (" (not marked)" if req.record else ""))
         return 1
-    got = check.header_level()
+    got = seen.header.level
     if level > 0 and got == 0:
         # ref §12.2: no usable .ancient list, so the server dumped everything.
         mesg.strange(f"amcoda: asked for level {level} but the server made a full dump "
                      "(no usable .ancient list); the image is a level 0")
-    mesg.info(f"amcoda: dumped {check.size} bytes of {c.clone.name} "
-              f"(clone {hexid(c.clone.id)}) at level {level if got is None else got}")
+    mesg.info(f"amcoda: dumped {size} bytes of {seen.header.volume_name} (clone "
+              f"{hexid(c.clone.id)}) at level {got}, oldest {seen.header.oldest:#x} "
+              f"latest {seen.header.latest:#x}")
     if index is not None:
-        index.write(b"/\n")
+        index.write(b"".join(line + b"\n" for line in seen.index))
         index.flush()
     if req.record:
         ancient = s.volutil.ancient_argv(s.ancient, c.clone, c.rw)
@@ -442,24 +459,28 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
             mesg.error(f"amcoda: the dump is good but marking it failed: {exc}")
             return 1
         mesg.info(f"amcoda: marked as the base of the next incremental ({proc.display(ancient)})")
-    mesg.size(kib(check.size))
+    mesg.size(kib(size))
     mesg.end()
     return 0
 
 
-def _stream(argv: list[str], data_fd: int, check: StreamCheck) -> tuple[int, str]:
-    """Run ``volutil dump`` and copy its stdout to data_fd in CHUNK pieces.
-    stderr goes to a temporary file: no pipe to deadlock on, all of it kept."""
+def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
+    """Run ``volutil dump`` and copy its stdout to data_fd while the codec
+    reads it.  stderr goes to a temporary file: no pipe to deadlock on, and
+    all of it is kept."""
     with tempfile.TemporaryFile() as errf:
         try:
             child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=errf)
         except OSError as exc:
-            return 127, f"{argv[0]}: {exc}"
+            return 127, f"{argv[0]}: {exc}", Inspection(None, (b"/",), "volutil did not start"), 0
+        tee = Tee(child.stdout, data_fd)
         try:
-            while chunk := child.stdout.read(CHUNK):
-                _write_all(data_fd, chunk)
-                check.feed(chunk)
+            seen = inspect(tee, "volutil dump")
+            # After a bad stream, read to the end anyway: volutil's own status
+            # and stderr usually say what went wrong.
+            while tee.read(CHUNK):
+                pass
         except BaseException:
             child.kill()
             raise
@@ -467,7 +488,7 @@ def _stream(argv: list[str], data_fd: int, check: StreamCheck) -> tuple[int, str
             child.stdout.close()
             status = child.wait()
         errf.seek(0)
-        return status, errf.read().decode("utf-8", "replace")
+        return status, errf.read().decode("utf-8", "replace"), seen, tee.size
 
 
 def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
@@ -481,9 +502,10 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
         err.write("amcoda: restore needs the PARTITION property (e.g. /vicepa)\n")
         return 1
     head = stdin.read(4096)
-    level = _header_fields(head).get("i")
-    if level is None:
-        err.write("amcoda: stdin is not a Coda dump\n")
+    try:
+        level = DumpReader(io.BytesIO(head), "stdin").read_header().level
+    except CodaRestoreError as exc:
+        err.write(f"amcoda: stdin is not a Coda dump: {exc}\n")
         return 1
     if level:
         err.write(f"amcoda: this is a level {level} dump; the server restores only full "
@@ -517,13 +539,12 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
 
 
 def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:
-    check = StreamCheck()
-    while chunk := stdin.read(CHUNK):
-        check.feed(chunk)
-    problems = check.problems()
-    for p in problems:
-        err.write(f"amcoda: {p}\n")
-    return 1 if problems else 0
+    """Exit 0 only for a complete, well-formed dump (amcheckdump's question)."""
+    seen = inspect(stdin, "stdin")
+    if seen.problem:
+        err.write(f"amcoda: invalid dump: {seen.problem}\n")
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,12 +2,17 @@
 parsers for what volutil prints (literal text in the formats of volclient.cc
 and vol-info.cc)."""
 
+import io
 import time
 
 import pytest
 
 from coda_restore import amcoda
-from coda_restore.amcoda import Command, StreamCheck, parse_age, parse_args, settings
+from coda_restore.amcoda import Command, inspect, parse_age, parse_args, settings
+from coda_restore.voldump import dirpage
+from coda_restore.voldump.records import (DataKind, DumpHeader, IndexHeader, Vnode, VnodeClass,
+                                          VolumeDiskData)
+from coda_restore.voldump.writer import DumpWriter
 from coda_restore.errors import UsageError, VolutilOutputError
 from coda_restore.volutil import (AncientStyle, Volutil, VolumeInfo, bytes_dumped, parse_backup,
                                   parse_estimate, parse_info)
@@ -131,20 +136,45 @@ def test_support_lists_the_capabilities_amanda_needs(capsys):
     assert lines["CLIENT-ESTIMATE"] == "YES"
 
 
-def _header(level: int, name: bytes = b"u.jan.0.backup") -> bytes:
-    body = (b"v" + (0x1000005).to_bytes(4, "big") + b"p" + (0x1000001).to_bytes(4, "big")
-            + b"n" + (len(name) + 1).to_bytes(4, "big") + name + b"\0"
-            + b"b" + (1_767_000_000).to_bytes(4, "big") + b"i" + level.to_bytes(4, "big")
-            + b"I" + (5).to_bytes(4, "big") + (9).to_bytes(4, "big"))
-    return b"\x01\xb3\xa1\x13\x22" + (2).to_bytes(4, "big") + body + b"\x09"
+def _dump(level: int = 0) -> bytes:
+    """A small dump: / holds docs/ (with a.txt) and b.txt; b.txt is a file of
+    the dump, docs/a.txt too."""
+    out = io.BytesIO()
+    w = DumpWriter(out)
+    w.header(DumpHeader(volume_id=0x1000005, parent_id=0x1000001, name=b"u.jan.0.backup\0",
+                        level=level, oldest=5, latest=9))
+    w.volume(VolumeDiskData(id=0x1000005, name=b"u.jan.0.backup\0", partition=b"/vicepa\0"))
+    root = b"".join(dirpage.encode((1, 1), (1, 1), [(b"docs", (3, 2)), (b"b.txt", (2, 3))]))
+    docs = b"".join(dirpage.encode((3, 2), (1, 1), [(b"a.txt", (4, 4))]))
+    w.index(IndexHeader(VnodeClass.LARGE, 2, 128))
+    for (vnum, uniq), pages in (((1, 1), root), ((3, 2), docs)):
+        w.vnode(Vnode(vnum, uniq, type=2, data=DataKind.DIRPAGES, size=len(pages) // 2048,
+                      pages=pages, acl=b"0\n0\n\0"))
+    w.index(IndexHeader(VnodeClass.SMALL, 2, 256))
+    w.vnode(Vnode(2, 3, size=5), b"hello")
+    w.vnode(Vnode(4, 4, size=3), b"abc")
+    w.end()
+    return out.getvalue()
 
 
-def test_stream_check_reads_the_level_across_chunks_and_needs_the_end():
-    stream = _header(3) + b"x" * 5000 + b"\x08\x3a\x21\x4b\x6e"
-    check = StreamCheck()
-    for i in range(0, len(stream), 7):
-        check.feed(stream[i:i + 7])
-    assert check.header_level() == 3 and check.problems() == [] and check.size == len(stream)
-    cut = StreamCheck()
-    cut.feed(stream[:-1])
-    assert cut.problems() == ["the stream does not end with the dump end magic (truncated?)"]
+def test_inspect_reads_level_and_index_paths_from_the_directory_pages():
+    seen = inspect(io.BytesIO(_dump(3)))
+    assert seen.problem is None and seen.header.level == 3
+    assert seen.index == (b"/", b"/b.txt", b"/docs/", b"/docs/a.txt")
+
+
+def test_tee_copies_every_byte_while_the_reader_parses(tmp_path):
+    data = _dump()
+    out = tmp_path / "out"
+    with open(out, "wb") as f:
+        tee = amcoda.Tee(io.BufferedReader(io.BytesIO(data)), f.fileno())
+        assert inspect(tee).problem is None
+        while tee.read(amcoda.CHUNK):
+            pass
+    assert out.read_bytes() == data and tee.size == len(data)
+
+
+@pytest.mark.parametrize("cut", [1, 40, 300])
+def test_inspect_names_a_truncated_stream(cut):
+    seen = inspect(io.BytesIO(_dump()[:-cut]), "u.jan.1")
+    assert seen.problem and "u.jan.1" in seen.problem and "offset" in seen.problem
