@@ -155,13 +155,13 @@ class _Folder:
 
     def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
         """find.c volume_matches(): the tapelist must hold L written at D."""
-        if not searched:
-            return Unavailable.LOG_NOT_SEARCHED
         tape = self.tapes.get(label) if label is not None else None
         if tape is None:
             return Unavailable.TAPE_UNKNOWN
         if tape.datestamp != stamp:
             return Unavailable.TAPE_REUSED
+        if not searched:  # the tape is right, but Amanda never reads this log
+            return Unavailable.LOG_NOT_SEARCHED
         return None
 
     def _storage(self, pend_storage: str | None, result: Result, start_storage: str | None,
@@ -285,8 +285,9 @@ class _Folder:
             status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
         elif not good:
             # Amanda lists nothing here: every part is on a volume it no
-            # longer trusts.  Say which reason.
-            status, reason = DumpStatus.FAIL, pend.parts[0].unavailable_because
+            # longer trusts.  The taper did write it (status OK); say why it
+            # is gone.
+            status, reason = DumpStatus.OK, pend.parts[0].unavailable_because
         else:
             maxparts = max(pend.maxparts, r.partnum, r.totalparts)
             need = maxparts

@@ -1,0 +1,75 @@
+"""coda-restore history VOLUME: every dump of one volume, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from coda_restore.amanda.model import Dump, HoldingCopy
+from coda_restore.amanda.sources import find_volume
+from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+
+
+def _ranges(nums: list[int]) -> str:
+    """[3, 4, 5, 7] -> "3-5,7"."""
+    out, start, prev = [], None, None
+    for n in nums + [None]:
+        if start is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    return ",".join(out)
+
+
+def _copies(dump: Dump) -> str:
+    lines = []
+    for c in dump.copies:
+        if isinstance(c, HoldingCopy):
+            lines.append(f"holding {c.path}" + ("" if c.available else f" ({c.status.value})"))
+            continue
+        by_label: dict[str, list[int]] = {}
+        for p in (c.restore_parts() if c.available else c.parts):
+            by_label.setdefault(p.label, []).append(p.filenum)
+        where = " ".join(f"{label}:{_ranges(files)}" for label, files in by_label.items()) or "no parts"
+        state = "" if c.available else f" ({c.unavailable_because.value})"
+        lines.append(f"{c.storage} {where}{state}")
+    return "\n".join(lines)
+
+
+@app.command("history")
+def history(
+    volume: Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")],
+    host: Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")] = None,
+    config: ConfigOpt = None,
+    logdir: LogdirOpt = None,
+    tapelist: TapelistOpt = None,
+    holding: HoldingOpt = None,
+    strict: StrictOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show every dump of VOLUME, newest first: level, status, whether it can
+    be restored from (or why not), and where its copies are."""
+    catalog = open_catalog(config, logdir, tapelist, holding)
+    h, d = find_volume(catalog, volume, host)
+    doc = history_json(h, d, catalog.dumps_of(h, d))
+    if json:
+        print_json(doc)
+    else:
+        dumps = sorted(catalog.dumps_of(h, d), key=lambda x: (x.datestamp, -x.level), reverse=True)
+        table = Table(title=f"{h} {d}", box=None, header_style="bold", title_justify="left")
+        for col in ("date", "lvl", "status", "available", "client"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("copies (storage label:files)")
+        for x in dumps:
+            avail = "yes" if x.available else f"no: {x.unavailable_because.value}"
+            table.add_row(pretty_datestamp(x.datestamp), str(x.level), dump_status(x), avail,
+                          x.client.value, _copies(x))
+        stdout_console().print(table)
+    check_strict(catalog, strict)
