@@ -1,0 +1,316 @@
+"""The simulated Coda server: a state directory and the calls volutil makes.
+
+State directory (``CODASIM_STATE`` for the volutil executable)::
+
+    server.json            id counters, partitions, StoreId counter, name index
+    volumes/<id>.json      one volume (RW replica, backup clone or restored)
+    backup/<g>.<r>.newlist the vnode lists of ref §12.2, byte for byte
+    backup/<g>.<r>.ancient
+    timeline/<name>.jsonl  one line per edit session: time and the volume's tree
+    lock                   every call holds an exclusive flock on it
+
+Every call takes the lock, so concurrent volutil processes (Amanda runs
+dumps in parallel) see a consistent server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from . import dump as dumping
+from . import restore as restoring
+from . import vvlist
+from .clock import Clock, system_clock
+from .editor import Editor
+from .errors import NoVolume, ServerError, WouldBlock
+from .model import DEFAULT_ACL, LARGE, SMALL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType
+from .tree import State, state_from_json, state_to_json, volume_state
+
+from coda_restore.voldump.dirpage import Directory
+
+SERVER_ID = 0x01  # volume ids are (server id << 24) | counter, as Coda allocates them
+CLIENT_HOST = 0x7F000001  # StoreId.Host of every update (the one simulated client)
+
+
+class Txn:
+    """Loaded server state for one call; written back when the call succeeds."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.meta = json.loads((root / "server.json").read_text())
+        self.loaded: dict[int, Volume] = {}
+        self.deleted: set[int] = set()
+
+    def ids(self) -> list[int]:
+        return sorted(int(k, 16) for k in self.meta["volumes"])
+
+    def volume(self, volid: int) -> Volume:
+        if volid in self.loaded:
+            return self.loaded[volid]
+        path = self.root / "volumes" / f"{volid:08x}.json"
+        if volid in self.deleted or not path.exists():
+            raise NoVolume(f"no volume {volid:08x}")
+        vol = Volume.from_json(json.loads(path.read_text()))
+        self.loaded[volid] = vol
+        return vol
+
+    def find(self, name_or_id: str | int) -> Volume:
+        """By id (int, or hex text as volutil takes it) or by name."""
+        if isinstance(name_or_id, int):
+            return self.volume(name_or_id)
+        for key, name in self.meta["volumes"].items():
+            if name == name_or_id:
+                return self.volume(int(key, 16))
+        try:
+            return self.volume(int(name_or_id, 16))
+        except ValueError:
+            raise NoVolume(f"no volume {name_or_id}") from None
+
+    def add(self, vol: Volume) -> None:
+        self.loaded[vol.id] = vol
+        self.deleted.discard(vol.id)
+        self.meta["volumes"][f"{vol.id:08x}"] = vol.name
+
+    def remove(self, volid: int) -> None:
+        self.loaded.pop(volid, None)
+        self.deleted.add(volid)
+        self.meta["volumes"].pop(f"{volid:08x}", None)
+
+    def new_id(self) -> int:
+        while True:
+            self.meta["next_volume"] += 1
+            vid = (SERVER_ID << 24) | self.meta["next_volume"]
+            if f"{vid:08x}" not in self.meta["volumes"]:
+                return vid
+
+    def next_store_id(self) -> tuple[int, int]:
+        self.meta["store_uniq"] += 1
+        return CLIENT_HOST, self.meta["store_uniq"]
+
+    def commit(self) -> None:
+        vdir = self.root / "volumes"
+        for volid in self.deleted:
+            (vdir / f"{volid:08x}.json").unlink(missing_ok=True)
+        for vol in self.loaded.values():
+            _write_atomic(vdir / f"{vol.id:08x}.json", json.dumps(vol.to_json()))
+        _write_atomic(self.root / "server.json", json.dumps(self.meta, indent=1))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Server:
+    """One simulated file server over a state directory."""
+
+    def __init__(self, root: str | os.PathLike, clock: Clock = system_clock,
+                 partitions: tuple[str, ...] = ("/vicepa", "/vicepb")):
+        self.root = Path(root)
+        self.clock = clock
+        for sub in ("volumes", "backup", "timeline"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        meta = self.root / "server.json"
+        if not meta.exists():
+            _write_atomic(meta, json.dumps({
+                "next_volume": 1, "next_group": 0, "store_uniq": 0,
+                "partitions": list(partitions), "volumes": {}}, indent=1))
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.root / "backup"
+
+    @contextmanager
+    def txn(self) -> Iterator[Txn]:
+        with open(self.root / "lock", "a") as lockf:
+            fcntl.flock(lockf, fcntl.LOCK_EX)
+            try:
+                t = Txn(self.root)
+                yield t
+                t.commit()
+            finally:
+                fcntl.flock(lockf, fcntl.LOCK_UN)
+
+    # -- volumes ---------------------------------------------------------
+    def create_volume(self, name: str, partition: str = "/vicepa", *, replicated: bool = True,
+                      group_id: int | None = None, replica_id: int | None = None,
+                      replica_index: int = 0, large_lists: int = 128, small_lists: int = 256,
+                      large_step: int = 128, small_step: int = 256, owner: int = 0) -> Volume:
+        """A new RW replica (``volutil create_rep``) holding an empty root directory 1.1."""
+        now = self.clock()
+        with self.txn() as t:
+            if partition not in t.meta["partitions"]:
+                raise ServerError(f"{partition} is not a server partition")
+            if any(n == name for n in t.meta["volumes"].values()):
+                raise ServerError(f"volume name {name} in use")
+            vid = replica_id if replica_id is not None else t.new_id()
+            if f"{vid:08x}" in t.meta["volumes"]:
+                raise ServerError(f"volume id {vid:08x} in use")
+            if replicated and group_id is None:
+                t.meta["next_group"] += 1
+                group_id = 0x7F000000 | t.meta["next_group"]
+            vol = Volume(id=vid, name=name, partition=partition, type=VolType.RW, parent_id=vid,
+                         group_id=group_id if replicated else 0, replica_index=replica_index,
+                         creation_date=now, access_date=now, update_date=now, copy_date=now,
+                         large=VnodeIndex(large_lists), small=VnodeIndex(small_lists),
+                         large_step=large_step, small_step=small_step, owner=owner)
+            host, uniq = t.next_store_id()
+            root = Vnode(1, 1, VnodeType.DIRECTORY, 0o755, link_count=2, data_version=1,
+                         vv=VV(store_host=host, store_uniq=uniq), mtime=now, author=owner,
+                         owner=owner, vparent=1, uparent=1, acl=DEFAULT_ACL,
+                         dir=Directory.new((1, 1), (1, 1)))
+            root.vv.versions[replica_index] = 1
+            root.length = root.dir.npages * 2048
+            vol.large.lists[0] = [root]
+            vol.uniquifier = 2
+            vol.vv.versions[replica_index] = 1
+            t.add(vol)
+        self._record(vol, now)
+        return vol
+
+    @contextmanager
+    def edit(self, name_or_id: str | int) -> Iterator[Editor]:
+        """Mutate a RW volume; each editor call is one update at this replica."""
+        with self.txn() as t:
+            vol = t.find(name_or_id)
+            if vol.type != VolType.RW:
+                raise ServerError(f"volume {vol.name} is not read-write")
+            if vol.locked:
+                raise WouldBlock(f"volume {vol.id:08x} is locked")
+            ed = Editor(vol, self.clock, t.next_store_id)
+            yield ed
+        self._record(vol, self.clock())
+
+    def volume(self, name_or_id: str | int) -> Volume:
+        with self.txn() as t:
+            return t.find(name_or_id)
+
+    def volumes(self) -> list[Volume]:
+        with self.txn() as t:
+            return [t.volume(v) for v in t.ids()]
+
+    # -- the timeline ------------------------------------------------------
+    def _record(self, vol: Volume, when: int) -> None:
+        line = json.dumps({"t": when, "vv": vol.vv.versions[vol.replica_index],
+                           "state": state_to_json(volume_state(vol))})
+        with open(self.root / "timeline" / f"{vol.name}.jsonl", "a") as f:
+            f.write(line + "\n")
+
+    def timeline(self, name: str) -> list[tuple[int, State]]:
+        path = self.root / "timeline" / f"{name}.jsonl"
+        out = []
+        for line in path.read_text().splitlines():
+            j = json.loads(line)
+            out.append((j["t"], state_from_json(j["state"])))
+        return out
+
+    def state_at(self, name: str, when: int) -> State:
+        """The tree of volume ``name`` at instant ``when`` (after every edit made at or before it)."""
+        found = None
+        for t, state in self.timeline(name):
+            if t <= when:
+                found = state
+        if found is None:
+            raise NoVolume(f"volume {name} did not exist at {when}")
+        return found
+
+    def state(self, name_or_id: str | int) -> State:
+        """The tree of any volume now (a RW replica, a clone, a restored volume)."""
+        return volume_state(self.volume(name_or_id))
+
+    # -- volutil calls -----------------------------------------------------
+    def lock(self, volid: int) -> VV:
+        with self.txn() as t:
+            vol = t.volume(volid)
+            if vol.locked:
+                raise WouldBlock(f"volume {volid:08x} is already locked")
+            vol.locked = True
+            return vol.vv.copy()
+
+    def unlock(self, volid: int) -> None:
+        with self.txn() as t:
+            t.volume(volid).locked = False
+
+    def backup(self, volid: int) -> int:
+        """Create or refresh the .backup clone of a locked RW replica; unlocks it."""
+        now = self.clock()
+        with self.txn() as t:
+            rw = t.volume(volid)
+            if rw.type != VolType.RW:
+                raise ServerError(f"volume {volid:08x} is not a read-write replica")
+            if not rw.locked:
+                raise ServerError(f"volume {volid:08x} is not locked")
+            if not rw.backup_id or f"{rw.backup_id:08x}" not in t.meta["volumes"]:
+                rw.backup_id = rw.backup_id or t.new_id()
+            clone = Volume.from_json(rw.to_json())  # a deep copy: vnodes, VV, dates
+            clone.id = rw.backup_id
+            clone.name = f"{rw.name}.backup"
+            clone.type = VolType.BACKUP
+            clone.parent_id = rw.id
+            clone.backup_id = rw.backup_id
+            clone.copy_date = now
+            clone.backup_date = now
+            clone.locked = False
+            rw.backup_date = now
+            rw.locked = False
+            t.add(clone)
+            return clone.id
+
+    def dump(self, volid: int, level: int, out: BinaryIO) -> tuple[int, int]:
+        """Dump clone ``volid`` at ``level`` to ``out``; returns (level done, bytes)."""
+        with self.txn() as t:
+            clone = t.volume(volid)
+            return dumping.dump(clone, level, out, self.backup_dir)
+
+    def dumpestimate(self, volid: int) -> list[int]:
+        with self.txn() as t:
+            return dumping.estimate(t.volume(volid), self.backup_dir)
+
+    def ancient(self, first: int, second: int | None = None) -> None:
+        """Rename the replica's .newlist to .ancient: ``ancient BACKUPID`` (current
+        Coda) or ``ancient GROUPID REPLICAID`` (Coda 6)."""
+        with self.txn() as t:
+            if second is None:
+                vol = t.volume(first)
+                group, replica = vol.group_id, vol.parent_id
+            else:
+                group, replica = first, second
+            src = vvlist.list_path(self.backup_dir, group, replica, "newlist")
+            if not src.exists():
+                raise ServerError(f"rename {src.name} -> .ancient failed: no such file")
+            os.replace(src, vvlist.list_path(self.backup_dir, group, replica, "ancient"))
+
+    def restore(self, stream: BinaryIO, partition: str, name: str | None = None,
+                volid: int = 0) -> int:
+        with self.txn() as t:
+            if partition not in t.meta["partitions"]:
+                raise ServerError(f"{partition} is not a server partition")
+            if volid and f"{volid:08x}" in t.meta["volumes"]:
+                raise ServerError(f"volume id {volid:08x} in use")
+            vol = restoring.read_dump(stream)
+            vol.restored_from_id = vol.parent_id
+            if vol.type == VolType.RO:
+                vol.name = name or restoring.default_name(vol.name, True)
+            else:
+                vol.name = name or restoring.default_name(vol.name, False)
+            vol.id = volid or t.new_id()
+            if vol.type == VolType.RO:
+                vol.parent_id = vol.id
+            vol.partition = partition
+            vol.locked = False
+            t.add(vol)
+            return vol.id
+
+    def purge(self, volid: int, name: str) -> None:
+        with self.txn() as t:
+            vol = t.volume(volid)
+            if vol.name != name:
+                raise ServerError(f"volume {volid:08x} is named {vol.name}, not {name}")
+            t.remove(volid)

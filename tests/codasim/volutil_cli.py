@@ -1,0 +1,273 @@
+"""The ``volutil`` command line of the simulator (ref §16), over a Server.
+
+Argument handling copies volclient.cc: leading option/value pairs (-h, -r,
+-t, -d; unknown ones are consumed with their value) while more than one
+argument remains; hexadecimal volume ids (``0x`` accepted); ``dump -i``
+takes the next word as the level only when more than four words remain
+(so ``dump -i VOLID FILE`` misparses exactly as the real client does).
+Messages and exit statuses are the real client's: 0 on success, 1 with
+``<Call> failed with <reason>`` on stderr.
+
+Simulator-only: the state directory comes from ``-S DIR`` (before the
+command) or the ``CODASIM_STATE`` environment variable; ``-h`` accepts any
+name (there is one server).  ``CODASIM_FAIL=dump`` (or a comma list of
+commands) makes those calls fail as a dead server would, for tests of the
+callers' error paths.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import BinaryIO, TextIO
+
+from .errors import ServerError
+from .server import Server
+from .tree import volume_state
+
+USAGE = ("Usage: volutil [-h host] [-r realm] [-t timeout] [-d debuglevel] <option>,\n"
+         "    where <option> is one of the following:\n"
+         "\tancient, backup, dump, dumpestimate, restore, info, lock, purge, unlock\n"
+         "\t(codasim: the simulated subset)\n")
+
+
+class Exit(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+def _hex(word: str) -> int | None:
+    """sscanf("%x"): optional 0x, leading hex digits."""
+    m = re.match(r"\s*[+-]?(?:0[xX])?([0-9a-fA-F]+)", word)
+    return int(m.group(1), 16) if m else None
+
+
+def _atoi(word: str) -> int:
+    m = re.match(r"\s*([+-]?\d+)", word)
+    return int(m.group(1)) if m else 0
+
+
+class Volutil:
+    def __init__(self, argv: list[str], stdin: BinaryIO, stdout: BinaryIO, stderr: TextIO,
+                 env: dict[str, str]):
+        self.argv = argv
+        self.stdin, self.stdout, self.stderr, self.env = stdin, stdout, stderr, env
+        self.state_dir = env.get("CODASIM_STATE")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text)
+        self.stderr.flush()
+
+    def fail(self, call: str, e: ServerError, lead: str = "") -> None:
+        self.err(f"{lead}{call} failed with {e.text}\n")
+        raise Exit(1)
+
+    def usage(self, text: str) -> None:
+        self.err(text + "\n")
+        raise Exit(1)
+
+    def run(self) -> int:
+        try:
+            self._run()
+        except Exit as e:
+            return e.status
+        return 0
+
+    def _run(self) -> None:
+        args = ["volutil"] + list(self.argv)
+        while len(args) > 2 and args[1].startswith("-"):
+            if args[1] == "-S":
+                self.state_dir = args[2]
+            del args[1:3]
+        if len(args) < 2:
+            self.usage(USAGE.rstrip("\n"))
+        if not self.state_dir:
+            self.usage("codasim volutil: set CODASIM_STATE (or -S DIR) to the server's state directory")
+        self.server = Server(self.state_dir)
+        self.args = args
+        command = args[1]
+        failing = {c.strip() for c in self.env.get("CODASIM_FAIL", "").split(",") if c.strip()}
+        if command in failing:
+            self.err(f"V_BindToServer: RPC2_Bind to server failed (codasim: {command} told to fail)\n")
+            raise Exit(1)
+        handler = getattr(self, "cmd_" + command, None)
+        if handler is None:
+            self.usage(USAGE.rstrip("\n"))
+        handler()
+
+    # -- commands ---------------------------------------------------------
+    def _volid(self, word: str, what: str) -> int:
+        v = _hex(word)
+        if v is None:
+            self.usage(f"{what} {word}")
+        return v
+
+    def cmd_lock(self) -> None:
+        if len(self.args) != 3:
+            self.usage("Usage: volutil lock volumeId")
+        vid = self._volid(self.args[2], "VolLock: Bogus volume number")
+        try:
+            vv = self.server.lock(vid)
+        except ServerError as e:
+            self.fail("VolLock", e)
+        sites = ",".join(str(s if s < 2**31 else s - 2**32) for s in vv.versions)
+        self.stdout.write(f"Locked volume {vid:08x} had a VVV of ({sites})\n".encode())
+
+    def cmd_unlock(self) -> None:
+        if len(self.args) != 3:
+            self.usage("Usage: volutil unlock volumeId")
+        vid = self._volid(self.args[2], "VolUnlock: Bogus volume number")
+        try:
+            self.server.unlock(vid)
+        except ServerError as e:
+            self.fail("VolUnlock", e)
+        self.stdout.write(f"Volume {vid:08x} is unlocked.\n".encode())
+
+    def cmd_backup(self) -> None:
+        if len(self.args) != 3:
+            self.usage("Usage: volutil backup volumeId")
+        vid = self._volid(self.args[2], "VolMakeBackups: Bogus volume number")
+        try:
+            bid = self.server.backup(vid)
+        except ServerError as e:
+            self.fail("VolMakeBackups", e)
+        self.stdout.write(f"Backup (id = {bid:08x}) of Volume {vid:08x} created\n".encode())
+
+    def cmd_ancient(self) -> None:
+        if len(self.args) not in (3, 4):
+            self.usage("Usage: volutil ancient <backupid>")
+        ids = [self._volid(w, "MarkAsAncient: Bad backupId") for w in self.args[2:]]
+        try:
+            self.server.ancient(*ids)
+        except ServerError as e:
+            self.fail("VolMarkAsAncient", e)
+
+    def cmd_dump(self) -> None:
+        a = self.args
+        level, bad = 0, False
+        while len(a) > 2 and a[2].startswith("-"):
+            if a[2] == "-i":
+                if len(a) > 4:
+                    level = _atoi(a[3])
+                    a = a[:2] + a[3:]
+                else:
+                    level = 1
+            else:
+                bad = True
+            a = a[:2] + a[3:]
+        if bad or len(a) < 3:
+            self.usage("Usage: volutil dump [-i [lvl]] <volume-id> [file]")
+        vid = self._volid(a[2], "Dump: Bad Volumeid")
+        out = self.stdout if len(a) < 4 else open(a[3], "wb")
+        try:
+            done, nbytes = self.server.dump(vid, level, out)
+        except ServerError as e:
+            self.fail("VolDump", e, lead="\n")
+        except BrokenPipeError:
+            self.err("\nVolDump failed with RPC2_SEFAIL2 (the receiver went away)\n")
+            raise Exit(1)
+        finally:
+            if out is not self.stdout:
+                out.close()
+        self.err(".\n" + ("Incremental " if done else "") + f"VolDump completed, {nbytes & 0xFFFFFFFF} bytes dumped\n")
+
+    def cmd_dumpestimate(self) -> None:
+        if len(self.args) < 3:
+            self.usage("Usage: volutil dumpestimate <volume-id>")
+        vid = self._volid(self.args[2], "Dump: Bad Volumeid")
+        try:
+            sizes = self.server.dumpestimate(vid)
+        except ServerError as e:
+            self.fail("VolDumpEstimate", e)
+        self.stdout.write(("Level0> " + " ".join(str(s & 0xFFFFFFFF) for s in sizes) + " <Level9\n").encode())
+        self.err("VolDumpEstimate completed\n")
+
+    def cmd_restore(self) -> None:
+        a = self.args
+        filename = None
+        while len(a) > 2 and a[2].startswith("-"):
+            if a[2] == "-f":
+                filename = a[3] if len(a) > 3 else None
+                a = a[:2] + a[3:]
+            a = a[:2] + a[3:]
+        if len(a) < 3:
+            self.usage("Usage: volutil restore [-f <file name>] <partition-name> [<volname> [<volid>]]")
+        partition = a[2]
+        if len(partition) > 2 and partition.endswith("/"):
+            partition = partition[:-1]
+        name = a[3] if len(a) > 3 and a[3] else None
+        volid = (_hex(a[4]) or 0) if len(a) > 4 else 0
+        try:
+            src = self.stdin if filename is None else open(filename, "rb")
+        except OSError as e:
+            self.err(f"RestoreFile: {e.strerror}\n")
+            raise Exit(1)
+        try:
+            created = self.server.restore(src, partition, name, volid)
+        except ServerError as e:
+            self.fail("VolRestore", e, lead="\n")
+        finally:
+            if src is not self.stdin:
+                src.close()
+        self.stdout.write(f"\nVolRestore successful, created {created:08x}\n".encode())
+
+    def cmd_purge(self) -> None:
+        if len(self.args) != 4:
+            self.usage("Usage: volutil purge VolumeId VolumeName")
+        vid = self._volid(self.args[2], "Purge: Bad Volume Id")
+        try:
+            self.server.purge(vid, self.args[3])
+        except ServerError as e:
+            self.fail("VolPurge", e)
+        self.stdout.write(f"Volume {vid:08x} ({self.args[3]}) successfully purged\n".encode())
+
+    def cmd_info(self) -> None:
+        a = self.args
+        while len(a) > 2 and a[2].startswith("-"):
+            if a[2] != "-all":
+                self.usage("Usage: volutil info [-all] volumeName/volumeNumber [file]")
+            a = a[:2] + a[3:]
+        if len(a) < 3:
+            self.usage("Usage: volutil info [-all] volumeName/volumeNumber [file]")
+        try:
+            with self.server.txn() as t:
+                vol = t.find(a[2])
+        except ServerError:
+            self.err(f"VolInfo failed, {a[2]} not found\n")
+            raise Exit(1)
+        text = info_text(vol)
+        if len(a) > 3:
+            with open(a[3], "w") as f:
+                f.write(text)
+        else:
+            self.stdout.write(text.encode())
+
+
+def info_text(vol) -> str:
+    """A header in the spirit of VolInfo, then the tree (one line per path)."""
+    lines = [
+        f"Volume header for volume {vol.id:08x} ({vol.name})",
+        f"stamp.version = {vol.stamp_version}",
+        f"inUse = 0, inService = {vol.in_service}, blessed = {vol.blessed}",
+        f"type = {int(vol.type)}, uniquifier = {vol.uniquifier}",
+        f"parentId = {vol.parent_id:08x}, groupId = {vol.group_id:08x}, "
+        f"backupId = {vol.backup_id:08x}, restoredFromId = {vol.restored_from_id:08x}",
+        f"creationDate = {vol.creation_date}, copyDate = {vol.copy_date}, "
+        f"backupDate = {vol.backup_date}, updateDate = {vol.update_date}",
+        f"versionvector = ({','.join(str(s) for s in vol.vv.versions)})",
+        f"diskused = {vol.diskused}, filecount = {vol.filecount}",
+        f"partition = {vol.partition}, locked = {int(vol.locked)}",
+        f"large vnodes = {len(vol.large)} in {vol.large.nlists} lists, "
+        f"small vnodes = {len(vol.small)} in {vol.small.nlists} lists",
+        "Tree:",
+    ]
+    for path, node in sorted(volume_state(vol).items()):
+        lines.append(f"{path}\t{node}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    tool = Volutil(sys.argv[1:] if argv is None else argv, sys.stdin.buffer, sys.stdout.buffer,
+                   sys.stderr, dict(os.environ))
+    return tool.run()
