@@ -1,0 +1,225 @@
+"""The Plan: what the planner decided, as a frozen record with a JSON form.
+
+A plan is the contract between ``plan`` and ``run``: which dumps, in which
+order, from which copies, reading which tapes.  It holds only plain values
+(no catalog records), so it round-trips through JSON unchanged.  Its
+``plan_hash`` is the sha256 of the canonical JSON of everything else (sorted
+keys, no whitespace, UTF-8), so ``run --plan`` can refuse a plan that was
+edited or that no longer matches what the planner would say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from coda_restore.errors import BadPlan
+
+SCHEMA = "coda-restore.plan/1"
+
+
+@dataclass(frozen=True)
+class PartRead:
+    label: str
+    filenum: int
+    partnum: int
+    kb: int | None = None
+
+
+@dataclass(frozen=True)
+class CopyRef:
+    """The copy a step reads: a tape instance (all its parts) or a holding file."""
+
+    kind: str  # "tape" or "holding"
+    storage: str | None = None
+    write_timestamp: str | None = None
+    parts: tuple[PartRead, ...] = ()
+    path: str | None = None
+    chunks: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "holding":
+            return f"holding {self.path}"
+        return "tape " + ", ".join(f"{p.label}:{p.filenum}" for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dump to apply, in apply order (level 0 first)."""
+
+    datestamp: str
+    level: int
+    copy: CopyRef
+    why: str
+    kb: int | None = None
+    predecessor: str | None = None  # datestamp of the step this one is merged onto
+    amfetchdump: tuple[str, ...] = ()  # the equivalent Amanda command (argv)
+
+
+@dataclass(frozen=True)
+class TapeFile:
+    filenum: int
+    datestamp: str
+    level: int
+    partnum: int
+    kb: int | None = None
+
+
+@dataclass(frozen=True)
+class TapeRead:
+    """One tape load, its files in read order."""
+
+    label: str
+    files: tuple[TapeFile, ...]
+    kb: int = 0
+
+
+@dataclass(frozen=True)
+class Notice:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another restore point, when the target cannot be met exactly."""
+
+    kind: str  # "before", "after", "minimal" or "exact"
+    chain: str
+    datestamp: str
+    level: int
+    instant: str
+    steps: tuple[str, ...]  # "datestamp/level", apply order
+    tapes: tuple[str, ...]
+    holding: int
+    kb: int
+    loses: str
+    command: tuple[str, ...] = ()  # the coda-restore plan argv that selects it
+
+
+@dataclass(frozen=True)
+class Target:
+    input: str
+    instant: str  # ISO 8601 with offset
+    whole_day: bool
+    bound: str  # 14-digit datestamp: dumps at or before it
+
+
+@dataclass(frozen=True)
+class Plan:
+    host: str
+    disk: str
+    target: Target
+    chain: str
+    restorable: bool
+    reason: str  # why not restorable ("" when restorable)
+    chosen: str | None  # "datestamp/level" of the dump the chain ends on
+    steps: tuple[Step, ...] = ()
+    tapes: tuple[TapeRead, ...] = ()
+    total_kb: int = 0
+    warnings: tuple[Notice, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    config: str | None = None
+    schema: str = field(default=SCHEMA)
+
+    @property
+    def tape_loads(self) -> int:
+        return len(self.tapes)
+
+    def body(self) -> dict:
+        """The JSON form without the hash."""
+        d = asdict(self)
+        out = {
+            "schema": d.pop("schema"),
+            "volume": {"host": d.pop("host"), "disk": d.pop("disk")},
+        }
+        out.update(d)
+        out["tape_loads"] = self.tape_loads
+        return _lists(out)
+
+    @property
+    def plan_hash(self) -> str:
+        return hashlib.sha256(canonical(self.body())).hexdigest()
+
+    def to_dict(self) -> dict:
+        d = self.body()
+        d["plan_hash"] = self.plan_hash
+        return d
+
+
+def _lists(value):
+    """Tuples become lists: the JSON form uses JSON's own types."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
+def canonical(data) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def from_dict(d: dict) -> Plan:
+    """Rebuild a Plan from its JSON form (the hash is not checked here)."""
+    if d.get("schema") != SCHEMA:
+        raise BadPlan("document", f"schema is {d.get('schema')!r}, expected {SCHEMA!r}")
+    try:
+        steps = tuple(
+            Step(
+                s["datestamp"], s["level"],
+                CopyRef(
+                    s["copy"]["kind"], s["copy"]["storage"], s["copy"]["write_timestamp"],
+                    tuple(PartRead(**p) for p in s["copy"]["parts"]), s["copy"]["path"],
+                    tuple(s["copy"]["chunks"]),
+                ),
+                s["why"], s["kb"], s["predecessor"], tuple(s["amfetchdump"]),
+            )
+            for s in d["steps"]
+        )
+        tapes = tuple(
+            TapeRead(t["label"], tuple(TapeFile(**f) for f in t["files"]), t["kb"]) for t in d["tapes"]
+        )
+        alternatives = tuple(
+            Alternative(**{**a, "steps": tuple(a["steps"]), "tapes": tuple(a["tapes"]),
+                           "command": tuple(a["command"])})
+            for a in d["alternatives"]
+        )
+        return Plan(
+            host=d["volume"]["host"], disk=d["volume"]["disk"], target=Target(**d["target"]),
+            chain=d["chain"], restorable=d["restorable"], reason=d["reason"], chosen=d["chosen"],
+            steps=steps, tapes=tapes, total_kb=d["total_kb"],
+            warnings=tuple(Notice(**w) for w in d["warnings"]), alternatives=alternatives,
+            config=d["config"],
+        )
+    except (KeyError, TypeError) as err:
+        raise BadPlan("document", f"malformed plan ({type(err).__name__}: {err})") from None
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def loads(text: str, name: str = "plan") -> Plan:
+    """Parse a plan and check that its hash matches its content."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadPlan(name, f"not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise BadPlan(name, "not a JSON object")
+    plan = from_dict(data)
+    if data.get("plan_hash") != plan.plan_hash:
+        raise BadPlan(name, f"plan_hash does not match its content (was it edited?); "
+                            f"recorded {data.get('plan_hash')!r}, computed {plan.plan_hash}")
+    return plan
+
+
+def load(path: Path) -> Plan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise BadPlan(path, err.strerror or str(err)) from None
+    return loads(text, str(path))

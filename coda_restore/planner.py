@@ -1,0 +1,382 @@
+"""From a target instant to a Plan: the chain, a copy per dump, tapes in read
+order, warnings, and alternatives when the target cannot be met exactly.
+
+Copy choice per dump: a good holding-disk copy over any tape (no tape to
+load, and amfetchdump prefers it too); among good tape copies, the
+combination that needs the fewest distinct tapes for the whole chain, ties
+going to the copy ``amfetchdump -p`` itself would read (the oldest write).
+Tapes come out in read order: by label (digits compared as numbers), then
+file number.  The planner reads the catalog only; it never touches a tape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
+from coda_restore.chain import ChainMode
+from coda_restore.history import Chain, Problem, VolumeHistory, is_usable, node
+from coda_restore.plan import (
+    Alternative,
+    CopyRef,
+    Notice,
+    PartRead,
+    Plan,
+    Step,
+    TapeFile,
+    TapeRead,
+)
+from coda_restore.plan import Target as TargetRef
+from coda_restore.when import Target, from_datestamp
+
+AMFETCHDUMP = ("amfetchdump", "-a", "-p", "--exact-match")
+CONFIG_PLACEHOLDER = "CONFIG"  # when the records came from --logdir, not --config
+_EXHAUSTIVE_LIMIT = 4096  # copy combinations tried one by one; greedy beyond
+
+_WHY_GONE = {
+    Unavailable.TAPE_REUSED: "its tape was overwritten by a later run",
+    Unavailable.TAPE_UNKNOWN: "its tape is no longer in the tapelist",
+    Unavailable.MISSING_PART: "a part of it is missing (split dump)",
+    Unavailable.FAILED: "writing it to tape failed",
+    Unavailable.PARTIAL: "only a partial copy exists",
+    Unavailable.NOT_WRITTEN: "it was dumped but never written to tape or kept on the holding disk",
+    Unavailable.DUMP_FAILED: "the dump failed",
+    Unavailable.UNFINISHED: "the run writing it was interrupted",
+}
+
+
+def why_gone(dump: Dump) -> str:
+    reason = dump.unavailable_because
+    if reason is None and dump.copies:  # available, yet no copy has status OK
+        return "its only copies are partial"
+    text = _WHY_GONE.get(reason, str(reason.value) if reason else "no copy is left")
+    labels = sorted({lab for c in dump.copies if isinstance(c, TapeCopy) for lab in c.labels})
+    return f"{text} ({', '.join(labels)})" if labels else text
+
+
+def ref(dump: Dump) -> str:
+    return f"{dump.datestamp}/{dump.level}"
+
+
+def label_key(label: str):
+    """Natural order: DAILY-9 before DAILY-10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", label) if t]
+
+
+# -- copy choice -------------------------------------------------------------------
+
+
+def _good(copy) -> bool:
+    return copy.available and copy.status is DumpStatus.OK
+
+
+def restore_parts(copy: TapeCopy) -> tuple[Part, ...]:
+    """One good part per part number, in part order."""
+    chosen: dict[int, Part] = {}
+    for p in copy.parts:
+        if p.status is PartStatus.OK and getattr(p, "unavailable_because", None) is None:
+            chosen[p.partnum] = p
+    return tuple(chosen[n] for n in sorted(chosen))
+
+
+def _tape_options(dump: Dump) -> list[TapeCopy]:
+    # amfetchdump's order: oldest write timestamp first, then storage.
+    return sorted((c for c in dump.copies if isinstance(c, TapeCopy) and _good(c)),
+                  key=lambda c: (c.write_timestamp, c.storage))
+
+
+@dataclass(frozen=True)
+class _Choice:
+    copy: TapeCopy | HoldingCopy
+    why: str
+    amanda_default: bool  # the copy amfetchdump -p would read
+
+
+def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
+    choices: dict[tuple[str, int], _Choice] = {}
+    taped: list[tuple[Dump, list[TapeCopy]]] = []
+    for d in dumps:
+        holding = [c for c in d.copies if isinstance(c, HoldingCopy) and _good(c)]
+        if holding:
+            choices[node(d)] = _Choice(sorted(holding, key=lambda c: c.path)[0],
+                                       "holding-disk copy: no tape to load", True)
+        else:
+            taped.append((d, _tape_options(d)))
+    if not taped:
+        return choices
+    picks = _minimise_loads([opts for _, opts in taped])
+    used = [set(restore_labels(opts[i])) for (_, opts), i in zip(taped, picks)]
+    for k, ((d, opts), i) in enumerate(zip(taped, picks)):
+        copy = opts[i]
+        others = set().union(*(u for j, u in enumerate(used) if j != k))
+        if len(opts) == 1:
+            why = "its only good copy"
+        elif set(restore_labels(copy)) <= others:
+            why = f"of {len(opts)} copies, the one on a tape the chain loads anyway"
+        elif i == 0:
+            why = f"of {len(opts)} copies, the one amfetchdump reads (oldest write)"
+        else:
+            why = f"of {len(opts)} copies, the one that needs fewest tape loads"
+        choices[node(d)] = _Choice(copy, why, i == 0)
+    return choices
+
+
+def restore_labels(copy: TapeCopy) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.label for p in restore_parts(copy)))
+
+
+def _minimise_loads(options: list[list[TapeCopy]]) -> list[int]:
+    """Indexes of one copy per dump: fewest distinct labels, then Amanda's own
+    preference (lower index).  Exhaustive for small chains, greedy beyond."""
+    labels = [[set(restore_labels(c)) for c in opts] for opts in options]
+    sizes = [len(o) for o in options]
+    total = 1
+    for s in sizes:
+        total *= s
+    if total <= _EXHAUSTIVE_LIMIT:
+        best = min(
+            itertools.product(*(range(s) for s in sizes)),
+            key=lambda pick: (len(set().union(*(labels[k][i] for k, i in enumerate(pick)))), sum(pick)),
+        )
+        return list(best)
+    # Greedy: dumps with one option fix their tapes first; each other dump
+    # takes the copy that adds fewest new tapes.
+    loaded: set[str] = set()
+    pick = [0] * len(options)
+    for k in sorted(range(len(options)), key=lambda k: sizes[k]):
+        pick[k] = min(range(sizes[k]), key=lambda i: (len(labels[k][i] - loaded), i))
+        loaded |= labels[k][pick[k]]
+    return pick
+
+
+def _copy_ref(copy) -> CopyRef:
+    if isinstance(copy, HoldingCopy):
+        return CopyRef("holding", path=copy.path, chunks=tuple(copy.chunks))
+    return CopyRef(
+        "tape", storage=copy.storage, write_timestamp=copy.write_timestamp,
+        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in restore_parts(copy)),
+    )
+
+
+def _kb(dump: Dump, copy) -> int | None:
+    return copy.kb if copy.kb is not None else dump.kb
+
+
+@dataclass(frozen=True)
+class _Reads:
+    steps_copies: dict
+    tapes: tuple[TapeRead, ...]
+    holding: int
+    kb: int
+
+
+def _reads(dumps: Sequence[Dump]) -> _Reads:
+    choices = choose_copies(dumps)
+    files: dict[str, list[TapeFile]] = {}
+    holding = 0
+    kb = 0
+    for d in dumps:
+        copy = choices[node(d)].copy
+        kb += _kb(d, copy) or 0
+        if isinstance(copy, HoldingCopy):
+            holding += 1
+            continue
+        for p in restore_parts(copy):
+            files.setdefault(p.label, []).append(TapeFile(p.filenum, d.datestamp, d.level, p.partnum, p.kb))
+    tapes = tuple(
+        TapeRead(label, tuple(sorted(fs, key=lambda f: f.filenum)), sum(f.kb or 0 for f in fs))
+        for label, fs in sorted(files.items(), key=lambda item: label_key(item[0]))
+    )
+    return _Reads(choices, tapes, holding, kb)
+
+
+# -- explanations ---------------------------------------------------------------
+
+
+def _step_why(chain: Chain, i: int, instant: str) -> str:
+    d = chain.dumps[i]
+    last = i == len(chain.dumps) - 1
+    if chain.mode is ChainMode.EXACT:
+        if d.level == 0 and i == 0:
+            what = "level 0: the full dump the chain starts from"
+        else:
+            what = (f"level {d.level}, recorded after {ref(chain.dumps[i - 1])}: "
+                    "Coda reports deletions only in the first dump after the recorded one")
+        if last:
+            what += f"; the newest recorded dump at or before {instant}"
+        return what
+    if last:
+        return (f"level {d.level}: the newest good dump at or before {instant} "
+                "(where amrecover's setdate starts)")
+    above = chain.dumps[i + 1]
+    return (f"level {d.level}: Amanda's base of {ref(above)} "
+            f"(the newest older good dump of a level below {above.level})")
+
+
+def _problem(chain: Chain, hist: VolumeHistory, instant: str) -> str:
+    who = f"{hist.host}:{hist.disk}"
+    if chain.problem is Problem.NO_DUMP:
+        first = hist.recorded[0] if hist.recorded else None
+        later = f"; its first dump is {ref(first)}" if first else "; the records hold no dump of it"
+        return f"no dump of {who} at or before {instant}{later}"
+    if chain.problem is Problem.NO_LEVEL0:
+        base = chain.dumps[0]
+        if base.level == 0:
+            return (f"the chain for {instant} has no level 0: the level 0 {ref(base)} "
+                    f"cannot be read because {why_gone(base)}")
+        bare = ", ".join(ref(d) for d in chain.dumps)
+        if chain.mode is ChainMode.MINIMAL:
+            return (f"Amanda's chain for {instant} is bare incrementals ({bare}) with no level 0 "
+                    "under them (amrecover would restore them anyway)")
+        return f"the chain for {instant} has no level 0 under it ({bare}): the history starts with incrementals"
+    if chain.problem is Problem.BROKEN_LINK:
+        links = "; ".join(f"{ref(d)} ({why_gone(d)})" for d in chain.broken)
+        return (f"the exact chain for {instant} cannot cross a broken link: {links}. It was recorded "
+                "on the Coda server, so later incrementals do not repeat its deletions")
+    return ""
+
+
+def _chain_warnings(chain: Chain, hist: VolumeHistory) -> list[Notice]:
+    out: list[Notice] = []
+    if chain.mode is ChainMode.MINIMAL and chain.dumps:
+        if chain.skipped:
+            out.append(Notice(
+                "skipped-dumps",
+                f"the minimal chain skips {len(chain.skipped)} recorded dump(s) "
+                f"({', '.join(ref(d) for d in chain.skipped)}): files and directories deleted in them "
+                "come back as orphan vnodes (filed under lost+found), and no header link proves the chain",
+            ))
+        for gap in chain.gaps:
+            out.append(Notice(
+                "level-gap",
+                f"{ref(gap.dump)} was taken on {', '.join(ref(d) for d in gap.lost)}, which cannot be read "
+                f"({why_gone(gap.lost[-1])}); Amanda's rule falls through to {ref(gap.base)}, so changes "
+                "made in between are missing",
+            ))
+    same = {}
+    for d in chain.dumps:
+        same.setdefault(d.datestamp, []).append(d)
+    for stamp, ds in same.items():
+        if len(ds) > 1:
+            out.append(Notice(
+                "same-datestamp",
+                f"{len(ds)} dumps share datestamp {stamp} (two runs a day without usetimestamps): "
+                "their order is a guess (lower level first)",
+            ))
+    return out
+
+
+# -- the planner ---------------------------------------------------------------------
+
+
+def _target_ref(target: Target) -> TargetRef:
+    return TargetRef(target.input, target.instant.isoformat(), target.whole_day, target.bound)
+
+
+def _instant(datestamp: str, tz: tzinfo) -> str:
+    return from_datestamp(datestamp, tz).isoformat()
+
+
+def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None, instant: str) -> tuple[Step, ...]:
+    steps = []
+    for i, d in enumerate(chain.dumps):
+        choice = reads.steps_copies[node(d)]
+        argv = (*AMFETCHDUMP, config or CONFIG_PLACEHOLDER, hist.host, hist.disk, d.datestamp, str(d.level))
+        steps.append(Step(
+            d.datestamp, d.level, _copy_ref(choice.copy),
+            f"{_step_why(chain, i, instant)}; copy: {choice.why}",
+            _kb(d, choice.copy), chain.dumps[i - 1].datestamp if i else None, argv,
+        ))
+    return tuple(steps)
+
+
+def _alternative(kind: str, chain: Chain, hist: VolumeHistory, tz: tzinfo, loses: str) -> Alternative:
+    reads = _reads(chain.dumps)
+    d = chain.target
+    command = ("coda-restore", "plan", hist.disk, "--host", hist.host, "--date", d.datestamp)
+    if chain.mode is ChainMode.MINIMAL:
+        command += ("--chain", "minimal")
+    return Alternative(
+        kind, chain.mode.value, d.datestamp, d.level, _instant(d.datestamp, tz),
+        tuple(ref(x) for x in chain.dumps), tuple(t.label for t in reads.tapes), reads.holding, reads.kb,
+        loses, command,
+    )
+
+
+def _alternatives(hist: VolumeHistory, target: Target, mode: ChainMode, exact: Chain, minimal: Chain) -> list[Alternative]:
+    tz = target.instant.tzinfo
+    out: list[Alternative] = []
+    if not exact.complete:
+        before = None
+        if exact.target is not None:
+            points = [p for p in hist.restore_points() if node(p) < node(exact.target)]
+            before = points[-1] if points else None
+        if before is not None:
+            later = [d for d in hist.recorded if node(before) < node(d) and d.datestamp <= target.bound]
+            out.append(_alternative(
+                "before", hist.exact_chain_of(before), hist, tz,
+                f"the state of {_instant(before.datestamp, tz)}: changes made after it "
+                f"({len(later)} later recorded dump(s) up to the target) are not restored",
+            ))
+        after = hist.earliest_point_after(target.bound)
+        if after is not None:
+            out.append(_alternative(
+                "after", hist.exact_chain_of(after), hist, tz,
+                f"the state of {_instant(after.datestamp, tz)}, after the target: it includes "
+                "changes made between the target and then",
+            ))
+    if mode is ChainMode.EXACT and not exact.complete and minimal.complete:
+        skipped = f"skips {len(minimal.skipped)} recorded dump(s): files deleted in them come back as orphan vnodes"
+        if minimal.gaps:
+            skipped += f"; {len(minimal.gaps)} level gap(s): changes in lost dumps are missing"
+        out.append(_alternative("minimal", minimal, hist, tz, skipped))
+    if mode is ChainMode.MINIMAL and exact.complete:
+        out.append(_alternative("exact", exact, hist, tz,
+                                "nothing: the exact state, every link provable (it may need more tapes)"))
+    return out
+
+
+def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.EXACT, *,
+              config: str | None = None) -> Plan:
+    exact = hist.exact_chain(target.bound)
+    minimal = hist.minimal_chain(target.bound)
+    chain = exact if mode is ChainMode.EXACT else minimal
+    instant = target.describe()
+    warnings = _chain_warnings(chain, hist)
+    if mode is ChainMode.MINIMAL and chain.target is not None and exact.target is not None \
+            and node(exact.target) != node(chain.target):
+        warnings.insert(0, Notice(
+            "older-than-target",
+            f"the newest recorded dump at or before the target is {ref(exact.target)}, which cannot be read "
+            f"({why_gone(exact.target)}); Amanda's chain silently starts at the older {ref(chain.target)}",
+        ))
+    alternatives = _alternatives(hist, target, mode, exact, minimal)
+    common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
+                  config=config, alternatives=tuple(alternatives))
+    if not chain.complete:
+        reason = _problem(chain, hist, instant)
+        warnings.insert(0, Notice(chain.problem.value, reason))
+        return Plan(restorable=False, reason=reason,
+                    chosen=ref(chain.target) if chain.target else None,
+                    warnings=tuple(warnings), **common)
+    reads = _reads(chain.dumps)
+    for d in chain.dumps:
+        choice = reads.steps_copies[node(d)]
+        if not choice.amanda_default:
+            warnings.append(Notice(
+                "copy-differs",
+                f"{ref(d)}: the plan reads the copy on {', '.join(restore_labels(choice.copy))} to save tape "
+                "loads; the amfetchdump command shown reads Amanda's first copy (the oldest write) instead",
+            ))
+    return Plan(
+        restorable=True, reason="", chosen=ref(chain.target),
+        steps=_steps(chain, reads, hist, config, instant), tapes=reads.tapes, total_kb=reads.kb,
+        warnings=tuple(warnings), **common,
+    )
+
+
+__all__ = ["make_plan", "choose_copies", "label_key", "why_gone", "is_usable", "ref"]
