@@ -48,8 +48,10 @@ class VolumeInfo:
 _HEADER = re.compile(r"^Volume header for volume ([0-9a-fA-F]+) \((.*)\)\s*$", re.M)
 _TYPE = re.compile(r"\btype = (\d+)")
 _IDS = {key: re.compile(rf"\b{key} = ([0-9a-fA-F]+)") for key in ("parentId", "backupId")}
-_GROUP = re.compile(r"replicated groupId = ([0-9a-fA-F]+)")
-_DATE = {key: re.compile(rf"\b{key} = \((\d+)/(\d+)/(\d+)\.(\d+):(\d+):(\d+)\)")
+_GROUP = re.compile(r"\bgroupId = ([0-9a-fA-F]+)")  # vol-info.cc: "replicated groupId = "
+# vol-info.cc prints "(YYYY/MM/DD.hh:mm:ss)" in local time; plain Unix seconds
+# are accepted too (the test simulator's form).
+_DATE = {key: re.compile(rf"\b{key} = (?:\((\d+)/(\d+)/(\d+)\.(\d+):(\d+):(\d+)\)|(\d+)\b)")
          for key in ("copyDate", "backupDate")}
 _ESTIMATE = re.compile(r"Level0>((?:\s+\d+){10})\s+<Level9")
 _BACKUP = re.compile(r"Backup \(id = ([0-9a-fA-F]+)\) of Volume ([0-9a-fA-F]+) created")
@@ -59,7 +61,9 @@ _DUMPED = re.compile(r"VolDump completed, (\d+) bytes dumped")
 def _local_time(match: re.Match) -> float:
     # vol-info.cc prints localtime(); the epoch itself comes out as 1970/01/01
     # in UTC only, so a date before 1971 is "never".
-    y, mo, d, h, mi, s = (int(g) for g in match.groups())
+    if match.group(7) is not None:
+        return float(match.group(7))
+    y, mo, d, h, mi, s = (int(g) for g in match.groups()[:6])
     if y < 1971:
         return 0.0
     return time.mktime((y, mo, d, h, mi, s, 0, 0, -1))
@@ -67,6 +71,8 @@ def _local_time(match: re.Match) -> float:
 
 def parse_info(text: str) -> VolumeInfo:
     """Parse ``volutil info`` output (the header part; vnode lines are ignored)."""
+    # Only the header: names in a vnode or tree listing must not match.
+    text = re.split(r"\n(?:Large vnodes|Tree:)", text, maxsplit=1)[0]
     head = _HEADER.search(text)
     kind = _TYPE.search(text)
     if not head or not kind:

@@ -1,0 +1,302 @@
+"""amcoda run the way Amanda runs it: a child process with Amanda's argument
+conventions, fd 1 for data, fd 3 for messages and fd 4 for the index, against
+the Coda server simulator's ``volutil`` (tests/codasim)."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from coda_restore.amcoda import inspect, kib
+from coda_restore.voldump.reader import DumpReader
+from tests.codasim import vvlist
+from tests.codasim.clock import FakeClock
+from tests.codasim.server import Server
+
+REPO = Path(__file__).resolve().parent.parent
+SIM_VOLUTIL = REPO / "tests" / "codasim" / "volutil"
+T0 = 1_767_000_000  # the simulated clock at the start of every test
+
+
+@dataclass
+class Result:
+    status: int
+    data: bytes  # fd 1
+    mesg: str  # fd 3
+    index: bytes  # fd 4
+    stderr: str
+
+
+class Coda:
+    """A simulated server plus how amcoda reaches it (a VOLUTIL wrapper that
+    carries the state directory and the clock, as Amanda passes no env)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.clock = FakeClock(T0)
+        self.server = Server(root / "state", clock=self.clock)
+        self.volutil = root / "volutil"
+        self.write_wrapper(self.volutil)
+
+    def write_wrapper(self, path: Path, cut_dump_at: int | None = None) -> Path:
+        # A tiny exec wrapper: the state directory and the clock, as the lab
+        # does for Amanda (which passes no environment to applications).
+        cut = "" if cut_dump_at is None else (
+            f"if 'dump' in sys.argv:\n"
+            f"    p = subprocess.run(argv, stdout=subprocess.PIPE)\n"
+            f"    sys.stdout.buffer.write(p.stdout[:{cut_dump_at}])\n"
+            f"    sys.exit(p.returncode)\n")
+        path.write_text(
+            f"#!{sys.executable}\n"
+            "import os, subprocess, sys\n"
+            f"os.environ['CODASIM_STATE'] = {str(self.root / 'state')!r}\n"
+            f"os.environ['CODASIM_NOW'] = open({str(self.root / 'now')!r}).read().strip()\n"
+            f"argv = [sys.executable, {str(SIM_VOLUTIL)!r}, *sys.argv[1:]]\n"
+            f"{cut}"
+            "os.execv(argv[0], argv)\n")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+        self.sync_clock()
+        return path
+
+    def sync_clock(self) -> None:
+        (self.root / "now").write_text(str(self.clock.now))
+
+    def tick(self, seconds: int) -> None:
+        self.clock.tick(seconds)
+        self.sync_clock()
+
+    def amcoda(self, *args: str, stdin: bytes | None = None, index: bool = True,
+               volutil: Path | None = None) -> Result:
+        """Run amcoda as sendbackup does: fd 3 and (with --index) fd 4 open."""
+        self.sync_clock()
+        argv = [sys.executable, "-m", "coda_restore.amcoda", *args,
+                "--volutil", str(volutil or self.volutil)]
+        files = {n: open(self.root / f"fd{n}", "w+b") for n in (1, 2, 3, 4)}
+        inp = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
+
+        def place_fds():  # in the child: the message and index files at fds 3 and 4
+            import fcntl
+            high = [fcntl.fcntl(files[n].fileno(), fcntl.F_DUPFD, 20) for n in (3, 4)]
+            os.dup2(high[0], 3)
+            if index:
+                os.dup2(high[1], 4)
+
+        # amcoda judges the clone's age by its own clock: run it at the
+        # simulator's "now", under libfaketime as the lab runs Amanda.
+        env = dict(os.environ, LD_PRELOAD=faketime_library(), FAKETIME_DONT_FAKE_MONOTONIC="1",
+                   FAKETIME=time.strftime("@%Y-%m-%d %H:%M:%S", time.localtime(self.clock.now)))
+        try:
+            proc = subprocess.run(argv, input=stdin, stdin=None if stdin is not None else inp,
+                                  stdout=files[1], stderr=files[2], preexec_fn=place_fds,
+                                  close_fds=False, cwd=REPO, env=env, timeout=120)
+            out = {}
+            for n, f in files.items():
+                f.seek(0)
+                out[n] = f.read()
+        finally:
+            for f in files.values():
+                f.close()
+        return Result(proc.returncode, out[1], out[3].decode(), out[4], out[2].decode())
+
+
+def faketime_library() -> str:
+    out = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True, text=True).stdout
+    found = [p for p in out.split() if p.endswith("/libfaketime.so.1")]
+    if not found:
+        pytest.fail("libfaketime is not installed (tests/setup-and-run installs faketime)")
+    return found[0]
+
+
+def dle(volume: str, *more: str) -> list[str]:
+    return ["--config", "lab", "--host", "coda host", "--disk", f"/coda/{volume}",
+            "--device", volume, *more]
+
+
+@pytest.fixture
+def coda(tmp_path):
+    if not SIM_VOLUTIL.exists():
+        pytest.fail(f"the simulator's volutil is missing: {SIM_VOLUTIL}")
+    c = Coda(tmp_path)
+    c.server.create_volume("u.jan")
+    with c.server.edit("u.jan") as ed:
+        ed.mkdir("/docs")
+        ed.write("/docs/thesis.tex", b"x" * 3000)
+        ed.write("/notes.txt", b"hello")
+        ed.symlink("/latest", "docs/thesis.tex")
+    c.tick(60)
+    return c
+
+
+def mesg_lines(r: Result, prefix: str) -> list[str]:
+    return [line for line in r.mesg.splitlines() if line.startswith(prefix)]
+
+
+def ancient_of(c: Coda, volume: str) -> Path:
+    rw = c.server.volume(volume)
+    return vvlist.list_path(c.server.backup_dir, rw.group_id, rw.id, "ancient")
+
+
+# --- support and selfcheck -------------------------------------------------------
+
+
+def test_selfcheck_ok_for_a_volume_the_server_has(coda):
+    r = coda.amcoda("selfcheck", *dle("u.jan"))
+    assert r.status == 0, r
+    oks = [line for line in r.data.decode().splitlines() if line.startswith("OK ")]
+    assert any("volume u.jan is" in line for line in oks), r.data
+    assert "ERROR" not in r.data.decode()
+
+
+def test_selfcheck_errors_for_a_missing_volume_and_a_missing_volutil(coda):
+    r = coda.amcoda("selfcheck", *dle("u.nobody"))
+    assert r.status == 1
+    assert "ERROR amcoda: volume u.nobody" in r.data.decode()
+    r = coda.amcoda("selfcheck", *dle("u.jan"), volutil=coda.root / "no-such-volutil")
+    assert r.status == 1 and "is not an executable" in r.data.decode()
+
+
+# --- estimate -------------------------------------------------------------------
+
+
+def test_estimate_clones_once_and_prints_every_level_in_kib(coda):
+    r = coda.amcoda("estimate", *dle("u.jan", "--level", "0", "--level", "1"))
+    assert r.status == 0, r
+    rw = coda.server.volume("u.jan")
+    assert rw.backup_id, "the first estimate makes the backup clone"
+    sizes = coda.server.dumpestimate(rw.backup_id)
+    assert r.data.decode().splitlines() == [f"0 {kib(sizes[0])} 1", f"1 {kib(sizes[1])} 1"]
+    made = coda.server.volume(rw.backup_id).copy_date
+
+    coda.tick(3600)  # within CLONE-MAX-AGE (4 h): the clone is kept
+    assert coda.amcoda("estimate", *dle("u.jan", "--level", "0")).status == 0
+    assert coda.server.volume(rw.backup_id).copy_date == made
+
+    coda.tick(4 * 3600)  # now older than 4 h: lock + backup make a fresh clone
+    assert coda.amcoda("estimate", *dle("u.jan", "--level", "0")).status == 0
+    assert coda.server.volume(rw.backup_id).copy_date == coda.clock.now
+    assert not coda.server.volume("u.jan").locked
+
+
+def test_estimate_error_goes_to_stderr_with_a_nonzero_exit(coda):
+    r = coda.amcoda("estimate", *dle("u.nobody", "--level", "0"))
+    assert r.status == 1 and r.data == b""
+    assert r.stderr.startswith("ERROR amcoda:") and "u.nobody" in r.stderr
+
+
+# --- backup ----------------------------------------------------------------------
+
+
+def test_backup_level0_streams_a_valid_dump_reports_size_index_and_marks(coda):
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--index", "line", "--record"))
+    assert r.status == 0, r
+    seen = inspect(io.BytesIO(r.data))
+    assert seen.problem is None and seen.header.level == 0
+    assert mesg_lines(r, "sendbackup: size ") == [f"sendbackup: size {kib(len(r.data))}"]
+    assert r.mesg.splitlines()[-1] == "sendbackup: end"
+    assert not mesg_lines(r, "sendbackup: error") and not mesg_lines(r, "? ")
+    assert r.index.splitlines() == [b"/", b"/docs/", b"/docs/thesis.tex", b"/latest",
+                                    b"/notes.txt"]
+    assert ancient_of(coda, "u.jan").exists(), "a recorded good dump is marked"
+
+
+def test_incrementals_chain_on_the_recorded_dump_only(coda):
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--index", "line", "--record"))
+    base = DumpReader(io.BytesIO(full.data)).read_header()
+    coda.tick(600)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/docs/ch1.tex", b"chapter one")
+        ed.remove("/notes.txt")
+    coda.tick(5 * 3600)  # the next night: the clone is stale and gets refreshed
+    # not recorded (e.g. amdump --no-record): the server's base stays the full
+    probe = coda.amcoda("backup", *dle("u.jan", "--level", "1", "--index", "line"))
+    assert probe.status == 0, probe
+    inc = coda.amcoda("backup", *dle("u.jan", "--level", "1", "--index", "line", "--record"))
+    assert inc.status == 0, inc
+    for r in (probe, inc):
+        h = DumpReader(io.BytesIO(r.data)).read_header()
+        assert (h.level, h.oldest) == (1, base.latest)
+    assert b"/docs/ch1.tex" in inc.index.splitlines()
+    assert b"/notes.txt" not in inc.index.splitlines()
+    coda.tick(600)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/notes.txt", b"back again")
+    coda.tick(5 * 3600)
+    second = coda.amcoda("backup", *dle("u.jan", "--level", "2", "--index", "line", "--record"))
+    h2 = DumpReader(io.BytesIO(second.data)).read_header()
+    h1 = DumpReader(io.BytesIO(inc.data)).read_header()
+    assert (h2.level, h2.oldest) == (2, h1.latest)
+
+
+def test_a_truncated_dump_fails_and_is_never_marked(coda):
+    cut = coda.write_wrapper(coda.root / "volutil-cut", cut_dump_at=500)
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--index", "line", "--record"),
+                    volutil=cut)
+    assert r.status == 1
+    errors = mesg_lines(r, "sendbackup: error [")
+    assert len(errors) == 1 and "truncated" in errors[0] and "(not marked)" in errors[0]
+    assert not mesg_lines(r, "sendbackup: size")
+    assert not ancient_of(coda, "u.jan").exists()
+
+
+def test_a_failing_volutil_is_reported_with_its_stderr(coda):
+    r = coda.amcoda("backup", *dle("u.nobody", "--level", "0", "--record"))
+    assert r.status == 1
+    [error] = mesg_lines(r, "sendbackup: error [")
+    assert "u.nobody" in error and error.endswith("]")
+
+
+def test_silent_full_dump_fallback_is_reported_as_strange(coda):
+    # never recorded: no .ancient list, so the server dumps everything (ref §12.2)
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "1", "--index", "line", "--record"))
+    assert r.status == 0, r
+    assert DumpReader(io.BytesIO(r.data)).read_header().level == 0
+    [strange] = mesg_lines(r, "? ")
+    assert "asked for level 1" in strange and "full dump" in strange
+
+
+def test_coda6_ancient_takes_group_and_replica_ids(coda):
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record",
+                                   "--ancient-id", "group-replica"))
+    assert r.status == 0, r
+    rw = coda.server.volume("u.jan")
+    assert any(f"ancient {rw.group_id:08x} {rw.id:08x}" in line for line in r.mesg.splitlines())
+    assert ancient_of(coda, "u.jan").exists()
+
+
+# --- restore and validate ------------------------------------------------------------
+
+
+def test_restore_feeds_a_full_dump_to_volutil_restore(coda):
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"))
+    r = coda.amcoda("restore", "--config", "lab", "--disk", "/coda/u.jan", "--level", "0",
+                    "--partition", "/vicepb", "--restore-name", "u.jan.restored", ".",
+                    stdin=full.data)
+    assert r.status == 0, r
+    assert "VolRestore successful" in r.stderr
+    assert coda.server.state("u.jan.restored") == coda.server.state("u.jan")
+
+
+def test_restore_refuses_an_incremental(coda):
+    coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"))
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/new", b"n")
+    coda.tick(5 * 3600)
+    inc = coda.amcoda("backup", *dle("u.jan", "--level", "1", "--record"))
+    r = coda.amcoda("restore", "--disk", "u.jan", "--partition", "/vicepa", stdin=inc.data)
+    assert r.status == 1 and "level 1 dump" in r.stderr
+    assert [v.name for v in coda.server.volumes() if v.name.endswith(".restored")] == []
+
+
+def test_validate_accepts_a_dump_and_rejects_a_truncated_one(coda):
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    assert coda.amcoda("validate", stdin=full).status == 0
+    bad = coda.amcoda("validate", stdin=full[:-3])
+    assert bad.status == 1 and "invalid dump" in bad.stderr
