@@ -1,0 +1,454 @@
+"""Merge a full dump and any number of incrementals in one streaming pass.
+
+Output is what Coda's ``codamergedump`` writes when applied pairwise, in
+order (ref §13.4-§13.5): the pairwise merge re-reads its own output as the
+next base, and because it inserts the base's entries at the head of each
+slot, every step *reverses* the order of a slot before applying the next
+incremental.  So, per slot::
+
+    entries = the full's records of the slot, in stream order
+    for each incremental, in order:
+        entries.reverse()
+        for each of its records in the slot, in stream order:
+            D_RMVNODE u:  drop the first entry with uniquifier u (or note it)
+            D_VNODE u:    replace the entry with uniquifier u in place,
+                          else insert it at the head
+    write entries
+
+Every input is in slot order (the server walks its lists in order), so the
+slots are walked once, all inputs side by side.  A slot that no incremental
+touches and that an even number of reversals leaves in order is copied
+straight through; any other slot is collected first: its records are
+checked, dead data (replaced or removed later in the chain) is skipped
+unread, live file data is held in memory up to a budget and spilled to an
+anonymous temporary file beyond it.  Memory therefore holds one slot.
+
+Each index header carries the section's vnode count *before* its records.
+For a seekable output a placeholder is written and patched at the end of
+the section, so the count is the true number of records written.  For a
+pipe in exact mode the count is taken from the last incremental (the
+server's current count, which an exact chain reproduces) and checked at the
+end of the section: a mismatch raises ChainMismatch, and a restore reading
+the stream would refuse it too.  In minimal mode a pipe output is spooled
+(the count cannot be known in advance: resurrected deletions change it).
+
+Differences from codamergedump, all deliberate (ref §13.7, §19):
+the true record count is written when the full's count included null
+vnodes; every link is checked (§13.3 item 5 is compiled out in Coda);
+list index == nLists is rejected; D_BADINODE and 'A' ACLs are carried
+through; a truncated incremental or trailing garbage after the full's end
+is an error; trailing bytes after an incremental's end are a warning.
+
+Not promised: a pipe output is only as good as the last incremental's counts
+in exact mode (checked, not trusted); a failure after output has started
+leaves a partial stream on a pipe (the caller removes a file output).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, Sequence
+
+from coda_restore.chain import ChainMode
+from coda_restore.errors import ChainMismatch, WrongBase
+from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.records import (
+    DataKind,
+    DumpHeader,
+    DumpWarning,
+    IndexHeader,
+    NullVnode,
+    RemovedVnode,
+    VnodeClass,
+    Vnode,
+    VolumeDiskData,
+)
+from coda_restore.voldump.validate import SectionChecker
+from coda_restore.voldump.writer import encode_end, encode_header, encode_index, encode_volume, encode_vnode
+
+MEMORY_BUDGET = 16 << 20  # file data held in memory per slot before spilling
+OUT_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    vclass: str
+    written: int  # records written = the count in the output's index header
+    coda_count: int  # what codamergedump's header arithmetic gives
+    last_incremental_count: int  # nVnodes of the last incremental (the server's count)
+    n_lists: int
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    header: DumpHeader  # the output's header
+    sections: tuple[SectionResult, ...]
+    bytes_written: int
+    notes: tuple[str, ...] = ()  # what codamergedump prints on stdout (removals of unknown vnodes)
+    warnings: tuple[DumpWarning, ...] = ()
+    spilled_bytes: int = 0
+    mode: ChainMode = ChainMode.EXACT
+
+    @property
+    def discrepancies(self) -> tuple[str, ...]:
+        """Sections whose merged count differs from the last incremental's:
+        in a minimal chain, vnodes deleted in skipped dumps (orphans)."""
+        out = []
+        for s in self.sections:
+            d = s.written - s.last_incremental_count
+            if d:
+                out.append(f"{s.vclass} index: {s.written} vnodes merged, the last incremental counts "
+                           f"{s.last_incremental_count} ({d:+d}): "
+                           + ("vnodes deleted in skipped dumps remain as orphans" if d > 0
+                              else "the chain lost vnodes"))
+        return tuple(out)
+
+
+class _Output:
+    """Buffered sink that counts bytes and can patch a u32 it wrote."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.buf = bytearray()
+        self.offset = 0
+        try:
+            self.seekable = raw.seekable()
+            self.base = raw.tell() if self.seekable else 0
+        except (AttributeError, OSError, ValueError):
+            self.seekable, self.base = False, 0
+
+    def write(self, b) -> None:
+        n = len(b)
+        self.offset += n
+        if n >= OUT_BUFFER:
+            self.flush()
+            self.raw.write(b)
+            return
+        self.buf += b
+        if len(self.buf) >= OUT_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf:
+            self.raw.write(self.buf)
+            self.buf = bytearray()
+
+    def patch_u32(self, offset: int, value: int) -> None:
+        self.flush()
+        self.raw.flush()
+        here = self.raw.tell()
+        self.raw.seek(self.base + offset)
+        self.raw.write(struct.pack(">I", value))
+        self.raw.seek(here)
+
+
+class _SlotBuffer:
+    """Live file data of one slot: bytes in memory, or (offset, size) in a
+    temporary spill file once the slot's budget is used up."""
+
+    def __init__(self, budget: int, spill_dir: str | None):
+        self.budget = budget
+        self.spill_dir = spill_dir
+        self.in_memory = 0
+        self.spill: BinaryIO | None = None
+        self.spill_end = 0
+        self.spilled_total = 0
+
+    def hold(self, reader: DumpReader, size: int):
+        if self.in_memory + size <= self.budget:
+            self.in_memory += size
+            return reader.read_data()
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile(dir=self.spill_dir)
+        at = self.spill_end
+        self.spill.seek(at)
+        for chunk in reader.data_chunks():
+            self.spill.write(chunk)
+        self.spill_end += size
+        self.spilled_total += size
+        return (at, size)
+
+    def emit(self, handle, out: _Output) -> None:
+        if isinstance(handle, bytes):
+            out.write(handle)
+            return
+        at, size = handle
+        self.spill.seek(at)
+        while size:
+            chunk = self.spill.read(min(size, 1 << 20))
+            out.write(chunk)
+            size -= len(chunk)
+
+    def reset(self) -> None:
+        self.in_memory = 0
+        self.spill_end = 0
+
+    def close(self) -> None:
+        if self.spill is not None:
+            self.spill.close()
+
+
+class _Input:
+    def __init__(self, name: str, raw: BinaryIO, full: bool, warnings: list):
+        self.name = name
+        self.full = full
+        self.reader = DumpReader(raw, name, allow_trailing=not full)
+        self.reader.warnings = warnings
+        self.warnings = warnings
+        self.checker: SectionChecker | None = None
+        self.pending: Vnode | RemovedVnode | None = None
+        self.nulls = 0
+
+    def warn(self, offset: int, text: str) -> None:
+        self.warnings.append(DumpWarning(self.name, offset, text))
+
+    def start_section(self) -> IndexHeader:
+        index = self.reader.read_index()
+        self.checker = SectionChecker(self.name, index, self.full, self.warn)
+        self.advance()
+        return index
+
+    def advance(self) -> None:
+        """Move ``pending`` to the next vnode or removal (nulls are checked and skipped)."""
+        while True:
+            rec = self.reader.next_record()
+            if rec is None:
+                self.checker.finish(self.reader.offset)
+                self.pending = None
+                return
+            self.checker.check(rec)
+            if isinstance(rec, NullVnode):
+                self.nulls += 1
+                continue
+            self.pending = rec
+            return
+
+
+_DEAD = object()  # file data skipped because a later dump replaces or removes the vnode
+
+
+class _Entry:
+    __slots__ = ("uniq", "rec", "inp", "data")
+
+    def __init__(self, rec: Vnode, inp: _Input, data):
+        self.uniq, self.rec, self.inp, self.data = rec.uniq, rec, inp, data
+
+
+class _Merger:
+    def __init__(self, out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode,
+                 budget: int, spill_dir: str | None):
+        if len(sources) < 2:
+            raise ValueError("merge needs a full dump and at least one incremental")
+        self.mode = ChainMode(mode)
+        self.warnings: list[DumpWarning] = []
+        self.notes: list[str] = []
+        self.inputs = [_Input(name, raw, i == 0, self.warnings) for i, (name, raw) in enumerate(sources)]
+        self.out = _Output(out)
+        self.buffer = _SlotBuffer(budget, spill_dir)
+        self.sections: list[SectionResult] = []
+
+    # -- checks before any output ------------------------------------------------
+    def check_headers(self) -> tuple[DumpHeader, VolumeDiskData]:
+        headers = [inp.reader.read_header() for inp in self.inputs]
+        full = headers[0]
+        fname = self.inputs[0].name
+        for inp, h in zip(self.inputs[1:], headers[1:]):
+            if h.parent_id != full.parent_id or h.volume_name != full.volume_name:
+                raise ChainMismatch(
+                    f"{inp.name} is not a dump of the same volume as {fname}: "
+                    f"parent {h.parent_id:08x} name {h.volume_name!r} vs parent {full.parent_id:08x} "
+                    f"name {full.volume_name!r}")
+        if full.level != 0:
+            raise ChainMismatch(f"{fname} is not a full dump (level {full.level}); cannot merge onto an incremental")
+        prev_name, prev_latest = fname, full.latest
+        for inp, h in zip(self.inputs[1:], headers[1:]):
+            if h.level == 0:
+                raise ChainMismatch(f"{inp.name} is a full dump (level 0); cannot merge from a full dump")
+            if h.level < 0:
+                if self.mode is ChainMode.EXACT:
+                    raise ChainMismatch(f"{inp.name} is a negative-level dump (level {h.level}): directories deleted "
+                                        "since its base would come back; use --chain minimal to merge it anyway")
+                self.warnings.append(DumpWarning(inp.name, h.offset, f"negative level {h.level}: directories "
+                                                 "deleted since the base come back"))
+            if self.mode is ChainMode.EXACT:
+                if h.oldest != prev_latest:
+                    raise WrongBase(inp.name, prev_name, h.oldest, prev_latest)
+            elif h.latest <= prev_latest:
+                raise ChainMismatch(f"{inp.name} is not newer than {prev_name}: its latest is {h.latest}, "
+                                    f"{prev_name}'s is {prev_latest}")
+            prev_name, prev_latest = inp.name, h.latest
+        last = headers[-1]
+        out_header = DumpHeader(
+            full.volume_id, full.parent_id, full.name, last.backup_date, full.level, full.oldest, last.latest,
+        ).coda_normalised()
+        volumes = [inp.reader.read_volume() for inp in self.inputs]
+        return out_header, volumes[-1].coda_normalised()
+
+    # -- sections ----------------------------------------------------------------
+    def section(self, vclass: VnodeClass) -> None:
+        indexes = [inp.start_section() for inp in self.inputs]
+        for prev, cur, inp in zip(indexes, indexes[1:], self.inputs[1:]):
+            if cur.n_lists < prev.n_lists:
+                raise ChainMismatch(f"{inp.name}: {vclass.name.lower()} index has {cur.n_lists} lists, fewer than "
+                                    f"the {prev.n_lists} of the dump before it")
+        n_lists = indexes[-1].n_lists
+        last_count = indexes[-1].n_vnodes
+        out = self.out
+        index_at = out.offset
+        predicted = last_count
+        out.write(encode_index(IndexHeader(vclass, predicted, n_lists)))
+        self.written = 0
+        self.coda_delta = 0
+        full, incs = self.inputs[0], self.inputs[1:]
+        even = len(incs) % 2 == 0
+        while True:
+            slots = [inp.pending.slot for inp in self.inputs if inp.pending is not None]
+            if not slots:
+                break
+            b = min(slots)
+            touched = any(inp.pending is not None and inp.pending.slot == b for inp in incs)
+            if not touched and even:
+                while full.pending is not None and full.pending.slot == b:
+                    rec = full.pending
+                    self.emit(rec, full, None)
+                    full.advance()
+            else:
+                self.collect_slot(b)
+        for inp in self.inputs:
+            if inp.pending is not None:  # pragma: no cover - loop ends only when all are drained
+                raise AssertionError("input not drained")
+        coda_count = indexes[0].n_vnodes + self.coda_delta
+        if self.written != predicted:
+            if out.seekable:
+                out.patch_u32(index_at + 2, self.written)
+            else:
+                raise ChainMismatch(
+                    f"{vclass.name.lower()} index: {self.written} vnodes merged but {self.inputs[-1].name} counts "
+                    f"{last_count}; the stream already written is not restorable (write to a file, or check the chain)")
+        if coda_count != self.written:
+            self.notes.append(f"{vclass.name.lower()} index: wrote the true count {self.written}; codamergedump "
+                              f"would write {coda_count} (nVnodes of {full.name} counts null vnodes)")
+        self.sections.append(SectionResult(vclass.name.lower(), self.written, coda_count, last_count, n_lists))
+
+    def emit(self, rec: Vnode, inp: _Input, data) -> None:
+        """Write one vnode as codamergedump does: fields re-serialised, data verbatim."""
+        self.out.write(encode_vnode(rec.coda_normalised()))
+        self.written += 1
+        if rec.data is DataKind.FILEDATA:
+            if data is _DEAD:
+                raise AssertionError(f"merge bug: data of {rec.vnum}.{rec.uniq} was skipped but is needed")
+            if data is None:
+                for chunk in inp.reader.data_chunks():
+                    self.out.write(chunk)
+            else:
+                self.buffer.emit(data, self.out)
+
+    def collect_slot(self, b: int) -> None:
+        """Read every input's records of slot ``b`` (latest incremental first, so
+        data that a later dump replaces is skipped unread), then write the slot."""
+        buf = self.buffer
+        buf.reset()
+        later: set[int] = set()  # uniquifiers a later dump of the chain touches
+        steps: list[list] = []
+        for inp in reversed(self.inputs[1:]):
+            recs = []
+            mine: set[int] = set()
+            while inp.pending is not None and inp.pending.slot == b:
+                rec = inp.pending
+                if isinstance(rec, Vnode):
+                    data = None
+                    if rec.data is DataKind.FILEDATA:
+                        data = _DEAD if rec.uniq in later else buf.hold(inp.reader, rec.size)
+                    recs.append(_Entry(rec, inp, data))
+                else:
+                    recs.append(rec)
+                mine.add(rec.uniq)
+                inp.advance()
+            later |= mine
+            steps.append(recs)
+        steps.reverse()
+        full = self.inputs[0]
+        entries: list[_Entry] = []
+        while full.pending is not None and full.pending.slot == b:
+            rec = full.pending
+            data = None
+            if rec.data is DataKind.FILEDATA:
+                data = _DEAD if rec.uniq in later else buf.hold(full.reader, rec.size)
+            entries.append(_Entry(rec, full, data))
+            full.advance()
+        for inp, recs in zip(self.inputs[1:], steps):
+            entries.reverse()
+            for rec in recs:
+                if isinstance(rec, RemovedVnode):
+                    for i, e in enumerate(entries):
+                        if e.uniq == rec.uniq:
+                            del entries[i]
+                            self.coda_delta -= 1
+                            break
+                    else:
+                        self.notes.append(f"{inp.name}: Removing a null Vnode for {rec.vnum:x}.{rec.uniq:x}! "
+                                          "(D_RMVNODE of a vnode the base does not have; ignored)")
+                    continue
+                for i, e in enumerate(entries):
+                    if e.uniq == rec.uniq:
+                        entries[i] = rec
+                        break
+                else:
+                    entries.insert(0, rec)
+                    self.coda_delta += 1
+        for e in entries:
+            self.emit(e.rec, e.inp, e.data if e.rec.data is DataKind.FILEDATA else None)
+
+    def run(self) -> MergeResult:
+        try:
+            header, volume = self.check_headers()
+            self.out.write(encode_header(header))
+            self.out.write(encode_volume(volume))
+            self.section(VnodeClass.LARGE)
+            self.section(VnodeClass.SMALL)
+            for inp in self.inputs:
+                inp.reader.read_end()
+            self.out.write(encode_end())
+            self.out.flush()
+        finally:
+            self.buffer.close()
+        return MergeResult(header, tuple(self.sections), self.out.offset, tuple(self.notes), tuple(self.warnings),
+                           self.buffer.spilled_total, self.mode)
+
+
+def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode = ChainMode.EXACT, *,
+          memory_budget: int = MEMORY_BUDGET, spill_dir: str | None = None) -> MergeResult:
+    """Merge ``sources`` = [(name, full), (name, incremental), ...] into ``out``.
+
+    Raises ChainMismatch/WrongBase before writing anything when the headers
+    do not form a chain, DumpFormatError (TruncatedDump, ...) when an input
+    is damaged (possibly after output has started)."""
+    mode = ChainMode(mode)
+    spool = None
+    target = out
+    if mode is ChainMode.MINIMAL and not _seekable(out):
+        spool = tempfile.TemporaryFile(dir=spill_dir)
+        target = spool
+    try:
+        result = _Merger(target, sources, mode, memory_budget, spill_dir).run()
+        if spool is not None:
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                out.write(chunk)
+        if hasattr(out, "flush"):
+            out.flush()
+        return result
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _seekable(f) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
