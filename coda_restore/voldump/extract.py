@@ -32,19 +32,31 @@ import time
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError
 from coda_restore.voldump import dirpage
-from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, RemovedVnode, VnodeClass, Vnode
+from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.records import (
+    DUMPBEGINMAGIC,
+    DataKind,
+    DumpHeader,
+    IndexHeader,
+    RemovedVnode,
+    Tag,
+    VnodeClass,
+    Vnode,
+)
 from coda_restore.voldump.tree import (
     LOST_FOUND,
     Kind,
     Layout,
     Meta,
+    Problem,
     ProblemKind,
     VPath,
     build_layout,
+    parse_path,
     fid_text,
     show_path,
 )
@@ -66,7 +78,7 @@ class Sink(Protocol):
 class ExtractOptions:
     paths: tuple[VPath, ...] = ()  # below the root; () = the whole volume
     orphans: bool = False  # also extract orphans under lost+found/
-    owners: bool = False  # restore owners (and keep setuid/setgid bits)
+    refuse_unsafe: bool = True  # False (for listing): a note instead of UnsafeName
 
 
 @dataclass
@@ -107,6 +119,7 @@ def extract_records(
     large: list[tuple[Meta, tuple[dirpage.DirEntry, ...]]] = []
     layout: Layout | None = None
     named: set = set()
+    seen: set = set()
     for rec in records:
         if isinstance(rec, DumpHeader) and not rec.is_full:
             raise NotRestorable(f"{source} is an incremental (level {rec.level}); give its full dump and the whole chain")
@@ -130,6 +143,7 @@ def extract_records(
             result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} has type {rec.type}; skipped")
             _drain(rec, chunks)
             continue
+        seen.add(rec.fid)
         if rec.fid not in named:
             result.orphans += 1
         paths = [p for p in layout.paths_of(rec.fid, options.orphans) if sel.takes(p)]
@@ -140,6 +154,9 @@ def extract_records(
     if layout is None:
         raise DumpFormatError(0, "no small index: the dump ended early", source)
     result.orphans += len(layout.orphan_dir_path)
+    for fid in sorted(named - seen):
+        for path in layout.file_paths[fid]:
+            result.notes.append(str(Problem(ProblemKind.DANGLING, path, fid)))
     sink.finish()
     return result
 
@@ -147,7 +164,7 @@ def extract_records(
 def _open_small_index(large, sink: Sink, sel: _Selection, options: ExtractOptions, result: ExtractResult, source: str) -> Layout:
     layout = build_layout(large)
     for p in layout.problems:
-        if p.kind is ProblemKind.UNSAFE_NAME:
+        if p.kind is ProblemKind.UNSAFE_NAME and options.refuse_unsafe:
             raise UnsafeName(source, b"/".join(p.path))
         if p.kind is ProblemKind.NO_ROOT:
             raise NotRestorable(f"{source} has no root directory (vnode 1.1): is it an incremental?")
@@ -203,6 +220,63 @@ def _bounded(it: Iterable[bytes], limit: int, rec: Vnode, source: str) -> Iterat
     if rec.size > limit:
         raise DumpFormatError(rec.offset, f"symlink {fid_text(rec.fid)} has a target of {rec.size} bytes", source)
     return it
+
+
+# -- sources -------------------------------------------------------------
+
+DUMP_MAGIC = bytes([Tag.DUMPHEADER]) + DUMPBEGINMAGIC.to_bytes(4, "big")
+
+
+def looks_like_dump(arg: str) -> bool:
+    """``-`` (stdin), or a regular file that starts like a Coda dump."""
+    if arg == "-":
+        return True
+    try:
+        with open(arg, "rb") as f:
+            return f.read(len(DUMP_MAGIC)) == DUMP_MAGIC
+    except OSError:
+        return False
+
+
+def split_arguments(args: Sequence[str], paths: Sequence[str] = ()) -> tuple[list[str], list[VPath]]:
+    """Dumps are the leading arguments that read as Coda dumps (``-`` only
+    first); the rest are paths inside the volume.  With explicit ``paths``
+    (``--path``), every argument must be a dump."""
+    dumps: list[str] = []
+    rest = list(args)
+    while rest and not paths and (rest[0] == "-" and not dumps or rest[0] != "-" and looks_like_dump(rest[0])):
+        dumps.append(rest.pop(0))
+    if paths:
+        dumps, rest = [], []
+        for a in args:
+            if not (a == "-" and not dumps or a != "-" and looks_like_dump(a)):
+                raise UsageError(f"{a}: not a Coda dump (with --path, every argument is a dump)")
+            dumps.append(a)
+    if not dumps:
+        first = args[0] if args else ""
+        if not first:
+            raise UsageError("no dump given")
+        why = "no such file" if not os.path.exists(first) else "does not start with the Coda dump magic"
+        raise UsageError(f"{first}: not a Coda dump ({why})")
+    return dumps, [parse_path(p) for p in (*rest, *paths)]
+
+
+def run(dumps: Sequence[str], sink: Sink, options: ExtractOptions = ExtractOptions(), stdin=None) -> ExtractResult:
+    """Extract from one full dump, or from a chain FULL INCR... merged on
+    the fly (nothing merged is written)."""
+    if len(dumps) != 1:
+        raise UsageError("extracting from a chain needs the streaming merge, which is not available yet; "
+                         "merge first (coda-restore merge OUT FULL INCR...) and extract from OUT")
+    name = dumps[0]
+    raw = stdin if name == "-" else open(name, "rb")
+    try:
+        reader = DumpReader(raw, "stdin" if name == "-" else name)
+        result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, reader.source)
+        result.notes += [str(w) for w in reader.warnings]
+        return result
+    finally:
+        if raw is not stdin:
+            raw.close()
 
 
 # -- sinks ---------------------------------------------------------------
@@ -339,6 +413,40 @@ class _ChunkReader:
     def drain(self) -> None:
         for _ in self._it:
             pass
+
+
+@dataclass(frozen=True)
+class Listed:
+    path: VPath
+    meta: Meta
+    size: int
+    target: bytes | None = None  # symlinks
+    link_to: VPath | None = None  # further names of a file
+
+
+class ListSink:
+    """Collects what an extraction would write, for ``ls``; data is skipped."""
+
+    def __init__(self):
+        self.entries: list[Listed] = []
+
+    def directory(self, path, meta):
+        self.entries.append(Listed(path, meta, meta.length))
+
+    def file(self, path, meta, size, chunks):
+        for _ in chunks:
+            pass
+        self.entries.append(Listed(path, meta, size))
+
+    def symlink(self, path, meta, target):
+        self.entries.append(Listed(path, meta, len(target), target=target))
+
+    def hardlink(self, path, first, meta):
+        size = next((e.size for e in reversed(self.entries) if e.path == first), meta.length)
+        self.entries.append(Listed(path, meta, size, link_to=first))
+
+    def finish(self):
+        self.entries.sort(key=lambda e: e.path)
 
 
 class TarSink:

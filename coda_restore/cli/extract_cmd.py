@@ -1,0 +1,121 @@
+"""``coda-restore extract``: files out of a full dump or a chain, to a
+directory or a tar stream."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from coda_restore.cli.app import JsonOpt, app, print_json
+from coda_restore.errors import OutputExists, UsageError
+from coda_restore.voldump import extract as ex
+from coda_restore.voldump.tree import show_path
+
+ArgsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="DUMP... [PATH...]",
+        help="A full dump (or FULL INCR... a chain, oldest first), then paths inside the volume. "
+        "Dumps are the leading arguments whose first bytes are a Coda dump header; '-' is stdin.",
+    ),
+]
+PathOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--path", help="A path inside the volume (repeatable); then every argument is a dump."),
+]
+OrphansOpt = Annotated[
+    bool, typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU.")
+]
+
+
+def warn(notes) -> None:
+    for note in notes:
+        click.echo(f"coda-restore: warning: {note}", err=True)
+
+
+def orphan_line(n: int, hint: str) -> str | None:
+    if not n:
+        return None
+    return f"{n} orphan vnode(s) are not reachable from the root ({hint})"
+
+
+@app.command("extract")
+def extract_cmd(
+    args: ArgsArg,
+    to: Annotated[Optional[Path], typer.Option("--to", help="Write the files below this directory (created if missing).")] = None,
+    tar: Annotated[Optional[str], typer.Option("--tar", help="Write a tar archive to this file, or '-' for stdout.")] = None,
+    path: PathOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files (never directories).")] = False,
+    orphans: OrphansOpt = False,
+    owners: Annotated[
+        Optional[bool],
+        typer.Option("--owners/--no-owners", help="Restore owners and setuid/setgid bits (default: when run as root)."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Extract files, directories and symlinks (modes, mtimes) from a dump."""
+    if (to is None) == (tar is None):
+        raise UsageError("give exactly one of --to DIR and --tar FILE")
+    if json and tar == "-":
+        raise UsageError("--json needs stdout, and --tar - writes the archive there")
+    dumps, paths = ex.split_arguments(args, path or ())
+    options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans)
+    stdin = click.get_binary_stream("stdin")
+    if to is not None:
+        owners = os.geteuid() == 0 if owners is None else owners
+        sink = ex.DirectorySink(to, force=force, owners=owners)
+        try:
+            result = ex.run(dumps, sink, options, stdin)
+        finally:
+            sink.close()
+        target = str(to)
+    elif tar == "-":
+        result = ex.run(dumps, ex.TarSink(click.get_binary_stream("stdout")), options, stdin)
+        target = "-"
+    else:
+        result = _to_tar_file(Path(tar), force, dumps, options, stdin)
+        target = tar
+    warn(result.notes)
+    hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
+    line = orphan_line(result.orphans, hint)
+    if json:
+        print_json({
+            "schema": "coda-restore.extract/1",
+            "dumps": dumps,
+            "paths": [show_path(p) for p in paths],
+            "target": target,
+            "directories": result.directories,
+            "files": result.files,
+            "symlinks": result.symlinks,
+            "hardlinks": result.hardlinks,
+            "bytes": result.bytes,
+            "orphans": result.orphans,
+            "warnings": result.notes,
+        })
+        return
+    out = sys.stderr if tar == "-" else sys.stdout
+    print(f"extracted {result.directories} directories, {result.files} files ({result.bytes} bytes), "
+          f"{result.symlinks} symlinks, {result.hardlinks} hard links to {target}", file=out)
+    if line:
+        print(line, file=out)
+
+
+def _to_tar_file(dest: Path, force: bool, dumps, options, stdin) -> ex.ExtractResult:
+    """Written under a temporary name and renamed on success: a failed run
+    leaves no half archive behind."""
+    if dest.exists() and not force:
+        raise OutputExists(dest)
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    try:
+        with open(tmp, "xb") as f:
+            result = ex.run(dumps, ex.TarSink(f), options, stdin)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return result
