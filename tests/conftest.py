@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coda_restore.cli import app
+from lab.fixture import amanda_lab  # noqa: F401  (the real-Amanda lab, session-scoped)
 
 
 def run_cli(*args, exit_status: int = 0, input: bytes | str | None = None):

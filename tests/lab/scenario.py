@@ -1,0 +1,70 @@
+"""The standard lab: four Coda volumes backed up for a week of fake nights.
+
+What each night exercises (the reader must get every one right):
+
+- mon: first night, every DLE at level 0; p.proj (about 850 KiB in 128 KiB
+  parts on ~700 KiB vtapes) spans two vtapes.
+- tue: u.ann's directory is gone, so its dumper fails (twice: the driver retries).
+- wed: ``amdump --no-taper``: dumps stay on the holding disk ...
+- wed-flush: ... until ``amflush`` writes them to a vtape later that day.
+- thu: ``amadmin force u.jan`` before the run: u.jan gets a new level 0.
+- fri, fri-late: two runs in one night (the second only for u.jan and u.ann).
+- sat: by now the 5 vtapes (tapecycle 4) have been reused: monday's dumps,
+  and later the halves of split ones, vanish from ``amadmin find``.
+- sun: another ``--no-taper`` night (u.ann and coda:root only), never
+  flushed: the lab ends with dumps only on the holding disk.
+- fetch: an ``amfetchdump``, which leaves its one-line log in the logdir.
+
+``coda:root`` has a colon, so Amanda quotes it in the logs (ref §1.3) and
+sanitises it in file names.
+"""
+
+from __future__ import annotations
+
+from .builder import Delete, Dle, LabSpec, Run, RunKind, Write
+
+CONFIG = "codarestore-lab"
+
+K = 1024
+
+DLES = (
+    Dle("u.jan"),
+    Dle("p.proj"),
+    Dle("u.ann"),
+    Dle("coda:root"),
+)
+
+INITIAL = (
+    Write("u.jan", "docs/thesis.tex", 200 * K),
+    Write("u.jan", "mail/inbox", 100 * K),
+    Write("p.proj", "data/big.bin", 850 * K),
+    Write("u.ann", "notes.txt", 30 * K),
+    Write("coda:root", "etc/motd", 20 * K),
+)
+
+RUNS = (
+    Run("mon", "2026-03-02 01:00:00", note="all level 0; p.proj spans two vtapes"),
+    Run("tue", "2026-03-03 01:00:00",
+        changes=(Write("u.jan", "docs/ch1.tex", 40 * K), Write("p.proj", "data/new.bin", 60 * K)),
+        fail=("u.ann",), expect_status=4, note="u.ann's dumper fails"),
+    Run("wed", "2026-03-04 01:00:00", flags=("--no-taper",),
+        changes=(Write("u.jan", "docs/ch2.tex", 50 * K), Write("u.ann", "todo.txt", 20 * K)),
+        note="holding disk only"),
+    Run("wed-flush", "2026-03-04 09:00:00", kind=RunKind.AMFLUSH, note="flush wednesday"),
+    Run("thu", "2026-03-05 01:00:00", force=("u.jan",),
+        changes=(Write("p.proj", "data/new.bin", 70 * K), Write("coda:root", "etc/passwd", 10 * K)),
+        note="forced full of u.jan"),
+    Run("fri", "2026-03-06 01:00:00",
+        changes=(Write("u.jan", "mail/inbox", 110 * K), Delete("u.ann", "todo.txt"))),
+    Run("fri-late", "2026-03-06 04:00:00", only=("u.jan", "u.ann"),
+        changes=(Write("u.jan", "mail/sent", 30 * K),), note="second run in one night"),
+    Run("sat", "2026-03-07 01:00:00",
+        changes=(Write("p.proj", "data/more.bin", 90 * K), Write("u.ann", "notes.txt", 35 * K))),
+    Run("sun", "2026-03-08 01:00:00", flags=("--no-taper",), only=("u.ann", "coda:root"),
+        changes=(Write("u.ann", "todo.txt", 15 * K), Write("coda:root", "etc/group", 5 * K)),
+        note="left on the holding disk"),
+    Run("fetch", "2026-03-08 10:00:00", kind=RunKind.AMFETCHDUMP,
+        fetch=("localhost", "u.jan"), note="one-line amfetchdump log"),
+)
+
+SPEC = LabSpec(CONFIG, DLES, RUNS, initial=INITIAL)
