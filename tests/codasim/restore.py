@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import struct
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from coda_restore.voldump.dirpage import PAGE_SIZE, Directory
@@ -116,39 +117,74 @@ class _In:
                 vv.flags = value
 
 
+@dataclass
+class Removed:
+    vnum: int
+    uniq: int
+
+
+@dataclass
+class ParsedDump:
+    """A whole dump as the server's reader sees it (tests inspect incrementals with it)."""
+
+    volume_id: int
+    parent_id: int
+    name: str
+    backup_date: int
+    level: int
+    oldest: int
+    latest: int
+    volume: Volume
+    large: list = field(default_factory=list)  # Vnode | Removed, in stream order
+    small: list = field(default_factory=list)
+    nvnodes: dict = field(default_factory=dict)  # class -> the index header's nVnodes
+
+    def records(self, vclass: str) -> list:
+        return self.large if vclass == LARGE else self.small
+
+
 def read_dump(f: BinaryIO) -> Volume:
+    """The volume a server restore makes of ``f``; BadDumpStream for what §17 refuses."""
+    return parse_dump(f, restore=True).volume
+
+
+def parse_dump(f: BinaryIO, restore: bool = False) -> ParsedDump:
     r = _In(f)
     if r.tag() != D_DUMPHEADER or r.u32("dump header") != DUMPBEGINMAGIC:
         raise r.fail("dump header not valid")
     r.u32("dump version")  # never checked by the server
-    volume_id, incremental = 0, 0
+    h = {"v": 0, "p": 0, "b": 0, "i": 0, "n": "", "I": (0, 0)}
     for t in r.fields():
-        if t in (ord("v"), ord("p"), ord("b"), ord("i")):
-            value = r.u32("dump header")
-            if t == ord("v"):
-                volume_id = value
-            elif t == ord("i"):
-                incremental = value
-        elif t == ord("n"):
-            r.string("dump header name", 32)
-        elif t == ord("I"):
-            r.read(8, "dump header oldest/latest")
-    if volume_id == 0:
+        c = chr(t)
+        if c in "vpbi":
+            h[c] = r.u32("dump header")
+        elif c == "n":
+            h["n"] = r.string("dump header name", 32)
+        elif c == "I":
+            h["I"] = (r.u32("dump header oldest"), r.u32("dump header latest"))
+    if h["v"] == 0:
         raise r.fail("dump header not valid (volume id 0)")
-    if incremental != 0:
+    if restore and h["i"] != 0:
         raise r.fail("trying to restore incremental dump")
     if r.tag() != D_VOLUMEDISKDATA:
         raise r.fail("volume data section missing")
     vol = _volume_data(r)
-    if vol.type in (VolType.RW, VolType.REPLICATED):
+    if restore and vol.type in (VolType.RW, VolType.REPLICATED):
         raise r.fail(f"volume of type {int(vol.type)} cannot be restored")
-    vol.large = _index(r, LARGE)
-    vol.small = _index(r, SMALL)
+    out = ParsedDump(h["v"], h["p"], h["n"], h["b"], h["i"], h["I"][0], h["I"][1], vol)
+    for vclass in (LARGE, SMALL):
+        idx, records, nvnodes = _index(r, vclass, restore)
+        out.records(vclass).extend(records)
+        out.nvnodes[vclass] = nvnodes
+        if vclass == LARGE:
+            vol.large = idx
+        else:
+            vol.small = idx
     if r.tag() != D_DUMPEND:
         raise r.fail("end of dump not found")
     if r.u32("end magic") != DUMPENDMAGIC:
         raise r.fail("wrong end magic")
-    return vol
+    return out
 
 
 _INT_FIELDS = {"i": "id", "v": "stamp_version", "u": "uniquifier", "p": "parent_id",
@@ -201,7 +237,7 @@ def _volume_data(r: _In) -> Volume:
     return vol
 
 
-def _index(r: _In, vclass: str) -> VnodeIndex:
+def _index(r: _In, vclass: str, restore: bool) -> tuple[VnodeIndex, list, int]:
     want = D_LARGEINDEX if vclass == LARGE else D_SMALLINDEX
     if r.tag() != want:
         raise r.fail(f"{vclass} index not found")
@@ -216,10 +252,14 @@ def _index(r: _In, vclass: str) -> VnodeIndex:
     if nlists <= 0:
         raise r.fail(f"{vclass} index has no lists")
     idx = VnodeIndex(nlists)
+    records: list = []
     count = 0
     while True:
         t = r.tag()
         if t == D_NULLVNODE:
+            continue
+        if t == D_RMVNODE and not restore:
+            records.append(Removed(r.u32("removed vnode"), r.u32("removed uniquifier")))
             continue
         if t != D_VNODE:
             if t is not None:
@@ -229,10 +269,11 @@ def _index(r: _In, vclass: str) -> VnodeIndex:
             break
         v = _vnode(r, vclass)
         count += 1
+        records.append(v)
         idx.lists.setdefault(bit_of(v.vnum), []).append(v)
-    if count != nvnodes:
+    if restore and count != nvnodes:
         raise r.fail(f"#vnodes read != #vnodes dumped ({count} != {nvnodes}) in the {vclass} index")
-    return idx
+    return idx, records, nvnodes
 
 
 def _vnode(r: _In, vclass: str) -> Vnode:
