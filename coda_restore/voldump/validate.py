@@ -202,10 +202,12 @@ class Validation:
         return self.error is None
 
 
-def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool = False) -> Validation:
-    """Read the whole dump; never raises DumpFormatError (it is returned)."""
+def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None = None) -> Validation:
+    """Read the whole dump; never raises DumpFormatError (it is returned).
+    Bytes after the end magic are an error for a full dump and a warning for
+    an incremental (as in codamergedump) unless ``allow_trailing`` says."""
     result = Validation(source)
-    reader = DumpReader(raw, source, allow_trailing=allow_trailing)
+    reader = DumpReader(raw, source, allow_trailing=bool(allow_trailing))
     reader.warnings = result.warnings
 
     def warn(offset: int, text: str) -> None:
@@ -214,6 +216,8 @@ def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool = Fals
     try:
         result.header = reader.read_header()
         full = result.header.level == 0
+        if allow_trailing is None:
+            reader.allow_trailing = not full
         result.volume = reader.read_volume()
         check_strings(source, result.header, result.volume, warn)
         for _ in range(2):
