@@ -29,8 +29,11 @@ but unlike Amanda, every log (also oldlog/) is read, so a dump whose tape was
 reused stays in the catalog with the reason it is gone.  Holding-disk files
 add holding copies.
 
-Not promised: Amanda's 2.x find.c also lists SUCCESS taper copies on a label
-it has not validated; this catalog does not (DESIGN rule 4 wins).
+Where this differs from find.c, on purpose (DESIGN rule 4 wins): Amanda's
+find.c also lists 2.x SUCCESS taper copies on a label it has not validated,
+and calls a 2.5 chunked dump OK when its last chunks are on a reused tape
+(CHUNK lines carry no total and it counts only surviving chunks); here
+neither is available.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ class _Pending:
         self.parts: list[Part] = []
         self.storage: str | None = None
         self.pool: str | None = None
-        self.maxparts = -1  # over good parts only, as find.c
+        self.maxparts = -1  # the highest part number or total seen
         self.first_line = first_line
 
 
@@ -240,8 +243,10 @@ class _Folder:
                 status = PartStatus.OK if typ is not LogType.PARTPARTIAL else PartStatus.PARTIAL
                 pend.parts.append(Part(r.partnum, part_label or "", part_filenum, status, r.kb,
                                        Origin(path, r.line), reason))
-                if reason is None:
-                    pend.maxparts = max(pend.maxparts, r.partnum, r.totalparts)
+                # find.c counts only parts on valid labels here; a 2.5 CHUNK
+                # line has no total, so Amanda calls a dump whose last chunk
+                # is on a reused tape OK.  Every part logged counts here.
+                pend.maxparts = max(pend.maxparts, r.partnum, r.totalparts)
                 pend.storage = pend.storage or r.storage
                 pend.pool = pend.pool or r.pool
                 continue
