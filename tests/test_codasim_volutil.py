@@ -1,0 +1,160 @@
+"""The simulator's volutil executable, run as a subprocess the way amcoda runs it."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from codasim import VOLUTIL, FakeClock, Server
+from codasim.restore import parse_dump
+
+T0 = 1_700_000_000
+
+
+def volutil(state, *args, input: bytes | None = None, status: int = 0, env=None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    full_env.update(CODASIM_STATE=str(state), **(env or {}))
+    p = subprocess.run([str(VOLUTIL), *map(str, args)], input=input, capture_output=True,
+                       env=full_env, timeout=60)
+    assert p.returncode == status, (args, p.returncode, p.stderr.decode())
+    return p
+
+
+@pytest.fixture
+def state(tmp_path):
+    root = tmp_path / "server"
+    srv = Server(root, clock=FakeClock(T0))
+    srv.create_volume("u.jan")
+    with srv.edit("u.jan") as ed:
+        ed.mkdir("/docs")
+        ed.write("/docs/a.txt", "alpha\n")
+        ed.symlink("/a", "docs/a.txt")
+    return root
+
+
+def rw_id(state) -> int:
+    return Server(state).volume("u.jan").id
+
+
+def test_backup_cycle_output_formats(state):
+    rw = rw_id(state)
+    out = volutil(state, "-h", "localhost", "lock", f"{rw:x}").stdout.decode()
+    assert re.fullmatch(rf"Locked volume {rw:08x} had a VVV of \(\d+,0,0,0,0,0,0,0\)\n", out)
+    out = volutil(state, "backup", f"{rw:08x}").stdout.decode()
+    m = re.fullmatch(rf"Backup \(id = ([0-9a-f]{{8}})\) of Volume {rw:08x} created\n", out)
+    assert m
+    bid = m.group(1)
+    est = volutil(state, "dumpestimate", bid)
+    sizes = re.fullmatch(r"Level0> ((?:\d+ ){10})<Level9\n", est.stdout.decode())
+    assert sizes and len(set(sizes.group(1).split())) == 1
+    d = volutil(state, "dump", "0x" + bid)
+    assert re.fullmatch(rf"\.\nVolDump completed, {len(d.stdout)} bytes dumped\n", d.stderr.decode())
+    parsed = parse_dump(io.BytesIO(d.stdout))
+    assert parsed.level == 0 and parsed.volume_id == int(bid, 16)
+    assert volutil(state, "ancient", bid).stdout == b""
+
+    with Server(state, clock=FakeClock(T0 + 60)).edit("u.jan") as ed:
+        ed.remove("/a")
+    volutil(state, "lock", f"{rw:x}")
+    volutil(state, "backup", f"{rw:x}")
+    inc = volutil(state, "dump", "-i", "2", bid)
+    assert re.fullmatch(rf"\.\nIncremental VolDump completed, {len(inc.stdout)} bytes dumped\n", inc.stderr.decode())
+    p = parse_dump(io.BytesIO(inc.stdout))
+    assert p.level == 2 and p.oldest == parsed.latest
+    assert [type(r).__name__ for r in p.small] == ["Removed"]
+
+
+def test_incremental_without_ancient_falls_back_silently(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    d = volutil(state, "dump", "-i", "1", bid)
+    assert "Incremental" not in d.stderr.decode()
+    assert parse_dump(io.BytesIO(d.stdout)).level == 0
+
+
+def test_dump_to_a_file_and_the_dash_i_misparse(state, tmp_path):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    target = tmp_path / "friday-0"
+    d = volutil(state, "dump", bid, target)
+    assert d.stdout == b"" and target.stat().st_size > 0
+    # `dump -i VOLID FILE` takes VOLID as the level and FILE as the volume id (ref §16)
+    bad = volutil(state, "dump", "-i", bid, tmp_path / "x", status=1)
+    assert "Dump: Bad Volumeid" in bad.stderr.decode()
+
+
+def test_dump_of_rw_or_unknown_volume_fails(state):
+    rw = rw_id(state)
+    assert "VolDump failed with VFAIL" in volutil(state, "dump", f"{rw:x}", status=1).stderr.decode()
+    assert "VolDump failed with VNOVOL" in volutil(state, "dump", "7777777", status=1).stderr.decode()
+
+
+def test_lock_twice_and_ancient_without_dump(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    assert "VolLock failed with EWOULDBLOCK" in volutil(state, "lock", f"{rw:x}", status=1).stderr.decode()
+    assert volutil(state, "unlock", f"{rw:x}").stdout.decode() == f"Volume {rw:08x} is unlocked.\n"
+    assert "VolMarkAsAncient failed" in volutil(state, "ancient", f"{rw:x}", status=1).stderr.decode()
+
+
+def test_restore_from_stdin_info_and_purge(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    dump = volutil(state, "dump", bid).stdout
+    r = volutil(state, "restore", "/vicepa/", input=dump)
+    m = re.fullmatch(r"\nVolRestore successful, created ([0-9a-f]{8})\n", r.stdout.decode())
+    assert m
+    info = volutil(state, "info", "u.jan.restored").stdout.decode()
+    assert "/docs/a.txt\tfile 0644 6 bytes\n" in info and "/a\tsymlink 0777 -> docs/a.txt\n" in info
+    r2 = volutil(state, "restore", "-f", "-", "/vicepa", "u.jan.friday", "1000777", input=None,
+                 status=1)  # -f - names a file called "-"
+    assert "RestoreFile" in r2.stderr.decode()
+    bad = volutil(state, "restore", "/vicepa", input=dump[:-1], status=1)
+    assert bad.stderr.decode().startswith("\nVolRestore failed with VFAIL (")
+    out = volutil(state, "purge", m.group(1), "u.jan.restored").stdout.decode()
+    assert out == f"Volume {m.group(1)} (u.jan.restored) successfully purged\n"
+    volutil(state, "info", "u.jan.restored", status=1)
+
+
+def test_state_dir_option_and_missing_state(state, tmp_path):
+    rw = rw_id(state)
+    p = subprocess.run([str(VOLUTIL), "-S", str(state), "lock", f"{rw:x}"], capture_output=True,
+                       env={k: v for k, v in os.environ.items() if k != "CODASIM_STATE"})
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([str(VOLUTIL), "lock", f"{rw:x}"], capture_output=True,
+                       env={k: v for k, v in os.environ.items() if k != "CODASIM_STATE"})
+    assert p.returncode == 1 and b"CODASIM_STATE" in p.stderr
+
+
+def test_clock_from_environment(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}", env={"CODASIM_NOW": "1712345678"}).stdout.decode()).group(1)
+    assert parse_dump(io.BytesIO(volutil(state, "dump", bid).stdout)).backup_date == 1712345678
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime not installed")
+def test_clock_follows_libfaketime(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    env = dict(os.environ, CODASIM_STATE=str(state), TZ="UTC")
+    p = subprocess.run(["faketime", "2024-04-05 06:07:08", str(VOLUTIL), "backup", f"{rw:x}"],
+                       capture_output=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    bid = re.search(rb"id = (\w+)", p.stdout).group(1).decode()
+    backup_date = parse_dump(io.BytesIO(volutil(state, "dump", bid).stdout)).backup_date
+    assert abs(backup_date - 1712297228) < 5
+
+
+def test_told_to_fail(state):
+    rw = rw_id(state)
+    p = volutil(state, "lock", f"{rw:x}", status=1, env={"CODASIM_FAIL": "lock,dump"})
+    assert b"told to fail" in p.stderr
