@@ -17,9 +17,9 @@ import pytest
 
 from coda_restore.amcoda import inspect, kib
 from coda_restore.voldump.reader import DumpReader
-from tests.codasim import vvlist
-from tests.codasim.clock import FakeClock
-from tests.codasim.server import Server
+from codasim import vvlist
+from codasim.clock import FakeClock
+from codasim.server import Server
 
 REPO = Path(__file__).resolve().parent.parent
 SIM_VOLUTIL = REPO / "tests" / "codasim" / "volutil"
