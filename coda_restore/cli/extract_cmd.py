@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import click
 import typer
 
+from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
 from coda_restore.errors import OutputExists, UsageError
 from coda_restore.voldump import extract as ex
@@ -27,6 +28,11 @@ ArgsArg = Annotated[
 PathOpt = Annotated[
     Optional[list[str]],
     typer.Option("--path", help="A path inside the volume (repeatable); then every argument is a dump."),
+]
+ChainOpt = Annotated[
+    ChainMode,
+    typer.Option("--chain", help="For a chain: exact (default) checks that each incremental's oldest is the previous "
+                 "dump's latest; minimal accepts Amanda's chain, whose skipped deletions come back as orphans."),
 ]
 OrphansOpt = Annotated[
     bool, typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU.")
@@ -52,6 +58,7 @@ def extract_cmd(
     path: PathOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing files (never directories).")] = False,
     orphans: OrphansOpt = False,
+    chain: ChainOpt = ChainMode.EXACT,
     owners: Annotated[
         Optional[bool],
         typer.Option("--owners/--no-owners", help="Restore owners and setuid/setgid bits (default: when run as root)."),
@@ -70,15 +77,15 @@ def extract_cmd(
         owners = os.geteuid() == 0 if owners is None else owners
         sink = ex.DirectorySink(to, force=force, owners=owners)
         try:
-            result = ex.run(dumps, sink, options, stdin)
+            result = ex.run(dumps, sink, options, stdin, chain)
         finally:
             sink.close()
         target = str(to)
     elif tar == "-":
-        result = ex.run(dumps, ex.TarSink(click.get_binary_stream("stdout")), options, stdin)
+        result = ex.run(dumps, ex.TarSink(click.get_binary_stream("stdout")), options, stdin, chain)
         target = "-"
     else:
-        result = _to_tar_file(Path(tar), force, dumps, options, stdin)
+        result = _to_tar_file(Path(tar), force, dumps, options, stdin, chain)
         target = tar
     warn(result.notes)
     hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
@@ -105,7 +112,7 @@ def extract_cmd(
         print(line, file=out)
 
 
-def _to_tar_file(dest: Path, force: bool, dumps, options, stdin) -> ex.ExtractResult:
+def _to_tar_file(dest: Path, force: bool, dumps, options, stdin, chain) -> ex.ExtractResult:
     """Written under a temporary name and renamed on success: a failed run
     leaves no half archive behind."""
     if dest.exists() and not force:
@@ -113,7 +120,7 @@ def _to_tar_file(dest: Path, force: bool, dumps, options, stdin) -> ex.ExtractRe
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     try:
         with open(tmp, "xb") as f:
-            result = ex.run(dumps, ex.TarSink(f), options, stdin)
+            result = ex.run(dumps, ex.TarSink(f), options, stdin, chain)
         os.replace(tmp, dest)
     finally:
         if tmp.exists():

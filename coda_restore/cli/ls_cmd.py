@@ -9,8 +9,9 @@ from typing import Annotated
 
 import click
 
+from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.cli.extract_cmd import ArgsArg, OrphansOpt, PathOpt, orphan_line, warn
+from coda_restore.cli.extract_cmd import ArgsArg, ChainOpt, OrphansOpt, PathOpt, orphan_line, warn
 from coda_restore.voldump import extract as ex
 from coda_restore.voldump.tree import Kind, fid_text, show_path
 
@@ -18,12 +19,13 @@ _TYPE = {Kind.DIRECTORY: stat.S_IFDIR, Kind.FILE: stat.S_IFREG, Kind.SYMLINK: st
 
 
 @app.command("ls")
-def ls_cmd(args: ArgsArg, path: PathOpt = None, orphans: OrphansOpt = False, json: JsonOpt = False) -> None:
+def ls_cmd(args: ArgsArg, path: PathOpt = None, orphans: OrphansOpt = False, chain: ChainOpt = ChainMode.EXACT,
+           json: JsonOpt = False) -> None:
     """List the files of a dump (everything below PATH, or the whole volume)."""
     dumps, paths = ex.split_arguments(args, path or ())
     sink = ex.ListSink()
     options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans, refuse_unsafe=False)
-    result = ex.run(dumps, sink, options, click.get_binary_stream("stdin"))
+    result = ex.run(dumps, sink, options, click.get_binary_stream("stdin"), chain)
     warn(result.notes)
     if json:
         print_json({

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 import tarfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
+from coda_restore.chain import ChainMode
 from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError
 from coda_restore.voldump import dirpage
+from coda_restore.voldump.merge import merge
 from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.records import (
     DUMPBEGINMAGIC,
@@ -261,22 +264,68 @@ def split_arguments(args: Sequence[str], paths: Sequence[str] = ()) -> tuple[lis
     return dumps, [parse_path(p) for p in (*rest, *paths)]
 
 
-def run(dumps: Sequence[str], sink: Sink, options: ExtractOptions = ExtractOptions(), stdin=None) -> ExtractResult:
-    """Extract from one full dump, or from a chain FULL INCR... merged on
-    the fly (nothing merged is written)."""
-    if len(dumps) != 1:
-        raise UsageError("extracting from a chain needs the streaming merge, which is not available yet; "
-                         "merge first (coda-restore merge OUT FULL INCR...) and extract from OUT")
-    name = dumps[0]
-    raw = stdin if name == "-" else open(name, "rb")
+def run(dumps: Sequence[str], sink: Sink, options: ExtractOptions = ExtractOptions(), stdin=None,
+        mode: ChainMode = ChainMode.EXACT) -> ExtractResult:
+    """Extract from one full dump, or from a chain FULL INCR... (oldest
+    first) merged on the fly: nothing merged is written to disk (except what
+    the merge itself spools in minimal mode)."""
+    raws = [stdin if name == "-" else open(name, "rb") for name in dumps]
+    names = ["stdin" if name == "-" else name for name in dumps]
     try:
-        reader = DumpReader(raw, "stdin" if name == "-" else name)
-        result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, reader.source)
-        result.notes += [str(w) for w in reader.warnings]
-        return result
+        if len(raws) == 1:
+            reader = DumpReader(raws[0], names[0])
+            result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, reader.source)
+            result.notes += [str(w) for w in reader.warnings]
+            return result
+        return _run_chain(list(zip(names, raws)), sink, options, mode)
     finally:
-        if raw is not stdin:
-            raw.close()
+        for raw in raws:
+            if raw is not stdin:
+                raw.close()
+
+
+def _run_chain(sources, sink: Sink, options: ExtractOptions, mode: ChainMode) -> ExtractResult:
+    """The core's merge writes the merged stream into a pipe from a thread;
+    this thread reads it back record by record.  A merge error (wrong base,
+    damaged input) is the cause of whatever the reader then sees, so it is
+    the one raised."""
+    r, w = os.pipe()
+    rf, wf = os.fdopen(r, "rb"), os.fdopen(w, "wb")
+    box: dict = {}
+
+    def work():
+        try:
+            box["result"] = merge(wf, sources, mode)
+        except BaseException as err:  # handed to the reading thread
+            box["error"] = err
+        finally:
+            try:
+                wf.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=work, name="coda-restore merge", daemon=True)
+    thread.start()
+    source = "merged " + " + ".join(name for name, _ in sources)
+    try:
+        reader = DumpReader(rf, source)
+        result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, source)
+    except BaseException:
+        rf.close()  # a merge blocked on a full pipe gets EPIPE and ends
+        thread.join()
+        err = box.get("error")
+        if err is not None and not isinstance(err, BrokenPipeError):
+            raise err from None
+        raise
+    rf.close()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    merged = box["result"]
+    result.notes += [str(w) for w in merged.warnings]
+    if mode is ChainMode.MINIMAL:
+        result.notes += list(merged.discrepancies)
+    return result
 
 
 # -- sinks ---------------------------------------------------------------
