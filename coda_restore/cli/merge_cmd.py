@@ -25,7 +25,7 @@ def merge_cmd(
     chain: Annotated[
         ChainMode,
         typer.Option("--chain", help="exact: each incremental's oldest must equal the previous latest; "
-                     "minimal: only require latest to increase (deletions in skipped dumps come back as orphans)."),
+                     "minimal: only require latest not to go back (deletions in skipped dumps come back as orphans)."),
     ] = ChainMode.EXACT,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:

@@ -277,7 +277,8 @@ class _Merger:
             if self.mode is ChainMode.EXACT:
                 if h.oldest != prev_latest:
                     raise WrongBase(inp.name, prev_name, h.oldest, prev_latest)
-            elif h.latest <= prev_latest:
+            elif h.latest < prev_latest:
+                # equal is fine: a volume that did not change keeps its latest
                 raise ChainMismatch(f"{inp.name} is not newer than {prev_name}: its latest is {h.latest}, "
                                     f"{prev_name}'s is {prev_latest}")
             prev_name, prev_latest = inp.name, h.latest
