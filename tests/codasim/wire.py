@@ -1,149 +1,94 @@
-"""Emitting a dump stream as the server's dumpstuff.cc does (ref §1-§7).
+"""Emitting a dump stream through the project's writer (coda_restore.voldump.writer).
 
-The simulator's own emitter: the project's codec (coda_restore.voldump) is
-being written at the same time; once its writer lands this module can hand
-over to it.  Field order is the server's (§3, §4, §6.1); every multi-byte
-integer is big-endian.
+The simulator's state (model.py) becomes the codec's records here, in the
+server's canonical field order.  ``Emitter`` keeps the section-by-section
+calls of vol-dump.cc (header, volume data, index, vnodes, removals, end)
+and counts the bytes as the server's dump buffer does.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import BinaryIO
+
+from coda_restore.voldump import records as rec
+from coda_restore.voldump.writer import DumpWriter
 
 from .model import VV, Vnode, VnodeType, Volume
 
 D_DUMPHEADER, D_SMALLINDEX, D_LARGEINDEX, D_VNODE = 1, 3, 4, 5
 D_ENDVV, D_DUMPEND, D_VOLUMEDISKDATA, D_NULLVNODE = 7, 8, 9, 10
 D_DIRPAGES, D_FILEDATA, D_RMVNODE, D_BADINODE = 11, 12, 13, 14
-DUMPBEGINMAGIC, DUMPENDMAGIC, DUMPVERSION = 0xB3A11322, 0x3A214B6E, 2
+DUMPBEGINMAGIC, DUMPENDMAGIC, DUMPVERSION = rec.DUMPBEGINMAGIC, rec.DUMPENDMAGIC, rec.DUMPVERSION
 
 
-def _u32(v: int) -> bytes:
-    return struct.pack(">I", v & 0xFFFFFFFF)
+def _s(text: str) -> bytes:
+    return rec.cstring_payload(text)
+
+
+def vv_record(vv: VV) -> rec.VersionVector:
+    return rec.VersionVector(tuple(s & 0xFFFFFFFF for s in vv.versions), vv.store_host, vv.store_uniq, vv.flags)
+
+
+def header_record(vol: Volume, level: int, oldest: int, latest: int) -> rec.DumpHeader:
+    return rec.DumpHeader(volume_id=vol.id, parent_id=vol.parent_id, name=_s(vol.name),
+                          backup_date=vol.copy_date, level=level, oldest=oldest & 0xFFFFFFFF,
+                          latest=latest & 0xFFFFFFFF)
+
+
+def volume_record(v: Volume) -> rec.VolumeDiskData:
+    return rec.VolumeDiskData(
+        id=v.id, version=v.stamp_version, name=_s(v.name), partition=_s(v.partition),
+        in_service=v.in_service, blessed=v.blessed, uniquifier=v.uniquifier, type=int(v.type),
+        parent_id=v.parent_id, group_id=v.group_id, clone_id=v.clone_id, backup_id=v.backup_id,
+        max_quota=v.maxquota, min_quota=v.minquota, max_files=v.maxfiles, disk_used=v.diskused,
+        file_count=v.filecount, link_count=1, account_number=v.account_number, owner=v.owner,
+        creation_date=v.creation_date, access_date=v.access_date, update_date=v.update_date,
+        expiration_date=v.expiration_date, backup_date=v.backup_date,
+        offline_message=_s(v.offline_message), motd=_s(v.motd), week_use=tuple(v.week_use),
+        day_use_date=v.day_use_date, day_use=v.day_use, vv=vv_record(v.vv))
+
+
+def vnode_record(v: Vnode) -> rec.Vnode:
+    common = dict(vnum=v.vnum, uniq=v.uniq, type=int(v.vtype), mode=v.mode, link_count=v.link_count,
+                  length=v.length, data_version=v.data_version, vv=vv_record(v.vv), mtime=v.mtime,
+                  author=v.author, owner=v.owner, vparent=v.vparent, uparent=v.uparent)
+    if v.vtype == VnodeType.DIRECTORY:
+        acl = None if v.acl_raw is not None else _s(v.acl or "")
+        if v.dir is None:
+            return rec.Vnode(**common, acl=acl, acl_raw=v.acl_raw, data=rec.DataKind.DIRPAGES, size=0, pages=b"")
+        return rec.Vnode(**common, acl=acl, acl_raw=v.acl_raw, data=rec.DataKind.DIRPAGES,
+                         size=v.dir.npages, pages=v.dir.image())
+    if v.data is None:
+        return rec.Vnode(**common, data=rec.DataKind.BADINODE)
+    return rec.Vnode(**common, data=rec.DataKind.FILEDATA, size=len(v.data))
 
 
 class Emitter:
-    """Writes tags and fields to a binary stream and counts the bytes."""
+    """The server's dump calls, written with DumpWriter; ``nbytes`` counts them."""
 
     def __init__(self, out: BinaryIO):
-        self.out = out
-        self.nbytes = 0
+        self.w = DumpWriter(out)
 
-    def _w(self, b: bytes) -> None:
-        self.out.write(b)
-        self.nbytes += len(b)
+    @property
+    def nbytes(self) -> int:
+        return self.w.offset
 
-    def tag(self, t: int) -> None:
-        self._w(bytes([t]))
-
-    def int32(self, t: int, v: int) -> None:
-        self._w(bytes([t]) + _u32(v))
-
-    def double(self, t: int, a: int, b: int) -> None:
-        self._w(bytes([t]) + _u32(a) + _u32(b))
-
-    def short(self, t: int, v: int) -> None:
-        self._w(bytes([t]) + struct.pack(">H", v & 0xFFFF))
-
-    def byte(self, t: int, v: int) -> None:
-        self._w(bytes([t, v & 0xFF]))
-
-    def string(self, t: int, s: str | bytes) -> None:
-        raw = (s.encode() if isinstance(s, str) else s) + b"\0"
-        self._w(bytes([t]) + _u32(len(raw)) + raw)
-
-    def array(self, t: int, values: list[int]) -> None:
-        self._w(bytes([t]) + _u32(len(values)) + b"".join(_u32(v) for v in values))
-
-    def vv(self, t: int, vv: VV) -> None:
-        self.tag(t)
-        for i, site in enumerate(vv.versions):
-            self.int32(ord(str(i)), site)
-        self.int32(ord("s"), vv.store_host)
-        self.int32(ord("u"), vv.store_uniq)
-        self.int32(ord("f"), vv.flags)
-        self.tag(D_ENDVV)
-
-    # -- sections ------------------------------------------------------
     def dump_header(self, vol: Volume, level: int, oldest: int, latest: int) -> None:
-        self.double(D_DUMPHEADER, DUMPBEGINMAGIC, DUMPVERSION)
-        self.int32(ord("v"), vol.id)
-        self.int32(ord("p"), vol.parent_id)
-        self.string(ord("n"), vol.name)
-        self.int32(ord("b"), vol.copy_date)
-        self.int32(ord("i"), level)
-        self.double(ord("I"), oldest, latest)
+        self.w.header(header_record(vol, level, oldest, latest))
 
     def volume_disk_data(self, v: Volume) -> None:
-        self.tag(D_VOLUMEDISKDATA)
-        self.int32(ord("i"), v.id)
-        self.int32(ord("v"), v.stamp_version)
-        self.string(ord("n"), v.name)
-        self.string(ord("P"), v.partition)
-        self.byte(ord("s"), v.in_service)
-        self.byte(ord("+"), v.blessed)
-        self.int32(ord("u"), v.uniquifier)
-        self.byte(ord("t"), int(v.type))
-        self.int32(ord("p"), v.parent_id)
-        self.int32(ord("g"), v.group_id)
-        self.int32(ord("c"), v.clone_id)
-        self.int32(ord("b"), v.backup_id)
-        self.int32(ord("q"), v.maxquota)
-        self.int32(ord("m"), v.minquota)
-        self.int32(ord("x"), v.maxfiles)
-        self.int32(ord("d"), v.diskused)
-        self.int32(ord("f"), v.filecount)
-        self.short(ord("l"), 1)
-        self.int32(ord("a"), v.account_number)
-        self.int32(ord("o"), v.owner)
-        self.int32(ord("C"), v.creation_date)
-        self.int32(ord("A"), v.access_date)
-        self.int32(ord("U"), v.update_date)
-        self.int32(ord("E"), v.expiration_date)
-        self.int32(ord("B"), v.backup_date)
-        self.string(ord("O"), v.offline_message)
-        self.string(ord("M"), v.motd)
-        self.array(ord("W"), v.week_use)
-        self.int32(ord("D"), v.day_use_date)
-        self.int32(ord("Z"), v.day_use)
-        self.vv(ord("V"), v.vv)
+        self.w.volume(volume_record(v))
 
     def index_header(self, large: bool, nvnodes: int, nlists: int) -> None:
-        self.tag(D_LARGEINDEX if large else D_SMALLINDEX)
-        self.int32(ord("v"), nvnodes)
-        self.int32(ord("s"), nlists)
+        vclass = rec.VnodeClass.LARGE if large else rec.VnodeClass.SMALL
+        self.w.index(rec.IndexHeader(vclass, nvnodes, nlists))
 
     def vnode(self, v: Vnode) -> None:
-        self.double(D_VNODE, v.vnum, v.uniq)
-        self.byte(ord("t"), int(v.vtype))
-        self.short(ord("b"), v.mode)
-        self.short(ord("l"), v.link_count)
-        self.int32(ord("L"), v.length)
-        self.int32(ord("v"), v.data_version)
-        self.vv(ord("V"), v.vv)
-        self.int32(ord("m"), v.mtime)
-        self.int32(ord("a"), v.author)
-        self.int32(ord("o"), v.owner)
-        self.int32(ord("p"), v.vparent)
-        self.int32(ord("q"), v.uparent)
-        if v.vtype == VnodeType.DIRECTORY:
-            if v.acl_raw is not None:
-                self._w(b"A" + v.acl_raw)
-            else:
-                self.string(ord("X"), v.acl or "")
-            pages = v.dir.pages()
-            self.int32(D_DIRPAGES, len(pages))
-            for page in pages:
-                self._w(b"P" + page)
-        elif v.data is None:
-            self.tag(D_BADINODE)
-        else:
-            self.int32(D_FILEDATA, len(v.data))
-            self._w(v.data)
+        r = vnode_record(v)
+        self.w.vnode(r, v.data if r.data is rec.DataKind.FILEDATA else None)
 
     def rmvnode(self, vnum: int, uniq: int) -> None:
-        self.double(D_RMVNODE, vnum, uniq)
+        self.w.removed(rec.RemovedVnode(vnum, uniq))
 
     def end(self) -> None:
-        self.int32(D_DUMPEND, DUMPENDMAGIC)
+        self.w.end()
