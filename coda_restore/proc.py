@@ -9,10 +9,12 @@ judge the result.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,3 +60,54 @@ def run(args: Sequence[object], *, check: bool = True, env: dict[str, str] | Non
     if check and proc.returncode != 0:
         raise CommandFailed(argv, proc.returncode, proc.stderr[-STDERR_TAIL:])
     return done
+
+
+class Child:
+    """A streaming child (amfetchdump, volutil restore): its pipes belong to
+    the caller, its stderr is drained by a thread into a bounded tail so the
+    child can never block on a full stderr pipe."""
+
+    def __init__(self, args: Sequence[object], *, stdin=subprocess.DEVNULL, stdout=None):
+        self.argv = argv_of(args)
+        log.debug("starting %s", display(self.argv))
+        try:
+            self.popen = subprocess.Popen(self.argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise CommandFailed(self.argv, 127, f"{self.argv[0]}: command not found") from None
+        self._tail = bytearray()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        for chunk in iter(lambda: self.popen.stderr.read1(65536), b""):
+            self._tail += chunk
+            del self._tail[:-STDERR_TAIL]
+
+    @property
+    def stdin(self):
+        return self.popen.stdin
+
+    @property
+    def stdout(self):
+        return self.popen.stdout
+
+    @property
+    def stderr_tail(self) -> str:
+        return self._tail.decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+
+    def wait(self, *, check: bool = True) -> int:
+        """Wait for the child and its stderr; raise CommandFailed on non-zero."""
+        for pipe in (self.popen.stdin, self.popen.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        status = self.popen.wait()
+        self._drainer.join()
+        log.debug("%s exited %d; stderr: %s", self.argv[0], status, self.stderr_tail)
+        if check and status != 0:
+            raise CommandFailed(self.argv, status, self.stderr_tail)
+        return status

@@ -27,3 +27,13 @@ def test_a_missing_program_is_a_clean_error():
 
 def test_display_quotes_for_a_shell():
     assert proc.display(["amfetchdump", "CONF", "host", "/my disk"]) == "amfetchdump CONF host '/my disk'"
+
+
+def test_a_streaming_child_keeps_the_tail_of_a_large_stderr_without_blocking():
+    script = "import sys; sys.stderr.write('x' * 200000 + 'END'); sys.stdout.write('data'); sys.exit(2)"
+    child = proc.Child([sys.executable, "-c", script], stdout=proc.subprocess.PIPE)
+    assert child.stdout.read() == b"data"
+    with pytest.raises(CommandFailed) as err:
+        child.wait()
+    assert err.value.status == 2
+    assert child.stderr_tail.endswith("END") and len(child.stderr_tail) == proc.STDERR_TAIL
