@@ -42,7 +42,10 @@ class CopyRef:
     def describe(self) -> str:
         if self.kind == "holding":
             return f"holding {self.path}"
-        return "tape " + ", ".join(f"{p.label}:{p.filenum}" for p in self.parts)
+        by_label: dict[str, list[str]] = {}
+        for p in self.parts:
+            by_label.setdefault(p.label, []).append(str(p.filenum))
+        return "tape " + " ".join(f"{label}:{','.join(files)}" for label, files in by_label.items())
 
 
 @dataclass(frozen=True)

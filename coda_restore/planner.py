@@ -103,7 +103,7 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
         holding = [c for c in d.copies if isinstance(c, HoldingCopy) and _good(c)]
         if holding:
             choices[node(d)] = _Choice(sorted(holding, key=lambda c: c.path)[0],
-                                       "holding-disk copy: no tape to load", True)
+                                       "on the holding disk, no tape to load", True)
         else:
             taped.append((d, _tape_options(d)))
     if not taped:
@@ -114,7 +114,7 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
         copy = opts[i]
         others = set().union(*(u for j, u in enumerate(used) if j != k))
         if len(opts) == 1:
-            why = "its only good copy"
+            why = "the only good one"
         elif set(restore_labels(copy)) <= others:
             why = f"of {len(opts)} copies, the one on a tape the chain loads anyway"
         elif i == 0:
@@ -197,27 +197,24 @@ def _reads(dumps: Sequence[Dump]) -> _Reads:
 # -- explanations ---------------------------------------------------------------
 
 
-def _step_why(chain: Chain, i: int, instant: str) -> str:
+def _step_why(chain: Chain, i: int) -> str:
     d = chain.dumps[i]
     last = i == len(chain.dumps) - 1
     if chain.mode is ChainMode.EXACT:
         if d.level == 0 and i == 0:
-            what = "level 0: the full dump the chain starts from"
+            what = "the chain's full dump"
         else:
-            what = (f"level {d.level}, recorded after {ref(chain.dumps[i - 1])}: "
-                    "Coda reports deletions only in the first dump after the recorded one")
+            what = f"recorded after {ref(chain.dumps[i - 1])}: its deletions are in no later dump"
         if last:
-            what += f"; the newest recorded dump at or before {instant}"
+            what += "; the newest recorded dump at or before the target"
         return what
     if last:
-        return (f"level {d.level}: the newest good dump at or before {instant} "
-                "(where amrecover's setdate starts)")
+        return "the newest good dump at or before the target (where amrecover's setdate starts)"
     above = chain.dumps[i + 1]
-    return (f"level {d.level}: Amanda's base of {ref(above)} "
-            f"(the newest older good dump of a level below {above.level})")
+    return f"Amanda's base of {ref(above)}: the newest older good dump below level {above.level}"
 
 
-def _problem(chain: Chain, hist: VolumeHistory, instant: str) -> str:
+def explain_problem(chain: Chain, hist: VolumeHistory, instant: str) -> str:
     who = f"{hist.host}:{hist.disk}"
     if chain.problem is Problem.NO_DUMP:
         first = hist.recorded[0] if hist.recorded else None
@@ -281,14 +278,14 @@ def _instant(datestamp: str, tz: tzinfo) -> str:
     return from_datestamp(datestamp, tz).isoformat()
 
 
-def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None, instant: str) -> tuple[Step, ...]:
+def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None) -> tuple[Step, ...]:
     steps = []
     for i, d in enumerate(chain.dumps):
         choice = reads.steps_copies[node(d)]
         argv = (*AMFETCHDUMP, config or CONFIG_PLACEHOLDER, hist.host, hist.disk, d.datestamp, str(d.level))
         steps.append(Step(
             d.datestamp, d.level, _copy_ref(choice.copy),
-            f"{_step_why(chain, i, instant)}; copy: {choice.why}",
+            f"{_step_why(chain, i)}; copy: {choice.why}",
             _kb(d, choice.copy), chain.dumps[i - 1].datestamp if i else None, argv,
         ))
     return tuple(steps)
@@ -354,11 +351,17 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
             f"the newest recorded dump at or before the target is {ref(exact.target)}, which cannot be read "
             f"({why_gone(exact.target)}); Amanda's chain silently starts at the older {ref(chain.target)}",
         ))
+    if mode is ChainMode.EXACT and minimal.problem is Problem.NO_LEVEL0 and minimal.dumps:
+        warnings.append(Notice(
+            "amanda-bare-incrementals",
+            f"amrecover's setdate would answer with {', '.join(ref(d) for d in minimal.dumps)}: "
+            "incrementals with no level 0 under them",
+        ))
     alternatives = _alternatives(hist, target, mode, exact, minimal)
     common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))
     if not chain.complete:
-        reason = _problem(chain, hist, instant)
+        reason = explain_problem(chain, hist, instant)
         warnings.insert(0, Notice(chain.problem.value, reason))
         return Plan(restorable=False, reason=reason,
                     chosen=ref(chain.target) if chain.target else None,
@@ -374,9 +377,9 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
             ))
     return Plan(
         restorable=True, reason="", chosen=ref(chain.target),
-        steps=_steps(chain, reads, hist, config, instant), tapes=reads.tapes, total_kb=reads.kb,
+        steps=_steps(chain, reads, hist, config), tapes=reads.tapes, total_kb=reads.kb,
         warnings=tuple(warnings), **common,
     )
 
 
-__all__ = ["make_plan", "choose_copies", "label_key", "why_gone", "is_usable", "ref"]
+__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone", "is_usable", "ref"]

@@ -50,9 +50,9 @@ def test_exact_plan_steps_tapes_sizes_and_commands():
     assert p.steps[1].predecessor == ds(1) and p.steps[0].predecessor is None
     assert p.steps[-1].amfetchdump == (
         "amfetchdump", "-a", "-p", "--exact-match", "daily", HOST, DISK, ds(5), "1")
-    assert "full dump the chain starts from" in p.steps[0].why
-    assert "deletions only in the first dump" in p.steps[2].why
-    assert "newest recorded dump at or before 2004-02-05" in p.steps[-1].why
+    assert "the chain's full dump" in p.steps[0].why
+    assert f"recorded after {ds(2)}/1: its deletions are in no later dump" in p.steps[2].why
+    assert "newest recorded dump at or before the target" in p.steps[-1].why
     assert p.warnings == () and p.alternatives == ()
 
 
@@ -106,6 +106,8 @@ def test_split_dump_with_a_missing_part_means_no_level_0():
     assert "bare incrementals" in minimal.reason and "amrecover" in minimal.reason
     exact = plan(dumps, "2004-02-02")
     assert "a part of it is missing" in exact.reason
+    (bare,) = [w for w in exact.warnings if w.code == "amanda-bare-incrementals"]
+    assert f"{ds(2)}/1" in bare.message
 
 
 def test_split_dump_reads_parts_across_tapes_in_order():
@@ -143,7 +145,7 @@ def test_holding_copy_is_preferred_over_tape_and_holding_only_works():
     p = plan((WEEK[0], both, only), "2004-02-03")
     assert [s.copy.kind for s in p.steps] == ["tape", "holding", "holding"]
     assert [t.label for t in p.tapes] == ["DAILY-01"]
-    assert "holding-disk copy" in p.steps[1].why
+    assert "on the holding disk" in p.steps[1].why
     assert p.steps[2].copy.path == "/hold/20040203030000/coda1.u.jan.1"
 
 

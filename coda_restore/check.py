@@ -1,0 +1,190 @@
+"""Is every volume restorable now, and what will the next tape reuse take away?
+
+Per volume: the exact chain for now; the oldest and newest exactly
+restorable instants; of the days in the retention window (from the oldest
+written tape in the tapelist to today), how many can be restored exactly to
+their end; and the gaps (history.py).
+
+Tapes at risk follow Amanda's reuse rule (tapefile.c
+``lookup_last_reusable_tape`` with retention-tapes = tapecycle - 1): among
+the written tapes with the ``reuse`` flag, the newest tapecycle - 1 are kept;
+the others can be overwritten, oldest first.  For each of the next tapes in
+that order, the restore points lost are those exactly restorable now that no
+longer are once it *and the tapes before it* are overwritten.  Not modelled:
+retention-days/recover/full policies (3.4+), several storages or pools, and
+fresh tapes a changer might use first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from coda_restore.amanda.model import Catalog, Dump, TapeCopy, TapelistEntry, Unavailable
+from coda_restore.errors import UsageError
+from coda_restore.history import Gap, VolumeHistory
+from coda_restore import proc
+from coda_restore.planner import explain_problem, ref, restore_labels
+from coda_restore.when import from_datestamp, to_datestamp
+
+SCHEMA = "coda-restore.check/1"
+
+
+@dataclass(frozen=True)
+class VolumeCheck:
+    host: str
+    disk: str
+    restorable_now: bool
+    reason: str  # why not restorable now ("" when it is)
+    newest_point: str | None  # "datestamp/level" of the newest exact restore point
+    oldest_point: str | None
+    window_days: int
+    restorable_days: int
+    unrestorable_days: tuple[str, ...]  # YYYY-MM-DD in the window
+    gaps: tuple[Gap, ...]
+
+
+@dataclass(frozen=True)
+class TapeRisk:
+    label: str
+    datestamp: str
+    order: int  # 1 = the next tape Amanda overwrites
+    reusable_now: bool
+    loses: tuple[tuple[str, str, tuple[str, ...]], ...]  # (host, disk, restore points lost)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    now: str
+    window_start: str | None  # YYYY-MM-DD
+    tapecycle: int | None
+    volumes: tuple[VolumeCheck, ...]
+    at_risk: tuple[TapeRisk, ...]
+    at_risk_note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(v.restorable_now for v in self.volumes)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "now": self.now,
+            "ok": self.ok,
+            "window_start": self.window_start,
+            "tapecycle": self.tapecycle,
+            "volumes": [
+                {
+                    "host": v.host, "disk": v.disk, "restorable_now": v.restorable_now, "reason": v.reason,
+                    "newest_restore_point": v.newest_point, "oldest_restore_point": v.oldest_point,
+                    "window_days": v.window_days, "restorable_days": v.restorable_days,
+                    "unrestorable_days": list(v.unrestorable_days),
+                    "gaps": [{"start": g.start, "until": g.until, "dumps": [ref(d) for d in g.cause]}
+                             for g in v.gaps],
+                }
+                for v in self.volumes
+            ],
+            "at_risk": [
+                {"label": r.label, "datestamp": r.datestamp, "order": r.order, "reusable_now": r.reusable_now,
+                 "loses": [{"host": h, "disk": d, "restore_points": list(p)} for h, d, p in r.loses]}
+                for r in self.at_risk
+            ],
+            "at_risk_note": self.at_risk_note,
+        }
+
+
+def tapecycle_of(config: str) -> int:
+    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises CommandFailed."""
+    out = proc.run(["amgetconf", config, "tapecycle"]).stdout.strip()
+    try:
+        return int(out)
+    except ValueError:
+        raise UsageError(f"amgetconf {config} tapecycle printed {out!r}, not a number") from None
+
+
+def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[list[TapelistEntry], int]:
+    """Written reusable tapes in the order Amanda overwrites them (oldest
+    first), and how many of them may be overwritten now."""
+    written = [t for t in tapelist if t.reuse and t.datestamp != "0"]
+    # Amanda's positions: newest first, file order for ties.
+    written.sort(key=lambda t: t.position or 0)
+    keep = max(tapecycle - 1, 0)
+    return list(reversed(written)), max(len(written) - keep, 0)
+
+
+def _without(dumps: Iterable[Dump], gone: set[str]) -> list[Dump]:
+    """The dumps as they will be once the ``gone`` tapes are overwritten."""
+    out = []
+    for d in dumps:
+        copies = tuple(
+            dataclasses.replace(c, unavailable_because=Unavailable.TAPE_REUSED)
+            if isinstance(c, TapeCopy) and c.available and gone & set(restore_labels(c) or c.labels)
+            else c
+            for c in d.copies
+        )
+        out.append(dataclasses.replace(d, copies=copies) if copies != d.copies else d)
+    return out
+
+
+def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | None) -> VolumeCheck:
+    bound = to_datestamp(now)
+    chain = hist.exact_chain(bound)
+    points = hist.restore_points()
+    start = window_start.date() if window_start else (
+        from_datestamp(hist.dumps[0].datestamp, now.tzinfo).date() if hist.dumps else now.date())
+    days, bad = 0, []
+    day = start
+    while day <= now.date():
+        end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
+        target = hist.target_dump(to_datestamp(end))
+        days += 1
+        if target is None or not hist.exactly_restorable(target):
+            bad.append(day.isoformat())
+        day += timedelta(days=1)
+    return VolumeCheck(
+        hist.host, hist.disk, chain.complete,
+        "" if chain.complete else explain_problem(chain, hist, f"now ({now:%Y-%m-%d %H:%M:%S})"),
+        ref(points[-1]) if points else None, ref(points[0]) if points else None,
+        days, days - len(bad), tuple(bad), hist.gaps(),
+    )
+
+
+def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
+          risk_tapes: int = 3) -> CheckReport:
+    tz = now.tzinfo
+    written = [t for t in catalog.tapelist if t.datestamp != "0"]
+    window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
+    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v)) for v in volumes}
+    results = tuple(check_volume(h, now, window_start) for h in hists.values())
+    at_risk: list[TapeRisk] = []
+    note = ""
+    if tapecycle is None:
+        note = "tapecycle unknown: give --config or --tapecycle to see the tapes at risk"
+    elif not catalog.tapelist:
+        note = "no tapelist: tapes at risk unknown"
+    else:
+        order, reusable = overwrite_order(catalog.tapelist, tapecycle)
+        shown = order[: max(reusable, 1)][:risk_tapes] if order else []
+        if order and not reusable:
+            note = (f"no tape is reusable yet ({len(order)} written, tapecycle {tapecycle}); "
+                    f"{order[0].label} is next after {tapecycle - len(order)} more tape(s)")
+        gone: set[str] = set()
+        before = {v: set(h.restore_points()) for v, h in hists.items()}
+        for i, tape in enumerate(shown):
+            gone.add(tape.label)
+            loses = []
+            for v, h in hists.items():
+                if not any(tape.label in c.labels for d in h.dumps for c in d.copies if isinstance(c, TapeCopy)):
+                    continue
+                after = set(VolumeHistory(v[0], v[1], _without(h.dumps, gone)).restore_points())
+                lost = sorted(before[v] - after, key=lambda d: (d.datestamp, d.level))
+                before[v] = after
+                if lost:
+                    loses.append((v[0], v[1], tuple(ref(d) for d in lost)))
+            at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, i < reusable, tuple(loses)))
+    return CheckReport(
+        now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle,
+        results, tuple(at_risk), note,
+    )

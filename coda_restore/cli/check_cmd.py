@@ -1,0 +1,95 @@
+"""coda-restore check [VOLUME...]: is every volume exactly restorable now, and
+which restore points will the next tape reuse take away?  Exit 3 when a
+volume is not restorable now (for cron and monitoring)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coda_restore.amanda.sources import find_volume
+from coda_restore.amanda.views import pretty_datestamp
+from coda_restore.check import check, tapecycle_of
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+from coda_restore.cli.plan_cmd import NowOpt, TzOpt
+from coda_restore.errors import NOT_RESTORABLE
+from coda_restore.when import parse_now, zone
+
+
+def _row(table: Table, *cells: str) -> None:
+    """Cells are plain text: a [bracket] in a path or a message is not markup."""
+    table.add_row(*(escape(c) for c in cells))
+
+
+def _point(p: str | None) -> str:
+    if p is None:
+        return "none"
+    stamp, level = p.split("/")
+    return f"{pretty_datestamp(stamp)} level {level}"
+
+
+@app.command("check")
+def check_command(
+    volumes: Annotated[Optional[list[str]], typer.Argument(help="Volumes (disk names) to check; default: all.")] = None,
+    tapecycle: Annotated[Optional[int], typer.Option("--tapecycle", min=1, help="Amanda's tapecycle, for the "
+                                                    "tapes at risk (default: amgetconf CONF tapecycle with "
+                                                    "--config).")] = None,
+    risk_tapes: Annotated[int, typer.Option("--risk-tapes", min=1, help="How many of the next tapes to be "
+                                            "overwritten to show.")] = 3,
+    now: NowOpt = None,
+    tz: TzOpt = None,
+    config: ConfigOpt = None,
+    logdir: LogdirOpt = None,
+    tapelist: TapelistOpt = None,
+    holding: HoldingOpt = None,
+    strict: StrictOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """For every volume: exactly restorable now, oldest and newest restore
+    points, restorable days in the retention window, gaps; and the tapes at
+    risk: the next tapes Amanda will overwrite and which restore points each
+    takes away.  Exit 3 when a volume is not restorable now."""
+    moment = parse_now(now, zone(tz))
+    catalog = open_catalog(config, logdir, tapelist, holding)
+    if tapecycle is None and config is not None:
+        tapecycle = tapecycle_of(config)
+    known = catalog.volumes()
+    chosen: list[tuple[str, str]] = []
+    for name in volumes or []:
+        matches = [v for v in known if v[1] == name]
+        if not matches:
+            find_volume(catalog, name)  # raises UnknownVolume with suggestions
+        chosen += [v for v in matches if v not in chosen]
+    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes)
+    if json:
+        print_json(report.to_dict())
+    else:
+        out = stdout_console()
+        table = Table(box=None, header_style="bold")
+        for col in ("host", "volume", "now", "newest restore point", "oldest restore point", "days", "gaps"):
+            table.add_column(col, no_wrap=col != "gaps")
+        for v in report.volumes:
+            gaps = "; ".join(f"{pretty_datestamp(g.start)} to {pretty_datestamp(g.until) if g.until else 'now'}"
+                             for g in v.gaps) or "none"
+            _row(table, v.host, v.disk, "ok" if v.restorable_now else "NOT RESTORABLE", _point(v.newest_point),
+                          _point(v.oldest_point), f"{v.restorable_days}/{v.window_days}", gaps)
+        out.print(table)
+        for v in report.volumes:
+            if not v.restorable_now:
+                out.print(f"{v.host} {v.disk}: {v.reason}", highlight=False, markup=False)
+        if report.at_risk:
+            out.print(f"tapes at risk (tapecycle {report.tapecycle}), in overwrite order:", highlight=False, markup=False)
+            for r in report.at_risk:
+                state = "reusable now" if r.reusable_now else "not yet reusable"
+                lost = "; ".join(f"{d} loses {', '.join(_point(p) for p in pts)}" for _, d, pts in r.loses)
+                out.print(f"  {r.order}. {r.label} (written {pretty_datestamp(r.datestamp.ljust(14, '0'))}, "
+                          f"{state}): {lost or 'no restore point lost'}", highlight=False, markup=False)
+        if report.at_risk_note:
+            out.print(report.at_risk_note, highlight=False, markup=False)
+    check_strict(catalog, strict)
+    if not report.ok:
+        raise typer.Exit(NOT_RESTORABLE)

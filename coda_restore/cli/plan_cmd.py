@@ -1,0 +1,145 @@
+"""coda-restore plan VOLUME --date WHEN: which dumps and tapes bring a volume
+back to a moment, and why.  Exit 0 when restorable, 3 when not."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coda_restore import plan as planfile
+from coda_restore.amanda.sources import find_volume
+from coda_restore.amanda.views import pretty_datestamp
+from coda_restore.chain import ChainMode
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+from coda_restore.errors import NOT_RESTORABLE, OutputExists
+from coda_restore.history import VolumeHistory
+from coda_restore.plan import Plan
+from coda_restore.planner import make_plan
+from coda_restore.when import parse_now, parse_when, zone
+
+HostOpt = Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")]
+NowOpt = Annotated[
+    Optional[str],
+    typer.Option("--now", help="Take this as the current time (YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or a datestamp)."),
+]
+TzOpt = Annotated[
+    Optional[str],
+    typer.Option("--tz", help="Time zone of Amanda's datestamps (IANA name; default: the local zone)."),
+]
+
+
+def _row(table: Table, *cells: str) -> None:
+    """Cells are plain text: a [bracket] in a path or a message is not markup."""
+    table.add_row(*(escape(c) for c in cells))
+
+
+def size(kb: int | None) -> str:
+    if kb is None:
+        return "?"
+    for unit, scale in (("GiB", 1 << 20), ("MiB", 1 << 10)):
+        if kb >= scale:
+            return f"{kb / scale:.1f} {unit}"
+    return f"{kb} KiB"
+
+
+def render(plan: Plan) -> None:
+    out = stdout_console()
+    t = plan.target
+    out.print(f"volume   {plan.host} {plan.disk}", highlight=False, markup=False)
+    kind = "whole day" if t.whole_day else "instant"
+    out.print(f"target   {t.input!r} -> {t.instant} ({kind}; dumps at or before {pretty_datestamp(t.bound)})",
+              highlight=False)
+    if plan.restorable:
+        out.print(f"chain    {plan.chain}: {len(plan.steps)} dump(s), {plan.tape_loads} tape(s), "
+                  f"{size(plan.total_kb)}; ends on {plan.chosen}", highlight=False, markup=False)
+        out.print("RESTORABLE", style="bold green", highlight=False, markup=False)
+    else:
+        out.print(f"chain    {plan.chain}", highlight=False, markup=False)
+        out.print(f"NOT RESTORABLE: {plan.reason}", style="bold red", highlight=False, markup=False)
+    if plan.steps:
+        table = Table(title="steps, in apply order", title_justify="left", box=None, header_style="bold")
+        for col in ("#", "date", "lvl", "size", "copy", "why"):
+            table.add_column(col, no_wrap=col not in ("why", "copy"))
+        for i, s in enumerate(plan.steps, 1):
+            _row(table, str(i), pretty_datestamp(s.datestamp), str(s.level), size(s.kb), s.copy.describe(), s.why)
+        out.print(table)
+    if plan.tapes:
+        table = Table(title="tapes, in read order", title_justify="left", box=None, header_style="bold")
+        for col in ("label", "files (file: dump/level part)", "size"):
+            table.add_column(col)
+        for tape in plan.tapes:
+            files = ", ".join(f"{f.filenum}: {f.datestamp}/{f.level}" + (f" part {f.partnum}" if f.partnum > 1 else "")
+                              for f in tape.files)
+            _row(table, tape.label, files, size(tape.kb))
+        _row(table, "total", f"{plan.tape_loads} tape load(s)", size(sum(x.kb for x in plan.tapes)))
+        out.print(table)
+    for w in plan.warnings:
+        if w.message == plan.reason:
+            continue  # already printed as the reason
+        out.print(f"warning [{w.code}]: {w.message}", highlight=False, markup=False)
+    if not plan.restorable and not plan.alternatives:
+        out.print("no alternative: no instant of this volume is restorable from the records", highlight=False,
+                  markup=False)
+    if plan.alternatives:
+        table = Table(title="alternatives", title_justify="left", box=None, header_style="bold")
+        for col in ("kind", "state of", "chain", "tapes", "size", "loses", "command"):
+            table.add_column(col)
+        for a in plan.alternatives:
+            tapes = ", ".join(a.tapes) + (f" +{a.holding} holding" if a.holding else "")
+            _row(table, a.kind, pretty_datestamp(a.datestamp), f"{a.chain}: {len(a.steps)} dump(s)",
+                          tapes or "-", size(a.kb), a.loses, shlex.join(a.command))
+        out.print(table)
+    if plan.steps:
+        out.print("equivalent Amanda commands (one image each, on stdout):", highlight=False, markup=False)
+        for s in plan.steps:
+            out.print(f"  {shlex.join(s.amfetchdump)} > {s.datestamp}.{s.level}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("plan")
+def plan_command(
+    volume: Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")],
+    date: Annotated[str, typer.Option("--date", "-d", help="The moment to restore: friday, 'last friday', "
+                                      "yesterday, '3 days ago', 2004-02-27, '2004-02-27 18:00', a datestamp.")],
+    chain: Annotated[ChainMode, typer.Option("--chain", help="exact: every recorded dump since the level 0 "
+                                             "(default); minimal: Amanda's own chain (fewer tapes, "
+                                             "deleted files may come back).")] = ChainMode.EXACT,
+    host: HostOpt = None,
+    now: NowOpt = None,
+    tz: TzOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the plan as JSON to "
+                                                   "this file (for run --plan).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file.")] = False,
+    config: ConfigOpt = None,
+    logdir: LogdirOpt = None,
+    tapelist: TapelistOpt = None,
+    holding: HoldingOpt = None,
+    strict: StrictOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Plan a restore of VOLUME to the state at --date: each dump with its
+    copy and why it was chosen, tapes in read order, warnings, alternatives
+    and the equivalent amfetchdump commands.  Exit 0 when restorable, 3 when
+    not."""
+    # Validate before reading a single log line.
+    zone_ = zone(tz)
+    target = parse_when(date, now=parse_now(now, zone_))
+    if output is not None and output.exists() and not force:
+        raise OutputExists(output)
+    catalog = open_catalog(config, logdir, tapelist, holding)
+    h, d = find_volume(catalog, volume, host)
+    result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
+    if output is not None:
+        output.write_text(planfile.dumps(result), encoding="utf-8")
+    if json:
+        print_json(result.to_dict())
+    else:
+        render(result)
+    check_strict(catalog, strict)
+    if not result.restorable:
+        raise typer.Exit(NOT_RESTORABLE)
