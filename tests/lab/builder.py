@@ -491,6 +491,25 @@ def _stop_leftovers(lab: Lab) -> None:
                            f"{args}); stop it first")
 
 
+def export_records(lab: Lab, dest: Path) -> None:
+    """Copy what a reader needs off the lab, as an operator would copy it off
+    a backup server: ``dest/log/log.*`` (not amdump.* or the ``log``
+    symlink), ``dest/tapelist`` and ``dest/holding/``.  ``dest`` is replaced."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "log").mkdir(parents=True)
+    for src in sorted(lab.logdir.glob("log.*")):
+        if src.is_file() and not src.is_symlink():
+            shutil.copyfile(src, dest / "log" / src.name)
+    shutil.copyfile(lab.tapelist, dest / "tapelist")
+    for root in lab.holding:
+        for src in sorted(root.rglob("*")):
+            if src.is_file() and not src.name.endswith(".tmp") and src.name != "pid":
+                target = dest / "holding" / src.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target)
+
+
 def load_or_build(spec: LabSpec, *, reuse: bool,
                   progress: Callable[[str], None] = lambda msg: None) -> Lab:
     """Reuse a lab already built from the same spec if ``reuse`` and it is

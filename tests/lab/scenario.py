@@ -9,8 +9,11 @@ What each night exercises (the reader must get every one right):
 - wed-flush: ... until ``amflush`` writes them to a vtape later that day.
 - thu: ``amadmin force u.jan`` before the run: u.jan gets a new level 0.
 - fri, fri-late: two runs in one night (the second only for u.jan and u.ann).
-- sat: by now the 5 vtapes (tapecycle 4) have been reused: monday's dumps,
-  and later the halves of split ones, vanish from ``amadmin find``.
+- thu, fri-late, sat: tapecycle 5 (Amanda then reuses a tape rather than
+  label one of the 7 slots' spare vtapes): monday's and tuesday's tapes are
+  overwritten.  Split dumps first lose a half (``OK FAIL Missing part`` in
+  ``amadmin find``), then vanish; every volume still has a restorable chain
+  at the end.
 - sun: another ``--no-taper`` night (u.ann and coda:root only), never
   flushed: the lab ends with dumps only on the holding disk.
 - fetch: an ``amfetchdump``, which leaves its one-line log in the logdir.
@@ -55,11 +58,13 @@ RUNS = (
         changes=(Write("p.proj", "data/new.bin", 70 * K), Write("coda:root", "etc/passwd", 10 * K)),
         note="forced full of u.jan"),
     Run("fri", "2026-03-06 01:00:00",
-        changes=(Write("u.jan", "mail/inbox", 110 * K), Delete("u.ann", "todo.txt"))),
+        changes=(Write("u.jan", "mail/inbox", 110 * K), Delete("u.ann", "todo.txt")),
+        note="a file deleted; older tapes being reused"),
     Run("fri-late", "2026-03-06 04:00:00", only=("u.jan", "u.ann"),
         changes=(Write("u.jan", "mail/sent", 30 * K),), note="second run in one night"),
     Run("sat", "2026-03-07 01:00:00",
-        changes=(Write("p.proj", "data/more.bin", 90 * K), Write("u.ann", "notes.txt", 35 * K))),
+        changes=(Write("p.proj", "data/more.bin", 90 * K), Write("u.ann", "notes.txt", 35 * K)),
+        note="tuesday's tapes reused"),
     Run("sun", "2026-03-08 01:00:00", flags=("--no-taper",), only=("u.ann", "coda:root"),
         changes=(Write("u.ann", "todo.txt", 15 * K), Write("coda:root", "etc/group", 5 * K)),
         note="left on the holding disk"),
@@ -67,4 +72,4 @@ RUNS = (
         fetch=("localhost", "u.jan"), note="one-line amfetchdump log"),
 )
 
-SPEC = LabSpec(CONFIG, DLES, RUNS, initial=INITIAL)
+SPEC = LabSpec(CONFIG, DLES, RUNS, initial=INITIAL, slots=7, tapecycle=5)
