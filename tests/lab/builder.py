@@ -21,8 +21,9 @@ what the lab cannot do to a directory.
 
 from __future__ import annotations
 
-import calendar
+import contextlib
 import enum
+import fcntl
 import json
 import math
 import os
@@ -508,6 +509,21 @@ def export_records(lab: Lab, dest: Path) -> None:
                 target = dest / "holding" / src.relative_to(root)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, target)
+
+
+@contextlib.contextmanager
+def session_lock(spec: LabSpec):
+    """Hold the lab for a test session.  Several sessions may share one built
+    lab, but a (re)build waits until no other session is using it, and no
+    session reads a lab while it is being built.  Yields a function that
+    turns the exclusive lock taken for building into a shared one."""
+    path = spec.lab_root.with_name(spec.lab_root.name + ".lock")
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield lambda: fcntl.flock(fh, fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def load_or_build(spec: LabSpec, *, reuse: bool,
