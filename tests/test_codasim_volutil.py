@@ -114,6 +114,8 @@ def test_restore_from_stdin_info_and_purge(state):
     assert m
     info = volutil(state, "info", "u.jan.restored").stdout.decode()
     assert "/docs/a.txt\tfile 0644 6 bytes\n" in info and "/a\tsymlink 0777 -> docs/a.txt\n" in info
+    assert re.search(rf"^id = {m.group(1).lstrip('0')}, parentId = {rw:x}, ", info, re.M)
+    assert "Large vnodes (directories)" in volutil(state, "info", "-all", m.group(1)).stdout.decode()
     r2 = volutil(state, "restore", "-f", "-", "/vicepa", "u.jan.friday", "1000777", input=None,
                  status=1)  # -f - names a file called "-"
     assert "RestoreFile" in r2.stderr.decode()
@@ -158,3 +160,34 @@ def test_told_to_fail(state):
     rw = rw_id(state)
     p = volutil(state, "lock", f"{rw:x}", status=1, env={"CODASIM_FAIL": "lock,dump"})
     assert b"told to fail" in p.stderr
+
+
+def test_create_rep_and_create(tmp_path):
+    state = tmp_path / "fresh"
+    out = volutil(state, "create_rep", "/vicepa/", "u.kim", "7f000042", "1000100").stdout.decode()
+    assert out == "Volume 01000100 (u.kim) created \n"
+    vol = Server(state).volume("u.kim")
+    assert (vol.group_id, vol.partition) == (0x7F000042, "/vicepa")
+    assert "VolCreate failed" in volutil(state, "create", "/nowhere", "u.x", status=1).stderr.decode()
+
+
+def test_non_replicated_volume_uses_update_date_and_replica_list(tmp_path):
+    state = tmp_path / "nonrep"
+    volutil(state, "create", "/vicepb", "u.solo", env={"CODASIM_NOW": str(T0)})
+    vol = Server(state).volume("u.solo")
+    with Server(state, clock=FakeClock(T0 + 10)).edit("u.solo") as ed:
+        ed.write("/f", "x")
+    volutil(state, "lock", f"{vol.id:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{vol.id:x}").stdout.decode()).group(1)
+    d = parse_dump(io.BytesIO(volutil(state, "dump", bid).stdout))
+    assert d.latest == d.oldest == T0 + 10  # updateDate of the clone
+    assert (state / "backup" / f"{vol.id:x}.newlist").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="no system python3")
+def test_runs_with_a_minimal_environment(state, tmp_path):
+    """Amanda starts applications with a bare environment: no PYTHONPATH, a short PATH."""
+    rw = rw_id(state)
+    p = subprocess.run([str(VOLUTIL), "lock", f"{rw:x}"], capture_output=True, cwd=tmp_path,
+                       env={"PATH": "/usr/bin:/bin", "CODASIM_STATE": str(state)}, timeout=60)
+    assert p.returncode == 0, p.stderr

@@ -129,14 +129,15 @@ class Server:
 
     @contextmanager
     def txn(self) -> Iterator[Txn]:
-        with open(self.root / "lock", "a") as lockf:
-            fcntl.flock(lockf, fcntl.LOCK_EX)
-            try:
-                t = Txn(self.root)
-                yield t
-                t.commit()
-            finally:
-                fcntl.flock(lockf, fcntl.LOCK_UN)
+        # read-only: flock needs no write access, so any user may share the lock file
+        fd = os.open(self.root / "lock", os.O_RDONLY | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            t = Txn(self.root)
+            yield t
+            t.commit()
+        finally:
+            os.close(fd)
 
     # -- volumes ---------------------------------------------------------
     def create_volume(self, name: str, partition: str = "/vicepa", *, replicated: bool = True,

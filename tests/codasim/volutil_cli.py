@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
+import time
 from typing import BinaryIO, TextIO
 
 from .errors import ServerError
@@ -28,7 +30,8 @@ from .tree import volume_state
 
 USAGE = ("Usage: volutil [-h host] [-r realm] [-t timeout] [-d debuglevel] <option>,\n"
          "    where <option> is one of the following:\n"
-         "\tancient, backup, dump, dumpestimate, restore, info, lock, purge, unlock\n"
+         "\tancient, backup, create, create_rep, dump, dumpestimate, restore, info, lock,\n"
+         "\tpurge, unlock\n"
          "\t(codasim: the simulated subset)\n")
 
 
@@ -79,6 +82,12 @@ class Volutil:
         while len(args) > 2 and args[1].startswith("-"):
             if args[1] == "-S":
                 self.state_dir = args[2]
+            elif args[1] == "-h":
+                try:
+                    socket.gethostbyname(args[2])
+                except OSError:
+                    self.err(f"{args[2]} is not a valid host name.\n")
+                    raise Exit(1)
             del args[1:3]
         if len(args) < 2:
             self.usage(USAGE.rstrip("\n"))
@@ -102,6 +111,28 @@ class Volutil:
         if v is None:
             self.usage(f"{what} {word}")
         return v
+
+    def _create(self, partition: str, name: str, group: int | None, replica: int | None) -> None:
+        if len(partition) > 2 and partition.endswith("/"):
+            partition = partition[:-1]
+        try:
+            vol = self.server.create_volume(name, partition, replicated=group is not None,
+                                            group_id=group, replica_id=replica or None)
+        except ServerError as e:
+            self.fail("VolCreate", e)
+        self.stdout.write(f"Volume {vol.id:08x} ({name}) created \n".encode())
+
+    def cmd_create(self) -> None:
+        if len(self.args) != 4:
+            self.usage("Usage:  volutil create partition-path volumeName")
+        self._create(self.args[2], self.args[3], None, None)
+
+    def cmd_create_rep(self) -> None:
+        if len(self.args) not in (5, 6):
+            self.usage("Usage: volutil create_rep partition volumename replicated-volid [replica-volid]")
+        group = self._volid(self.args[4], "CreateRep: Bad Group Id")
+        replica = self._volid(self.args[5], "CreateRep: Bad Volume Id") if len(self.args) == 6 else None
+        self._create(self.args[2], self.args[3], group, replica)
 
     def cmd_lock(self) -> None:
         if len(self.args) != 3:
@@ -224,9 +255,11 @@ class Volutil:
 
     def cmd_info(self) -> None:
         a = self.args
+        dump_all = False
         while len(a) > 2 and a[2].startswith("-"):
             if a[2] != "-all":
                 self.usage("Usage: volutil info [-all] volumeName/volumeNumber [file]")
+            dump_all = True
             a = a[:2] + a[3:]
         if len(a) < 3:
             self.usage("Usage: volutil info [-all] volumeName/volumeNumber [file]")
@@ -236,7 +269,7 @@ class Volutil:
         except ServerError:
             self.err(f"VolInfo failed, {a[2]} not found\n")
             raise Exit(1)
-        text = info_text(vol)
+        text = info_text(vol, dump_all)
         if len(a) > 3:
             with open(a[3], "w") as f:
                 f.write(text)
@@ -244,27 +277,56 @@ class Volutil:
             self.stdout.write(text.encode())
 
 
-def info_text(vol) -> str:
-    """A header in the spirit of VolInfo, then the tree (one line per path)."""
-    lines = [
-        f"Volume header for volume {vol.id:08x} ({vol.name})",
-        f"stamp.version = {vol.stamp_version}",
-        f"inUse = 0, inService = {vol.in_service}, blessed = {vol.blessed}",
-        f"type = {int(vol.type)}, uniquifier = {vol.uniquifier}",
-        f"parentId = {vol.parent_id:08x}, groupId = {vol.group_id:08x}, "
-        f"backupId = {vol.backup_id:08x}, restoredFromId = {vol.restored_from_id:08x}",
-        f"creationDate = {vol.creation_date}, copyDate = {vol.copy_date}, "
-        f"backupDate = {vol.backup_date}, updateDate = {vol.update_date}",
-        f"versionvector = ({','.join(str(s) for s in vol.vv.versions)})",
-        f"diskused = {vol.diskused}, filecount = {vol.filecount}",
-        f"partition = {vol.partition}, locked = {int(vol.locked)}",
-        f"large vnodes = {len(vol.large)} in {vol.large.nlists} lists, "
-        f"small vnodes = {len(vol.small)} in {vol.small.nlists} lists",
-        "Tree:",
+_TYPENAMES = {0: "read/write", 1: "readonly", 2: "backup"}
+
+
+def _date(t: int) -> str:
+    tm = time.localtime(t)
+    return (f"{t} ({tm.tm_year - 1900:02d}/{tm.tm_mon:02d}/{tm.tm_mday:02d}."
+            f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d})")
+
+
+def _vv(vv) -> str:
+    signed = [s if s < 2**31 else s - 2**32 for s in vv.versions]
+    return "{[" + "".join(f" {s}" for s in signed) + f" ] [ {vv.store_host} {vv.store_uniq} ] [ {vv.flags:#x} ]}}\n"
+
+
+def info_text(vol, dump_all: bool = False) -> str:
+    """VolInfo's header (vol-info.cc's PrintHeader, same lines and formats), the
+    vnodes with -all, then -- a simulator addition -- the tree, one path a line."""
+    t = int(vol.type)
+    out = [
+        f"Volume header for volume {vol.id:x} ({vol.name})\n",
+        f"stamp.magic = 78a1b2c5, stamp.version = {vol.stamp_version}\n",
+        f"partition = ({vol.partition})\n",
+        f"inUse = 0, inService = {vol.in_service}, blessed = {vol.blessed}, needsSalvaged = 0, dontSalvage = 0\n",
+        f"type = {t} ({_TYPENAMES.get(t, 'unknown')}), uniquifier = {vol.uniquifier}, needsCallback = 0, destroyMe = 0\n",
+        f"id = {vol.id:x}, parentId = {vol.parent_id:x}, cloneId = {vol.clone_id:x}, "
+        f"backupId = {vol.backup_id:x}, restoredFromId = {vol.restored_from_id:x}\n",
+        f"maxquota = {vol.maxquota}, minquota = {vol.minquota}, maxfiles = {vol.maxfiles}, "
+        f"filecount = {vol.filecount}, diskused = {vol.diskused}\n",
+        f"creationDate = {_date(vol.creation_date)}, copyDate = {_date(vol.copy_date)}\n",
+        f"backupDate = {_date(vol.backup_date)}, expirationDate = {_date(vol.expiration_date)}\n",
+        f"accessDate = {_date(vol.access_date)}, updateDate = {_date(vol.update_date)}\n",
+        f"owner = {vol.owner}, accountNumber = {vol.account_number}\n",
+        f"dayUse = {vol.day_use}; week = ({', '.join(str(w) for w in vol.week_use)}), "
+        f"dayUseDate = {_date(vol.day_use_date)}\n",
     ]
+    if vol.group_id:
+        out.append(f"replicated groupId = {vol.group_id:x}\n")
+        out.append(_vv(vol.vv))
+    if dump_all:
+        for title, idx in (("\nLarge vnodes (directories)\n", vol.large),
+                           ("\nSmall vnodes(files, symbolic links)\n", vol.small)):
+            out.append(title)
+            for v in idx:
+                out.append(f"Vnode {v.vnum}.{v.uniq}.{v.data_version}, cloned = 0, length = {v.length}, inode = 0\n")
+                out.append(f"link count = {v.link_count}, type = {int(v.vtype)}, volume index = 0\n")
+                out.append(_vv(v.vv))
+    out.append("\nTree (codasim):\n")
     for path, node in sorted(volume_state(vol).items()):
-        lines.append(f"{path}\t{node}")
-    return "\n".join(lines) + "\n"
+        out.append(f"{path}\t{node}\n")
+    return "".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
