@@ -281,7 +281,8 @@ def fake_offset(at: str) -> str:
 
 
 def run_as_backup(argv: list[str], at: str, *, check: bool = True, stdout=subprocess.PIPE,
-                  stdin=subprocess.DEVNULL, cwd: Path | str = "/") -> subprocess.CompletedProcess:
+                  stdin=subprocess.DEVNULL, cwd: Path | str = "/",
+                  timeout: float = 600) -> subprocess.CompletedProcess:
     # runuser, not the faketime wrapper around su (ref §10); the offset is
     # computed right before the call so the clock reads `at` when it starts.
     env = [
@@ -292,8 +293,13 @@ def run_as_backup(argv: list[str], at: str, *, check: bool = True, stdout=subpro
         "HOME=/var/backups",
     ]
     full = ["runuser", "-u", AMANDA_USER, "--", "env", *env, *argv]
-    proc = subprocess.run(full, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                          cwd=cwd)
+    try:
+        proc = subprocess.run(full, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                              cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # runuser is gone, but amdump's driver, taper and dumpers may not be (ref §10)
+        raise LabError(f"{' '.join(argv)} (at {at}) did not finish in {timeout}s; look for "
+                       "leftover Amanda processes of this config") from None
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(argv)} (at {at}) exited {proc.returncode}:\n"
                        f"{proc.stdout or ''}{proc.stderr}")
@@ -403,7 +409,7 @@ def build(spec: LabSpec, *, progress: Callable[[str], None] = lambda msg: None) 
     started = time.monotonic()
     root = spec.lab_root
     lab = Lab(spec.config, root, spec.dles)
-    _stop_leftovers(lab)
+    _refuse_if_running(lab)
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(lab.config_dir, ignore_errors=True)
     for sub in ("log", "holding", "curinfo", "index", "gnutar-lists", "steps"):
@@ -477,9 +483,10 @@ def _argv(spec: LabSpec, run: Run) -> list[str]:
     return ["amfetchdump", "-a", "-p", *run.flags, spec.config, *run.fetch]
 
 
-def _stop_leftovers(lab: Lab) -> None:
+def _refuse_if_running(lab: Lab) -> None:
     """A previous build that was killed may have left Amanda processes of this
-    config running (ref §10); they would hold its locks."""
+    config running (ref §10); they hold its locks and would write into the
+    new lab.  They are not ours to kill: say which they are."""
     try:
         out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
     except OSError:
