@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from coda_restore.cli import app
 from lab.fixture import amanda_lab  # noqa: F401  (the real-Amanda lab, session-scoped)
+from lab.coda_lab import coda_lab  # noqa: F401  (the Coda lab: amcoda under amdump)
 
 
 def run_cli(*args, exit_status: int = 0, input: bytes | str | None = None):
