@@ -451,3 +451,17 @@ def test_log_stamped_with_another_datestamp_stops_counting(tmp_path):
 def test_amfetchdump_one_line_log_is_harmless(tmp_path):
     cat = catalog_of(tmp_path, {"log.20260310120000.0": "INFO amfetchdump fetchdump pid 4242\n"}, "")
     assert (cat.dumps, cat.warnings) == ((), ())
+
+
+def test_reading_one_volume_gives_the_same_dumps_as_reading_everything(tmp_path):
+    from amanda_helpers import write_records
+
+    from coda_restore.amanda.catalog import build_catalog
+
+    logdir, tl = write_records(tmp_path, {f"log.{TS}.0": LOGFILE_PL}, LOGFILE_PL_TAPES)
+    full = build_catalog(logdir, tl)
+    for host, disk in full.volumes():
+        alone = build_catalog(logdir, tl, volume=disk)
+        assert alone.dumps == full.dumps_of(host, disk), disk
+        assert [str(c.origin) for d in alone.dumps for c in d.copies] == [
+            str(c.origin) for d in full.dumps_of(host, disk) for c in d.copies]

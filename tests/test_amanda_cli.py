@@ -22,13 +22,21 @@ def src(root: Path) -> list[str]:
 
 
 def test_broken_lines_are_warned_with_file_line_and_reading_goes_on(cli):
-    result = cli("history", "p.proj", *src(BROKEN), "--json")
+    result = cli("volumes", *src(BROKEN), "--json")
     assert result.stderr.splitlines() == BROKEN_WARNINGS
     doc = json.loads(result.stdout)
     # p.proj is after every broken line: it was read, and is available.
-    assert [(d["datestamp"], d["level"], d["available"]) for d in doc["dumps"]] == [("20260302005959", 0, True)]
-    jan = json.loads(cli("history", "u.jan", *src(BROKEN), "--json").stdout)
-    assert jan["dumps"][0]["copies"][0]["parts"] == [
+    assert [(v["disk"], v["dumps"], v["available"]) for v in doc["volumes"]] == [("p.proj", 1, 1), ("u.jan", 1, 1)]
+
+
+def test_history_reads_and_warns_only_about_its_volume(cli):
+    proj = cli("history", "p.proj", *src(BROKEN), "--json")
+    assert proj.stderr == ""
+    assert [(d["datestamp"], d["level"], d["available"]) for d in json.loads(proj.stdout)["dumps"]] == [
+        ("20260302005959", 0, True)]
+    jan = cli("history", "u.jan", *src(BROKEN), "--json")
+    assert jan.stderr.splitlines() == BROKEN_WARNINGS[:2]
+    assert json.loads(jan.stdout)["dumps"][0]["copies"][0]["parts"] == [
         {"part": 1, "label": "lab-01", "filenum": 1, "status": "ok", "available": True,
          "unavailable_because": None, "kb": 128}]
 

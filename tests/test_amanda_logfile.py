@@ -194,3 +194,25 @@ def test_read_log_skips_cont_info_and_comment_lines(tmp_path):
     assert [type(e).__name__ for e in entries] == ["Start", "Result", "Finish"]
     assert entries[1].message == "[/bin/tar exited with status 2]" and entries[1].line == 2
     assert warnings == []
+
+
+@pytest.mark.parametrize("line", [
+    'PART taper "ST:vtapes" "POOL:vtapes" test-ORG-AA-vtapes-001608 1 localhost.localdomain /bootAMGTAR '
+    "20171108153316 1/-1 1 [sec 0.032676 bytes 65536 kps 1958.624067 orig-kb 64]",
+    "PART taper Conf-001 1 euclid /A/b/server-src 20100303153307 1/-1 0 [sec 0.020357 kb 5120 kps 251515.9]",
+    "PART taper Conf-007 2 somebox /lib 20080616166666 1/2 1 [sec 0.000370 kb 20 kps 54054.054054 orig-kb 20]",
+    'DONE taper "ST:vtapes" "POOL:vtapes" localhost.localdomain /bootAMGTAR 20171108153316 1 1 48ced934:65536 '
+    "48ced934:65536 48ced934:65536 [sec 0.100000 bytes 65536 kps 640.000000 orig-kb 64]",
+    'DONE taper "ST:TESTCONF" localhost.localdomain /boot1 20090225080737 1 0 [sec 0.250557 kb 12 kps 156611.07]',
+    "DONE taper euclid /A/b/server-src 20100303153307 5 0 [sec 0.089405 kb 21830 kps 244169.966680]",
+    "SUCCESS dumper localhost.localdomain /bootAMGTAR 20171108153316 1 48ced934:65536 48ced934:65536 "
+    "[sec 0.748 kb 64 kps 85.5 orig-kb 64]",
+    "SUCCESS chunker localhost.localdomain /bootAMGTAR 20171108153316 1 48ced934:65536 [sec 0.100523 kb 64 kps 636.6]",
+    "SUCCESS dumper lovelace /home/ada 20100722 3 [sec 19.271 kb 166951 kps 8663.1 orig-kb 208420]",
+])
+def test_the_fast_path_reads_a_line_as_the_full_parser_does(line):
+    from coda_restore.amanda.logfile import parse_fast
+
+    typ, prog, payload = line.split(" ", 2)
+    fast = parse_fast(LogType(typ), Program(prog), payload, 7)
+    assert fast is not None and fast == parse_result(LogType(typ), Program(prog), payload, 7)

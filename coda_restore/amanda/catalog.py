@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coda_restore.amanda.holding import scan_holding
-from coda_restore.amanda.logfile import LogType, Program, Result, Start, read_log, ts14
+from coda_restore.amanda.logfile import LogType, Program, Result, Start, quote, read_log, ts14
 from coda_restore.amanda.model import (
     Catalog,
     CatalogWarning,
@@ -180,7 +180,7 @@ class _Folder:
 
     # -- one log ---------------------------------------------------------
 
-    def fold(self, log: LogFile) -> None:
+    def fold(self, log: LogFile, needle: str | None = None) -> None:
         path = log.path
         stamp = log.datestamp
         write_ts = ts14(stamp)
@@ -194,7 +194,7 @@ class _Folder:
         pending: dict[tuple[str, str, str, int], _Pending] = {}
         tapes_ok = True  # False after a START taper stamped with another datestamp
 
-        for entry in read_log(path, self.warnings):
+        for entry in read_log(path, self.warnings, needle):
             if isinstance(entry, Start):
                 if entry.program is Program.TAPER:
                     if entry.datestamp != stamp and tapes_ok:
@@ -343,10 +343,14 @@ _NO_RESULT = _NoResult()
 
 
 def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
-                  holding: Iterable[str | os.PathLike] = (), config: str | None = None) -> Catalog:
+                  holding: Iterable[str | os.PathLike] = (), config: str | None = None,
+                  volume: str | None = None) -> Catalog:
     """Read a logdir (and its oldlog/), a tapelist and holding disks into a
     Catalog.  Never raises for bad content: malformed records become
-    ``Catalog.warnings`` (file:line) and are skipped."""
+    ``Catalog.warnings`` (file:line) and are skipped.  With ``volume`` (a
+    disk name) only the lines naming that disk are read (START lines too),
+    and the catalog holds only its dumps, on every host."""
+    needle = f" {quote(volume)} " if volume is not None else None
     warnings: list[CatalogWarning] = []
     entries = read_tapelist(os.fspath(tapelist), warnings) if tapelist is not None else ()
     folder = _Folder(entries, config)
@@ -357,13 +361,17 @@ def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike 
             warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
         for log in list_logs(logdir, entries):
             try:
-                folder.fold(log)
+                folder.fold(log, needle)
             except OSError as err:
                 warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
     for hd in scan_holding([os.fspath(h) for h in holding], warnings):
         h = hd.header
+        if volume is not None and h.disk != volume:
+            continue
         acc = folder._dump(h.host, h.disk, h.datestamp, h.level, Origin(hd.copy.path))
         acc.copies.append(hd.copy)
         if acc.kb is None:
             acc.kb = hd.copy.kb
+    if volume is not None:  # a needle can also match inside another line's text
+        folder.dumps = {k: v for k, v in folder.dumps.items() if k[1] == volume}
     return folder.catalog(entries)

@@ -29,6 +29,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from coda_restore.amanda.model import CatalogWarning, Origin
 
@@ -108,9 +109,15 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f"}
 
 def tokens(text: str) -> list[str]:
     """Split on whitespace outside quotes; tokens stay quoted (raw)."""
+    toks = text.split()
     if '"' not in text and "\\" not in text:
-        return text.split()
-    return _TOKEN.findall(text)
+        return toks
+    # Quotes that open and close inside one token ("ST:x") hide no
+    # whitespace: the plain split is right.  Otherwise tokenize properly.
+    quoted = text.split('"')[1::2]
+    if "\\" in text or not text.count('"') % 2 == 0 or any(" " in q or "\t" in q for q in quoted):
+        return _TOKEN.findall(text)
+    return toks
 
 
 def tokens_with_rest(text: str, n: int) -> tuple[list[str], str]:
@@ -129,8 +136,8 @@ def tokens_with_rest(text: str, n: int) -> tuple[list[str], str]:
 def unquote(tok: str) -> str:
     """Amanda's unquote_string: drop every unescaped ``"``, decode \\n \\t \\r
     \\f \\\\ \\" and \\ooo octal (a NUL result is dropped); \\x becomes x."""
-    if '"' not in tok and "\\" not in tok:
-        return tok
+    if "\\" not in tok:
+        return tok.replace('"', "")
     out: list[str] = []
     i, n = 0, len(tok)
     while i < n:
@@ -166,11 +173,10 @@ def quote(s: str) -> str:
 # ---------------------------------------------------------------------------
 # Datestamps (§1.4)
 
-_DATESTAMP = re.compile(r"\d{8}(?:\d{6})?")
 
 
 def is_datestamp(s: str) -> bool:
-    return _DATESTAMP.fullmatch(s) is not None
+    return len(s) in (8, 14) and s.isdigit() and s.isascii()
 
 
 _TS14: dict[str, str] = {}
@@ -209,15 +215,15 @@ class Finish:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """One dump-result line (SUCCESS ... DONE) of any program."""
+class Result(NamedTuple):
+    """One dump-result line (SUCCESS ... DONE) of any program.  A NamedTuple,
+    not a dataclass: a year of logs makes a million of them."""
 
     type: LogType
     program: Program
     host: str
     disk: str
-    datestamp: str | None  # raw, 8 or 14 digits; None: the log's (≤2.4.2, STRANGE)
+    datestamp: str | None  # raw, 8 or 14 digits; None: the log's (<=2.4.2, STRANGE)
     level: int
     partnum: int  # -1 when the line has none
     totalparts: int  # -1 when the line has none or says -1
@@ -244,7 +250,8 @@ def _int(tok: str, what: str) -> int:
         raise LogSyntaxError(f"expected {what}, got {tok!r}") from None
 
 
-_NUMBERISH = re.compile(r"-?\d+(?:/-?\d+)?")
+_TEXT_TYPES = frozenset((LogType.FAIL, LogType.PARTIAL, LogType.PARTPARTIAL, LogType.STRANGE))
+_PREFIX_HEADS = ('"ST:', '"POOL:', "ST:", "POOL:")
 _CRC = re.compile(r"[0-9a-fA-F]{8}:\d+")
 
 
@@ -278,25 +285,27 @@ def _message(rest: str) -> str:
     return rest
 
 
+def _uq(tok: str) -> str:
+    """unquote() for a name token, interned; most tokens have no quote."""
+    return sys.intern(unquote(tok) if '"' in tok or "\\" in tok else tok)
+
+
 def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
     """Parse one dump-result payload (the text after TYPE and PROGRAM).
     Returns None for lines that are not dumps (planner "skipped" SUCCESS)."""
     if typ is LogType.SUCCESS and prog is Program.PLANNER:
         return None  # §8.14: a planner skip, not a dump
-    wants_text = typ in (LogType.FAIL, LogType.PARTIAL, LogType.PARTPARTIAL, LogType.STRANGE)
-    if wants_text:
-        toks, _ = tokens_with_rest(payload, 1_000_000)
-    else:
-        toks = tokens(payload)
+    wants_text = typ in _TEXT_TYPES
+    toks = _TOKEN.findall(payload) if wants_text else tokens(payload)
     n = len(toks)
     i = 0
     storage = pool = label = None
     filenum = 0
     taper = prog is Program.TAPER
     if taper and typ in _STORAGE_PREFIXED:
-        if i < n and toks[i] == "VAULT":
-            i += 1
-        while i < n and toks[i][:4] in ('"ST:', "ST:", '"POO', "POOL"):
+        if n and toks[0] == "VAULT":
+            i = 1
+        while i < n and toks[i].startswith(_PREFIX_HEADS):
             tok = unquote(toks[i])
             if tok.startswith("ST:"):
                 storage = sys.intern(tok[3:])
@@ -305,49 +314,47 @@ def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result
             else:
                 break
             i += 1
-        if typ in (LogType.PART, LogType.PARTPARTIAL):
+        if typ is LogType.PART or typ is LogType.PARTPARTIAL:
             if i + 1 >= n:
                 raise LogSyntaxError("expected a label and a file number")
-            label = sys.intern(unquote(toks[i]))
+            label = _uq(toks[i])
             filenum = _int(toks[i + 1], "a file number")
             i += 2
     if i + 2 >= n:
         raise LogSyntaxError("expected host, disk and level")
-    host = sys.intern(unquote(toks[i]))
-    disk = sys.intern(unquote(toks[i + 1]))
+    host = _uq(toks[i])
+    disk = _uq(toks[i + 1])
     date = toks[i + 2]
     i += 3
     partnum = totalparts = -1
-    if len(date) < 3:  # ≤2.4.2 and STRANGE: no datestamp; this is the level
+    if len(date) < 3:  # <=2.4.2 and STRANGE: no datestamp; this is the level
         datestamp = None
         level = _int(date, "a level")
         if taper:
             partnum = totalparts = 1
     else:
-        if "." in date and typ is LogType.FAIL:  # 2.5 spanning failure: ts.N
+        if typ is LogType.FAIL and "." in date:  # 2.5 spanning failure: ts.N
             date = date.partition(".")[0]
         if not is_datestamp(date):
             raise LogSyntaxError(f"expected a datestamp, got {date!r}")
         datestamp = sys.intern(date)
-        # taper lines may carry "a/b" (or "a") before the level; PARTIAL lines
-        # sometimes do not: count the numeric tokens before CRCs/stats/text.
-        nums = 0
-        while i + nums < n and nums < 2 and _NUMBERISH.fullmatch(toks[i + nums]):
-            nums += 1
-        if taper and typ in _PART_NUMBERED and nums == 2:
-            a, _, b = toks[i].partition("/")
-            partnum = _int(a, "a part number")
-            totalparts = _int(b, "a part count") if b else -1
-            i += 1
-        elif taper and typ is LogType.PARTIAL:
-            partnum = totalparts = 1
+        # Taper lines may carry "a/b" (or "a") before the level; some
+        # PARTIAL lines do not: a part token is followed by the level.
+        if taper and typ in _PART_NUMBERED:
+            if i + 1 < n and toks[i + 1].isdigit():
+                a, _, b = toks[i].partition("/")
+                partnum = _int(a, "a part number")
+                totalparts = _int(b, "a part count") if b else -1
+                i += 1
+            elif typ is LogType.PARTIAL:
+                partnum = totalparts = 1
         if i >= n:
             raise LogSyntaxError("expected a level")
         level = _int(toks[i], "a level")
         i += 1
     if not 0 <= level < 400:
         raise LogSyntaxError(f"level {level} out of range 0..399")
-    while i < n and i < len(toks) and _CRC.fullmatch(toks[i]):
+    while i < n and ":" in toks[i] and _CRC.fullmatch(toks[i]):
         i += 1  # 3.4+ native/client/server CRCs
     kb = _stats_kb(toks, i)
     message = ""
@@ -356,6 +363,62 @@ def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result
         message = sys.intern(_message(rest)) if rest else ""
     return Result(typ, prog, host, disk, datestamp, level, partnum, totalparts, label, filenum,
                   storage, pool, kb, message, line)
+
+
+# Fast paths for the three line shapes that make up nearly every log of
+# 2.6+ (PART, DONE, dumper/chunker SUCCESS) with plain (unquoted) names: one
+# regex match instead of tokenizing.  Anything else, or anything unusual in
+# these, goes through parse_result(); both give the same Result.
+_NAME = r'([^\s"\\]+)'
+_TS = r"(\d{14}|\d{8})"
+_PREFIX = r'(?:"ST:([^\s"\\]*)" )?(?:"POOL:([^\s"\\]*)" )?'
+_STATS = r"\[sec [^\s\]]+ (kb|bytes) (\d+(?:\.\d*)?)"
+_FAST_PART = re.compile(_PREFIX + _NAME + r" (\d+) " + _NAME + " " + _NAME + " " + _TS
+                        + r" (\d+)/(-?\d+) (\d{1,3}) " + _STATS)
+_FAST_DONE = re.compile(_PREFIX + _NAME + " " + _NAME + " " + _TS + r" (\d+) (\d{1,3}) "
+                        r"(?:[0-9a-fA-F]{8}:\d+ ){0,3}" + _STATS)
+_FAST_SUCCESS = re.compile(_NAME + " " + _NAME + " " + _TS + r" (\d{1,3}) (?:[0-9a-fA-F]{8}:\d+ ){0,2}" + _STATS)
+_intern = sys.intern
+
+
+def _kb(unit: str, value: str) -> int:
+    n = int(value) if "." not in value else int(float(value))
+    return n if unit == "kb" else n // 1024
+
+
+def parse_fast(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
+    """The regex fast path; None when the line needs the full parser."""
+    if prog is Program.TAPER:
+        if typ is LogType.PART:
+            m = _FAST_PART.match(payload)
+            if m is None:
+                return None
+            st, pool, label, filenum, host, disk, ts, part, total, level, unit, value = m.groups()
+            if filenum == "0" or int(level) >= 400:
+                return None
+            return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), int(part), int(total),
+                          _intern(label), int(filenum), st and _intern(st), pool and _intern(pool),
+                          _kb(unit, value), "", line)
+        if typ is LogType.DONE:
+            m = _FAST_DONE.match(payload)
+            if m is None:
+                return None
+            st, pool, host, disk, ts, nparts, level, unit, value = m.groups()
+            if int(level) >= 400:
+                return None
+            return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), int(nparts), -1,
+                          None, 0, st and _intern(st), pool and _intern(pool), _kb(unit, value), "", line)
+        return None
+    if typ is LogType.SUCCESS and (prog is Program.DUMPER or prog is Program.CHUNKER):
+        m = _FAST_SUCCESS.match(payload)
+        if m is None:
+            return None
+        host, disk, ts, level, unit, value = m.groups()
+        if int(level) >= 400:
+            return None
+        return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), -1, -1, None, 0,
+                      None, None, _kb(unit, value), "", line)
+    return None
 
 
 def parse_start(prog: Program, payload: str, line: int) -> Start:
@@ -387,12 +450,42 @@ def parse_start(prog: Program, payload: str, line: int) -> Start:
     return Start(prog, sys.intern(toks[1]), None, None, None, line)
 
 
-def read_log(path: str, warnings: list[CatalogWarning]) -> Iterator[Entry]:
+def _lines_about(path: str, needle: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of the lines holding ``needle`` and of every START
+    line, found with C-speed searches over the raw bytes: reading one volume's
+    history out of a year of logs never tokenizes the other volumes' lines."""
+    with open(path, "rb") as f:
+        data = f.read()
+    key = needle.encode("utf-8", "surrogateescape")
+    starts: set[int] = set()
+    for pattern in (key, b"\nSTART "):
+        i = data.find(pattern)
+        while i >= 0:
+            starts.add(data.rfind(b"\n", 0, i + 1 if pattern[0] == 10 else i) + 1)
+            i = data.find(pattern, i + 1)
+    if data.startswith(b"START "):
+        starts.add(0)
+    lineno, prev = 1, 0
+    for start in sorted(starts):
+        lineno += data.count(b"\n", prev, start)
+        prev = start
+        end = data.find(b"\n", start)
+        yield lineno, data[start:end if end >= 0 else len(data)].decode("utf-8", "surrogateescape") + "\n"
+
+
+def read_log(path: str, warnings: list[CatalogWarning], needle: str | None = None) -> Iterator[Entry]:
     """Yield the entries of one log file; malformed lines are appended to
     ``warnings`` (with file:line) and skipped.  CONT lines (two leading
-    spaces) belong to the previous record and carry nothing for a catalog."""
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-        for lineno, raw in enumerate(f, 1):
+    spaces) belong to the previous record and carry nothing for a catalog.
+    With ``needle``, only START lines and lines containing it are read."""
+    if needle is None:
+        f = open(path, encoding="utf-8", errors="surrogateescape", newline="\n")
+        lines: Iterator[tuple[int, str]] = enumerate(f, 1)
+    else:
+        f = None
+        lines = _lines_about(path, needle)
+    try:
+        for lineno, raw in lines:
             if raw[:2] == "  " or raw[:1] in ("\n", "#", "%", ""):
                 continue  # CONT, empty, test-catalog comment/directive
             word, _, rest = raw.partition(" ")
@@ -409,8 +502,11 @@ def read_log(path: str, warnings: list[CatalogWarning]) -> Iterator[Entry]:
                     date = toks[1] if len(toks) > 1 and toks[0] == "date" else None
                     yield Finish(prog, date, lineno)
                 else:
-                    result = parse_result(typ, prog, payload, lineno)
+                    result = parse_fast(typ, prog, payload, lineno) or parse_result(typ, prog, payload, lineno)
                     if result is not None:
                         yield result
             except LogSyntaxError as err:
                 warnings.append(CatalogWarning(Origin(path, lineno), f"malformed {word} {prog_name} line: {err}"))
+    finally:
+        if f is not None:
+            f.close()

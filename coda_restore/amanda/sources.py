@@ -47,12 +47,14 @@ def config_sources(config: str) -> tuple[str, str, tuple[str, ...]]:
 
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,
                  tapelist: str | os.PathLike | None = None,
-                 holding: Iterable[str | os.PathLike] | None = ()) -> Catalog:
+                 holding: Iterable[str | os.PathLike] | None = (), volume: str | None = None) -> Catalog:
     """The catalog of one Amanda config, from ``config`` (asked of amgetconf)
     or explicit paths; explicit paths override the config's.  Without
     ``tapelist`` next to an explicit logdir, ``<logdir>/../tapelist`` is
     tried (Amanda's usual layout).  Raises UsageError when there is nothing
-    to read, CommandFailed when amgetconf fails."""
+    to read, CommandFailed when amgetconf fails.  With ``volume`` (a disk
+    name) only that volume's records are read: fast, and the catalog holds
+    only its dumps (see load_volume)."""
     holding = tuple(holding or ())
     if config is None and logdir is None:
         raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE)")
@@ -69,7 +71,21 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError(f"log directory {os.fspath(logdir)} does not exist")  # type: ignore[arg-type]
     if tapelist is not None and not os.path.isfile(tapelist):
         raise UsageError(f"tapelist {os.fspath(tapelist)} does not exist")
-    return build_catalog(logdir, tapelist, holding, config=config)
+    return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
+
+
+def load_volume(volume: str, host: str | None = None, config: str | None = None,
+                logdir: str | os.PathLike | None = None, tapelist: str | os.PathLike | None = None,
+                holding: Iterable[str | os.PathLike] | None = ()) -> tuple[Catalog, str, str]:
+    """(catalog, host, disk) for one volume, reading only its records.  An
+    unknown name reads everything once more, to suggest close matches."""
+    catalog = load_catalog(config, logdir, tapelist, holding, volume=volume)
+    try:
+        host_, disk = find_volume(catalog, volume, host)
+    except UnknownVolume:
+        find_volume(load_catalog(config, logdir, tapelist, holding), volume, host)
+        raise  # the full catalog found it after all: cannot happen, but never hide the error
+    return catalog, host_, disk
 
 
 def find_volume(catalog: Catalog, volume: str, host: str | None = None) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from coda_restore.amanda.model import Catalog
-from coda_restore.amanda.sources import load_catalog
+from coda_restore.amanda.sources import load_catalog, load_volume
 from coda_restore.errors import StrictWarnings
 
 MAX_WARNINGS_SHOWN = 50
@@ -21,12 +21,25 @@ MAX_WARNINGS_SHOWN = 50
 def open_catalog(config: str | None, logdir: Path | None, tapelist: Path | None,
                  holding: list[Path] | None) -> Catalog:
     catalog = load_catalog(config=config, logdir=logdir, tapelist=tapelist, holding=holding or ())
+    warn(catalog)
+    return catalog
+
+
+def open_volume(volume: str, host: str | None, config: str | None, logdir: Path | None,
+                tapelist: Path | None, holding: list[Path] | None) -> tuple[Catalog, str, str]:
+    """(catalog, host, disk): only the records of one volume are read."""
+    catalog, h, d = load_volume(volume, host, config=config, logdir=logdir, tapelist=tapelist,
+                                holding=holding or ())
+    warn(catalog)
+    return catalog, h, d
+
+
+def warn(catalog: Catalog) -> None:
     for w in catalog.warnings[:MAX_WARNINGS_SHOWN]:
         typer.echo(f"coda-restore: warning: {w}", err=True)
     extra = len(catalog.warnings) - MAX_WARNINGS_SHOWN
     if extra > 0:
         typer.echo(f"coda-restore: warning: ... and {extra} more", err=True)
-    return catalog
 
 
 def check_strict(catalog: Catalog, strict: bool) -> None:

@@ -9,10 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from coda_restore.amanda.model import Dump, HoldingCopy
-from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
-from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
 
 
 def _ranges(nums: list[int]) -> str:
@@ -56,8 +55,7 @@ def history(
 ) -> None:
     """Show every dump of VOLUME, newest first: level, status, whether it can
     be restored from (or why not), and where its copies are."""
-    catalog = open_catalog(config, logdir, tapelist, holding)
-    h, d = find_volume(catalog, volume, host)
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)
     doc = history_json(h, d, catalog.dumps_of(h, d))
     if json:
         print_json(doc)
