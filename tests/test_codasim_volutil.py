@@ -191,3 +191,20 @@ def test_runs_with_a_minimal_environment(state, tmp_path):
     p = subprocess.run([str(VOLUTIL), "lock", f"{rw:x}"], capture_output=True, cwd=tmp_path,
                        env={"PATH": "/usr/bin:/bin", "CODASIM_STATE": str(state)}, timeout=60)
     assert p.returncode == 0, p.stderr
+
+
+def test_a_dump_that_does_not_arrive_leaves_no_newlist(state):
+    rw = rw_id(state)
+    with Server(state, clock=FakeClock(T0 + 5)).edit("u.jan") as ed:
+        ed.write("/big", os.urandom(1 << 20))
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    env["CODASIM_STATE"] = str(state)
+    p = subprocess.Popen([str(VOLUTIL), "dump", bid], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdout.read(100)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 1
+    assert "VolDump failed with" in err and "Traceback" not in err
+    assert not list((state / "backup").glob("*.newlist"))

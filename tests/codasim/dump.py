@@ -48,7 +48,11 @@ def _usable_ancient(clone: Volume, backup_dir: Path, group: int) -> vvlist.Ancie
     return anc
 
 
-def dump(clone: Volume, level: int, out: BinaryIO, backup_dir: Path) -> tuple[int, int]:
+def dump(clone: Volume, level: int, out: BinaryIO, backup_dir: Path) -> tuple[int, int, Path, str]:
+    """Write the dump to ``out``; returns (level done, bytes, the .newlist path, its text).
+
+    The old .newlist is removed here; the caller writes the new one once the
+    dump has reached its receiver."""
     _check_dumpable(clone)
     if level < 0:
         raise ServerError("negative (full directories) levels are not simulated")
@@ -85,9 +89,7 @@ def dump(clone: Volume, level: int, out: BinaryIO, backup_dir: Path) -> tuple[in
         if vclass == LARGE:
             lines.append(vvlist.END_LARGE)
     em.end()
-    out.flush()
-    newlist.write_text("".join(lines))
-    return level, em.nbytes
+    return level, em.nbytes, newlist, "".join(lines)
 
 
 def vnode_estimate(v: Vnode) -> int:

@@ -16,6 +16,7 @@ dumps in parallel) see a consistent server.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from .tree import State, state_from_json, state_to_json, volume_state
 from coda_restore.voldump.dirpage import Directory
 
 SERVER_ID = 0x01  # volume ids are (server id << 24) | counter, as Coda allocates them
+SEND_CHUNK = 64 << 10  # bytes per write to the receiver
 CLIENT_HOST = 0x7F000001  # StoreId.Host of every update (the one simulated client)
 
 
@@ -265,10 +267,22 @@ class Server:
             return clone.id
 
     def dump(self, volid: int, level: int, out: BinaryIO) -> tuple[int, int]:
-        """Dump clone ``volid`` at ``level`` to ``out``; returns (level done, bytes)."""
+        """Dump clone ``volid`` at ``level`` to ``out``; returns (level done, bytes).
+
+        The dump is made under the server lock and sent after it is released,
+        so a slow receiver does not stall other calls.  As on the server, the
+        .newlist exists only once the whole dump has been sent."""
+        buf = io.BytesIO()
         with self.txn() as t:
-            clone = t.volume(volid)
-            return dumping.dump(clone, level, out, self.backup_dir)
+            done, nbytes, newlist, text = dumping.dump(t.volume(volid), level, buf, self.backup_dir)
+        view = buf.getbuffer()
+        for at in range(0, len(view), SEND_CHUNK):  # in pieces, as the server's WriteDump calls
+            out.write(view[at:at + SEND_CHUNK])
+            out.flush()
+        del view
+        with self.txn():
+            newlist.write_text(text)
+        return done, nbytes
 
     def dumpestimate(self, volid: int) -> list[int]:
         with self.txn() as t:
