@@ -102,7 +102,7 @@ def apply(root: D, op) -> None:
     if what in ("add", "mkdir", "symlink"):
         if name not in d.children:
             d.children[name] = {"add": lambda: F(data, mtime=1_800_000_000), "mkdir": lambda: D(mtime=1_800_000_000),
-                                "symlink": lambda: L(data or b"t")}[what]()
+                                "symlink": lambda: L(data.replace(b"\0", b"") or b"t")}[what]()
     elif d.children:
         key = sorted(d.children)[pick % len(d.children)]
         if what == "delete":

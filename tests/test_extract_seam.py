@@ -180,3 +180,15 @@ def test_layout_problems_are_recorded_not_fatal():
     assert lay.dir_path[(3, 2)] == (b"d1",)
     assert show_path((b"\x1b[2J", b"\xff")) == "\\x1b[2J/\\xff"
     assert Meta.of(filev((2, 1), b"")).kind is Kind.FILE
+
+
+def test_symlinks_no_system_can_make_are_skipped_with_a_note(tmp_path):
+    root = dirv((1, 1), (1, 1), [(b"empty", (2, 1)), (b"nul", (4, 1)), (b"ok", (6, 1))])
+    dump = Dump([root], [(filev((2, 1), b"", type_=3), b""), (filev((4, 1), b"a\0b", type_=3), b"a\0b"),
+                         (filev((6, 1), b"x", type_=3), b"x")])
+    res = dump.run(DirectorySink(tmp_path / "out"))
+    assert os.listdir(tmp_path / "out") == ["ok"]
+    assert [n for n in res.notes if "cannot be created" in n] == [
+        "empty: symlink target b'' cannot be created; skipped",
+        "nul: symlink target b'a\\x00b' cannot be created; skipped",
+    ]

@@ -40,11 +40,14 @@ from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, Un
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.validate import SectionChecker
 from coda_restore.voldump.records import (
     DUMPBEGINMAGIC,
     DataKind,
+    DumpEnd,
     DumpHeader,
     IndexHeader,
+    NullVnode,
     RemovedVnode,
     Tag,
     VnodeClass,
@@ -123,7 +126,19 @@ def extract_records(
     layout: Layout | None = None
     named: set = set()
     seen: set = set()
+    checker: SectionChecker | None = None
+
+    def warn(offset: int, text: str) -> None:
+        result.notes.append(f"{source}: offset {offset}: {text}")
+
     for rec in records:
+        # The same record rules as the merge: slot order, parity, duplicates, counts.
+        if isinstance(rec, (IndexHeader, DumpEnd)) and checker is not None:
+            checker.finish(rec.offset)
+        if isinstance(rec, IndexHeader):
+            checker = SectionChecker(source, rec, True, warn)
+        elif isinstance(rec, (Vnode, RemovedVnode, NullVnode)) and checker is not None:
+            checker.check(rec)
         if isinstance(rec, DumpHeader) and not rec.is_full:
             raise NotRestorable(f"{source} is an incremental (level {rec.level}); give its full dump and the whole chain")
         if isinstance(rec, RemovedVnode):
@@ -192,6 +207,10 @@ def _write_small(rec: Vnode, meta: Meta, paths: list[VPath], chunks, sink: Sink,
     first = paths[0]
     if meta.kind is Kind.SYMLINK:
         target = b"".join(_bounded(chunks(rec), SYMLINK_MAX, rec, source)) if rec.data is DataKind.FILEDATA else b""
+        if not target or b"\0" in target:
+            # No system can make such a link (ref §19.15): say so, go on.
+            result.notes.append(f"{show_path(first)}: symlink target {target!r} cannot be created; skipped")
+            return
         sink.symlink(first, meta, target)
         result.symlinks += 1
     else:
