@@ -376,3 +376,14 @@ def test_a_full_dump_restores_the_clone_exactly(srv, vol):
     r = srv.volume(restored)
     assert r.name == "u.jan.restored" and r.restored_from_id == vol.id
     assert volume_state(r) == srv.state("u.jan")
+
+
+def test_recreate_reuses_the_vnode_number_even_with_lower_free_numbers(srv, vol):
+    with srv.edit("u.jan") as ed:
+        ed.remove("/d/keep")  # frees a lower number than /gone's
+        old = ed.lookup("/gone").fid
+    cycle(srv, vol, 0)
+    with srv.edit("u.jan") as ed:
+        new = ed.recreate("/gone", "same name, same number, new uniquifier").fid
+    assert new[0] == old[0] and new[1] > old[1]
+    assert fids(cycle(srv, vol, 1).small) == [f"{new[0]}.{new[1]}", f"RM {old[0]}.{old[1]}"]

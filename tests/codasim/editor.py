@@ -207,6 +207,15 @@ class Editor:
             d.length = d.dir.npages * 2048
         self._touch(*touched, data_changed=tuple(t for t in touched if t.dir is not None))
 
+    def recreate(self, path: str, data: bytes | str) -> Vnode:
+        """Unlink ``path`` and create a new file there on the freed vnode number
+        (a new uniquifier): an editor saving by unlink + create, i.e. vnode reuse."""
+        old = self.lookup(path)
+        if old.vtype == VnodeType.DIRECTORY:
+            raise ServerError(f"{path}: is a directory")
+        self.remove(path)
+        return self.write(path, data, old.mode, vnum=old.vnum)
+
     def grow_lists(self, large: int | None = None, small: int | None = None) -> None:
         """Set the list counts (test vectors use small ones, ref §20)."""
         if large is not None:
