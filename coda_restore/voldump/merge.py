@@ -63,12 +63,20 @@ from coda_restore.voldump.records import (
     IndexHeader,
     NullVnode,
     RemovedVnode,
+    Tag,
     VnodeClass,
     Vnode,
     VolumeDiskData,
 )
 from coda_restore.voldump.validate import SectionChecker
-from coda_restore.voldump.writer import encode_end, encode_header, encode_index, encode_volume, encode_vnode
+from coda_restore.voldump.writer import (
+    encode_data_head,
+    encode_end,
+    encode_header,
+    encode_index,
+    encode_volume,
+    encode_vnode,
+)
 
 MEMORY_BUDGET = 16 << 20  # file data held in memory per slot before spilling
 OUT_BUFFER = 1 << 20
@@ -306,17 +314,27 @@ class _Merger:
         self.coda_delta = 0
         full, incs = self.inputs[0], self.inputs[1:]
         even = len(incs) % 2 == 0
+        none = 1 << 40  # beyond any slot
         while True:
-            slots = [inp.pending.slot for inp in self.inputs if inp.pending is not None]
-            if not slots:
+            # the lowest slot any input is at, and whether an incremental is there
+            inc_slot = none
+            for inp in incs:
+                p = inp.pending
+                if p is not None and (p.vnum - 1) >> 1 < inc_slot:
+                    inc_slot = (p.vnum - 1) >> 1
+            p = full.pending
+            full_slot = none if p is None else (p.vnum - 1) >> 1
+            b = min(full_slot, inc_slot)
+            if b == none:
                 break
-            b = min(slots)
-            touched = any(inp.pending is not None and inp.pending.slot == b for inp in incs)
+            touched = inc_slot == b
             if not touched and even:
                 while full.pending is not None and full.pending.slot == b:
-                    rec = full.pending
-                    self.emit(rec, full, None)
+                    self.emit(full.pending, full, None)
                     full.advance()
+            elif not touched and self.alone(full, b):
+                self.emit(full.pending, full, None)
+                full.advance()
             else:
                 self.collect_slot(b)
         for inp in self.inputs:
@@ -335,9 +353,27 @@ class _Merger:
                               f"would write {coda_count} (nVnodes of {full.name} counts null vnodes)")
         self.sections.append(SectionResult(vclass.name.lower(), self.written, coda_count, last_count, n_lists))
 
+    @staticmethod
+    def alone(inp: _Input, b: int) -> bool:
+        """Is the pending record the last of slot ``b`` in this input?  Known
+        without reading when the next record's head is buffered or the input
+        is a regular file; an untouched single-record slot then streams
+        straight through even when the chain reverses slots."""
+        key = inp.reader.next_key()
+        if key is None:
+            return False
+        tag, vnum = key
+        if tag in (Tag.VNODE, Tag.RMVNODE):
+            return (vnum - 1) >> 1 != b
+        return tag != Tag.NULLVNODE
+
     def emit(self, rec: Vnode, inp: _Input, data) -> None:
         """Write one vnode as codamergedump does: fields re-serialised, data verbatim."""
-        self.out.write(encode_vnode(rec.coda_normalised()))
+        if rec.raw is not None and rec.is_coda_normal:
+            self.out.write(rec.raw)
+            self.out.write(encode_data_head(rec))
+        else:
+            self.out.write(encode_vnode(rec.coda_normalised()))
         self.written += 1
         if rec.data is DataKind.FILEDATA:
             if data is _DEAD:

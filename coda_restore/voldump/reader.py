@@ -24,6 +24,7 @@ record (slot order, duplicates, counts, parity) live in ``validate.py``.
 from __future__ import annotations
 
 import enum
+import operator
 import struct
 from typing import BinaryIO, Callable, Iterator
 
@@ -68,6 +69,14 @@ _U16 = struct.Struct(">H")
 _DOUBLE = struct.Struct(">II")
 _TAG_U32 = struct.Struct(">BI")
 _TAG_DOUBLE = struct.Struct(">BII")
+
+
+# A vnode's 109 fixed bytes in canonical layout (§6.1): tags and values.
+_FIXED = struct.Struct(">BII" + "BB" + "BH" + "BH" + "BI" + "BI" + "B" + "BI" * 11 + "B" + "BI" * 5)
+_FIXED_TAG_INDEX = (3, 5, 7, 9, 11, 13, *range(14, 36, 2), 36, 37, 39, 41, 43, 45)
+_FIXED_TAGS = operator.itemgetter(*_FIXED_TAG_INDEX)
+_FIXED_EXPECTED = tuple(b"tblLvV01234567suf") + (Tag.ENDVV,) + tuple(b"maopq")
+assert _FIXED.size == 109
 
 
 def _tagname(tag: int) -> str:
@@ -351,6 +360,9 @@ class DumpReader:
         return tag in (TAG_ACL_TEXT, TAG_ACL_RAW)
 
     def _vnode(self, at: int) -> Vnode:
+        fast = self._vnode_fast(at)
+        if fast is not None:
+            return fast
         s = self.stream
         s.advance(1)
         vnum, uniq = _DOUBLE.unpack(read_exact(s, 8, "D_VNODE number and uniquifier"))
@@ -366,6 +378,56 @@ class DumpReader:
         if "acl_raw" in values:
             expected.append(TAG_ACL_RAW)
         order = tuple(seen)
+        kind, size, pages, data_at = self._data_part(what)
+        vn = Vnode(
+            vnum, uniq, data=kind, size=size, pages=pages, offset=at, data_offset=data_at,
+            order=None if order == tuple(expected) else order,
+            **{**{a: 0 for _, a, _ in VNODE_FIELDS if a != "vv"}, **values},
+        )
+        if kind is DataKind.FILEDATA:
+            self._data_left = size
+        return vn
+
+    def _vnode_fast(self, at: int) -> Vnode | None:
+        """A vnode in the server's canonical layout, parsed with one unpack;
+        None (nothing consumed) for anything else, left to the field loop."""
+        s = self.stream
+        fixed = _FIXED.size
+        n = s.fill(fixed + 5)
+        if n < fixed + 1:
+            return None
+        buf, pos = s.buf, s.pos
+        vals = _FIXED.unpack_from(buf, pos)
+        if _FIXED_TAGS(vals) != _FIXED_EXPECTED:
+            return None
+        end = pos + fixed
+        nxt = buf[end]
+        acl = None
+        if nxt == TAG_ACL_TEXT and n >= fixed + 5:
+            alen = _U32.unpack_from(buf, end + 1)[0]
+            need = fixed + 5 + alen + 1
+            if alen > 65536 or s.fill(need) < need:
+                return None
+            buf, pos = s.buf, s.pos
+            end = pos + fixed
+            acl = buf[end + 5 : end + 5 + alen]
+            end += 5 + alen
+            nxt = buf[end]
+        if nxt > D_MAX:
+            return None
+        raw = buf[pos:end]
+        s.advance(end - pos)
+        vnum, uniq = vals[1], vals[2]
+        kind, size, pages, data_at = self._data_part(f"vnode {vnum:#x}.{uniq:#x}")
+        vv = VersionVector(vals[15:30:2], vals[31], vals[33], vals[35])
+        vn = Vnode(vnum, uniq, vals[4], vals[6], vals[8], vals[10], vals[12], vv, vals[38], vals[40], vals[42],
+                   vals[44], vals[46], acl, None, kind, size, pages, None, at, data_at, raw)
+        if kind is DataKind.FILEDATA:
+            self._data_left = size
+        return vn
+
+    def _data_part(self, what: str):
+        s = self.stream
         data_at = s.offset
         tag = s.peek_byte()
         pages = None
@@ -393,15 +455,7 @@ class DumpReader:
             kind = DataKind.BADINODE
         else:
             kind = DataKind.NONE
-        vn = Vnode(
-            vnum, uniq, data=kind, size=size, pages=pages, offset=at, data_offset=data_at,
-            order=None if order == tuple(expected) else order,
-            **{**{a: 0 for _, a, _ in VNODE_FIELDS if a != "vv"}, **values},
-        )
-        if kind is DataKind.FILEDATA:
-            self._data_left = size
-            self._data_start = s.offset
-        return vn
+        return kind, size, pages, data_at
 
     _acl_raw: bytes | None = None
 
@@ -434,6 +488,17 @@ class DumpReader:
         """The current vnode's file data in pieces (each valid until the next)."""
         n, self._data_left = self._data_left, 0
         yield from self.stream.chunks(n, "file data")
+
+    def next_key(self) -> tuple[int, int] | None:
+        """(tag, vnode number) of the record after the current vnode's data,
+        without reading anything; None when that would need reading ahead on
+        a pipe.  Lets a merge know whether a slot has more records."""
+        got = self.stream.peek_at(self._data_left, 5)
+        if got is None:
+            return None
+        if len(got) < 5:
+            return (got[0] if got else -1, 0)
+        return got[0], _U32.unpack_from(got, 1)[0]
 
     def read_data(self) -> bytes:
         """The whole file data of the current vnode (for small files and tests)."""

@@ -270,6 +270,9 @@ class Vnode:
     order: tuple[int, ...] | None = None
     offset: int = 0
     data_offset: int = 0  # offset of the data tag
+    # The record's bytes from its tag up to its data tag, when the reader met
+    # it in canonical layout; lets a merge copy an unchanged record verbatim.
+    raw: bytes | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def slot(self) -> int:
@@ -287,6 +290,17 @@ class Vnode:
         if self.data is DataKind.DIRPAGES:
             return self.size * (DIR_PAGESIZE + 1)
         return 0
+
+    @property
+    def is_coda_normal(self) -> bool:
+        """True when codamergedump would write this record's fields unchanged."""
+        if self.order is not None or self.vv.order is not None or self.acl_raw is not None:
+            return False
+        if self.type > 7 or self.mode > 0o7777 or self.link_count > 0xFFFF:
+            return False
+        if self.type == VnodeType.DIRECTORY:
+            return self.acl is not None and self.acl.find(b"\0") == len(self.acl) - 1
+        return self.acl is None
 
     def coda_normalised(self) -> "Vnode":
         acl = _normal_str(self.acl, None) if self.acl is not None else None

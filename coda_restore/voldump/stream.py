@@ -7,6 +7,9 @@ in big ``readinto`` chunks so a dump of any size crosses in bounded memory.
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 from typing import BinaryIO, Iterator
 
 from coda_restore.errors import TruncatedDump
@@ -27,6 +30,17 @@ class InputStream:
         self.offset = 0
         self._eof = False
         self._chunk: bytearray | None = None
+        # A regular file can be looked ahead into with pread (the position of
+        # the stream is not touched); a pipe cannot.
+        self._pread_fd: int | None = None
+        self._file_base = 0
+        try:
+            fd = raw.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                self._file_base = raw.tell()
+                self._pread_fd = fd
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            pass
 
     # -- buffer management -------------------------------------------------
     def available(self) -> int:
@@ -54,6 +68,19 @@ class InputStream:
         if self.pos >= len(self.buf) and self.fill(1) < 1:
             return -1
         return self.buf[self.pos]
+
+    def peek_at(self, distance: int, n: int) -> bytes | None:
+        """Up to ``n`` bytes ``distance`` bytes ahead, without consuming
+        anything; None when that needs a seekable file and this is not one."""
+        start = self.pos + distance
+        if start + n <= len(self.buf):
+            return self.buf[start : start + n]
+        if self._pread_fd is None:
+            return None
+        try:
+            return os.pread(self._pread_fd, n, self._file_base + self.offset + distance)
+        except OSError:
+            return None
 
     def at_eof(self) -> bool:
         return self.peek_byte() < 0

@@ -37,6 +37,13 @@ from coda_restore.voldump.records import (
 _UNRESTORABLE_TYPES = {0: "read-write", 3: "replicated"}
 
 
+_FILE_TYPES = (VnodeType.FILE, VnodeType.SYMLINK)
+
+
+def _what(rec) -> str:
+    return f"{'D_RMVNODE' if isinstance(rec, RemovedVnode) else 'vnode'} {rec.vnum:#x}.{rec.uniq:#x}"
+
+
 class SectionChecker:
     """Record-by-record rules of one index section of one dump."""
 
@@ -58,39 +65,54 @@ class SectionChecker:
         return DumpFormatError(offset, text, self.source)
 
     def check(self, rec) -> None:
-        """Raise DumpFormatError if ``rec`` breaks a rule; note warnings."""
-        if isinstance(rec, NullVnode):
+        """Raise DumpFormatError if ``rec`` breaks a rule; note warnings.
+        (Runs once per record of every merge input: the common path is kept
+        short and messages are only formatted when needed.)"""
+        cls = type(rec)
+        if cls is NullVnode:
             self.nulls += 1
             if self.full:
                 self.warn(rec.offset, "D_NULLVNODE in a full dump (counted in nVnodes by Coda's readers)")
             return
-        vclass = self.index.vclass
-        what = f"{'D_RMVNODE' if isinstance(rec, RemovedVnode) else 'vnode'} {rec.vnum:#x}.{rec.uniq:#x}"
-        if isinstance(rec, RemovedVnode) and self.full:
-            raise self._error(rec.offset, f"{what}: D_RMVNODE in a full dump")
-        if rec.vnum == 0:
-            raise self._error(rec.offset, f"{what}: vnode number 0")
-        odd = rec.vnum & 1
-        if odd != (vclass is VnodeClass.LARGE):
-            raise self._error(rec.offset, f"{what}: {'odd' if odd else 'even'} vnode number in the "
-                              f"{vclass.name.lower()} index")
-        b = rec.slot
-        if b >= self.index.n_lists:
-            raise self._error(rec.offset, f"{what}: list index {b} >= nLists {self.index.n_lists}")
-        if b < self.slot:
-            raise self._error(rec.offset, f"{what}: list index {b} after {self.slot} (records out of slot order)")
+        vnum = rec.vnum
+        removed = cls is RemovedVnode
+        if removed and self.full:
+            raise self._error(rec.offset, f"{_what(rec)}: D_RMVNODE in a full dump")
+        if vnum == 0:
+            raise self._error(rec.offset, f"{_what(rec)}: vnode number 0")
+        large = self.index.vclass is VnodeClass.LARGE
+        if (vnum & 1) != large:
+            raise self._error(rec.offset, f"{_what(rec)}: {'odd' if vnum & 1 else 'even'} vnode number in the "
+                              f"{self.index.vclass.name.lower()} index")
+        b = (vnum - 1) >> 1
         if b != self.slot:
-            self.slot, self.uniqs_in_slot = b, set()
-        if isinstance(rec, RemovedVnode):
+            if b >= self.index.n_lists:
+                raise self._error(rec.offset, f"{_what(rec)}: list index {b} >= nLists {self.index.n_lists}")
+            if b < self.slot:
+                raise self._error(rec.offset,
+                                  f"{_what(rec)}: list index {b} after {self.slot} (records out of slot order)")
+            self.slot = b
+            self.uniqs_in_slot.clear()
+        if removed:
             self.removed += 1
             return
         self.vnodes += 1
-        if rec.uniq in self.uniqs_in_slot:
+        uniqs = self.uniqs_in_slot
+        if rec.uniq in uniqs:
             if self.full:
-                raise self._error(rec.offset, f"{what}: duplicate vnode in a full dump")
-            self.warn(rec.offset, f"{what}: appears twice in this incremental (the later one wins)")
-        self.uniqs_in_slot.add(rec.uniq)
-        self._check_vnode(rec, what, vclass)
+                raise self._error(rec.offset, f"{_what(rec)}: duplicate vnode in a full dump")
+            self.warn(rec.offset, f"{_what(rec)}: appears twice in this incremental (the later one wins)")
+        uniqs.add(rec.uniq)
+        if large:
+            if rec.data is DataKind.DIRPAGES and rec.size and rec.type == VnodeType.DIRECTORY \
+                    and rec.raw is not None and rec.is_coda_normal:
+                self.dir_pages += rec.size
+                return
+        elif rec.data is DataKind.FILEDATA and rec.size == rec.length and rec.raw is not None \
+                and rec.type in _FILE_TYPES and rec.is_coda_normal:
+            self.file_bytes += rec.size
+            return
+        self._check_vnode(rec, _what(rec), self.index.vclass)
 
     def _check_vnode(self, rec: Vnode, what: str, vclass: VnodeClass) -> None:
         if vclass is VnodeClass.LARGE:
