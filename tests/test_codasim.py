@@ -7,7 +7,6 @@ import io
 import pytest
 
 from codasim import FakeClock, Server, diff, volume_state
-from codasim.dump import estimate
 from codasim.model import VnodeType
 from codasim.restore import ParsedDump, Removed, parse_dump
 from codasim.vvlist import list_path

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from coda_restore.voldump.dirpage import PAGE_SIZE, Directory
 
 from .errors import BadDumpStream
-from .model import LARGE, SMALL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType, bit_of, vclass_of
+from .model import LARGE, SMALL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType, bit_of
 
 D_DUMPHEADER, D_SMALLINDEX, D_LARGEINDEX, D_VNODE = 1, 3, 4, 5
 D_ENDVV, D_DUMPEND, D_VOLUMEDISKDATA, D_NULLVNODE = 7, 8, 9, 10

@@ -30,7 +30,7 @@ from . import vvlist
 from .clock import Clock, system_clock
 from .editor import Editor
 from .errors import NoVolume, ServerError, WouldBlock
-from .model import DEFAULT_ACL, LARGE, SMALL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType
+from .model import DEFAULT_ACL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType
 from .tree import State, state_from_json, state_to_json, volume_state
 
 from coda_restore.voldump.dirpage import Directory
