@@ -208,3 +208,25 @@ def test_a_dump_that_does_not_arrive_leaves_no_newlist(state):
     assert p.wait(timeout=60) == 1
     assert "VolDump failed with" in err and "Traceback" not in err
     assert not list((state / "backup").glob("*.newlist"))
+
+
+def test_parallel_calls_share_the_server(state):
+    """Amanda runs several dumpers at once: concurrent volutil calls stay consistent."""
+    srv = Server(state, clock=FakeClock(T0))
+    srv.create_volume("p.proj")
+    with srv.edit("p.proj") as ed:
+        ed.write("/plan", "x" * 100_000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    env["CODASIM_STATE"] = str(state)
+    clones = []
+    for name in ("u.jan", "p.proj"):
+        vid = srv.volume(name).id
+        srv.lock(vid)
+        clones.append(srv.backup(vid))
+    procs = [subprocess.Popen([str(VOLUTIL), "dump", f"{bid:x}"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env) for bid in clones * 3]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6
+    for bid, (out, _err) in zip(clones * 3, outs):
+        assert parse_dump(io.BytesIO(out)).volume_id == bid
+    assert len(list((state / "backup").glob("*.newlist"))) == 2

@@ -47,6 +47,7 @@ class Txn:
         self.root = root
         self.meta = json.loads((root / "server.json").read_text())
         self.loaded: dict[int, Volume] = {}
+        self.as_read: dict[int, str] = {}  # a volume is written back only if it changed
         self.deleted: set[int] = set()
 
     def ids(self) -> list[int]:
@@ -58,8 +59,10 @@ class Txn:
         path = self.root / "volumes" / f"{volid:08x}.json"
         if volid in self.deleted or not path.exists():
             raise NoVolume(f"no volume {volid:08x}")
-        vol = Volume.from_json(json.loads(path.read_text()))
+        text = path.read_text()
+        vol = Volume.from_json(json.loads(text))
         self.loaded[volid] = vol
+        self.as_read[volid] = text
         return vol
 
     def find(self, name_or_id: str | int) -> Volume:
@@ -99,8 +102,10 @@ class Txn:
         vdir = self.root / "volumes"
         for volid in self.deleted:
             (vdir / f"{volid:08x}.json").unlink(missing_ok=True)
-        for vol in self.loaded.values():
-            _write_atomic(vdir / f"{vol.id:08x}.json", json.dumps(vol.to_json()))
+        for volid, vol in self.loaded.items():
+            text = json.dumps(vol.to_json())
+            if volid != vol.id or self.as_read.get(volid) != text:
+                _write_atomic(vdir / f"{vol.id:08x}.json", text)
         _write_atomic(self.root / "server.json", json.dumps(self.meta, indent=1))
 
 
