@@ -386,3 +386,22 @@ def test_recreate_reuses_the_vnode_number_even_with_lower_free_numbers(srv, vol)
         new = ed.recreate("/gone", "same name, same number, new uniquifier").fid
     assert new[0] == old[0] and new[1] > old[1]
     assert fids(cycle(srv, vol, 1).small) == [f"{new[0]}.{new[1]}", f"RM {old[0]}.{old[1]}"]
+
+
+def test_big_directory_spans_pages_and_survives_a_restore(srv):
+    """§20 vector 14: more than 49 names, and names at the blob-count boundaries."""
+    from coda_restore.voldump.dirpage import check
+    vol = srv.create_volume("u.big")
+    names = ["a" * 15, "b" * 16, "c" * 47, "d" * 48] + [f"file{i:03d}" for i in range(60)]
+    with srv.edit("u.big") as ed:
+        for n in names:
+            ed.write("/" + n, n)
+        ed.write("/setuid", "#!", mode=0o4755)
+        ed.remove("/file010")  # leaves stale bytes behind, as the server does
+    d = cycle(srv, vol, 0)
+    root = d.large[0]
+    assert root.dir.npages >= 2 and check(root.dir.image()) == []
+    new = srv.restore(io.BytesIO(d.raw), "/vicepa")
+    state = volume_state(srv.volume(new))
+    assert state == srv.state("u.big")
+    assert state["/setuid"].mode == 0o4755 and "/file010" not in state
