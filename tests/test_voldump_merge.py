@@ -462,3 +462,11 @@ def test_hypothesis_found_nothing_to_skip():
             assert "orphans" in result.discrepancies[0]
             return
     pytest.fail("no history with orphans in 200 seeds")
+
+
+def test_append_mode_output_is_never_patched(tmp_path):
+    target = tmp_path / "out"
+    target.write_bytes(b"prefix")
+    with open(target, "ab") as f:
+        merge(f, [("full", io.BytesIO(V.f1())), ("incr1", io.BytesIO(V.i1()))], ChainMode.MINIMAL)
+    assert target.read_bytes() == b"prefix" + run(V.f1(), V.i1())[0]

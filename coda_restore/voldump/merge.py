@@ -46,8 +46,10 @@ leaves a partial stream on a pipe (the caller removes a file output).
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -123,11 +125,8 @@ class _Output:
         self.raw = raw
         self.buf = bytearray()
         self.offset = 0
-        try:
-            self.seekable = raw.seekable()
-            self.base = raw.tell() if self.seekable else 0
-        except (AttributeError, OSError, ValueError):
-            self.seekable, self.base = False, 0
+        self.seekable = _seekable(raw)
+        self.base = raw.tell() if self.seekable else 0
 
     def write(self, b) -> None:
         n = len(b)
@@ -485,7 +484,20 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
 
 
 def _seekable(f) -> bool:
+    """Can a count written earlier be patched in place?  Only a regular file
+    not opened for appending (``>>`` would put the patch at the end), or an
+    in-memory stream; never a pipe, a tape or a terminal."""
     try:
-        return bool(f.seekable())
-    except (AttributeError, OSError, ValueError):
+        fd = f.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        try:
+            return bool(f.seekable())
+        except (AttributeError, OSError, ValueError):
+            return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+            return False
+        f.tell()
+        return True
+    except (OSError, ValueError):
         return False
