@@ -57,10 +57,9 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import networkx as nx
 
 from coda_restore.amanda.model import ClientResult, DumpStatus, Dump
 from coda_restore.chain import ChainMode
@@ -152,12 +151,16 @@ class VolumeHistory:
         self._recorded_keys = [node(d) for d in self.recorded]
         # amrecover's history order: datestamp descending, level ascending.
         self._amanda = sorted(self.usable, key=lambda d: (_neg(d.datestamp), d.level))
-        self.graph = self._build()
         self._complete = self._exact_completeness()
 
     # -- graph ------------------------------------------------------------
 
-    def _build(self) -> nx.MultiDiGraph:
+    @functools.cached_property
+    def graph(self):
+        """A networkx MultiDiGraph, built on first use: coverage and restore
+        points do not need it (and networkx takes a third of a second to import)."""
+        import networkx as nx
+
         g = nx.MultiDiGraph(host=self.host, disk=self.disk)
         for d in self.dumps:
             g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=is_usable(d))
