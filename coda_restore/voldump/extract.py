@@ -464,19 +464,31 @@ class DirectorySink:
 
 
 class _ChunkReader:
-    """A read() over chunks, for tarfile.addfile, which copies ``size`` bytes."""
+    """A read() over chunks, for tarfile.addfile, which copies ``size`` bytes.
+    Each chunk is only valid until the next is asked for, so one is served at
+    a time, by offset (no re-slicing of a growing buffer)."""
 
     def __init__(self, chunks: Iterable[bytes]):
-        self._it, self._buf = iter(chunks), b""
+        self._it = iter(chunks)
+        self._cur = memoryview(b"")
+        self._pos = 0
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            nxt = next(self._it, None)
-            if nxt is None:
-                break
-            self._buf += nxt
-        out, self._buf = (self._buf, b"") if n < 0 else (self._buf[:n], self._buf[n:])
-        return out
+        """``n`` bytes (fewer only at the end): tarfile takes a short read
+        for the end of the data."""
+        parts, want = [], n
+        while want != 0:
+            if self._pos >= len(self._cur):
+                nxt = next(self._it, None)
+                if nxt is None:
+                    break
+                self._cur, self._pos = memoryview(nxt), 0
+            end = len(self._cur) if want < 0 else min(len(self._cur), self._pos + want)
+            parts.append(self._cur[self._pos : end])
+            if want > 0:
+                want -= end - self._pos
+            self._pos = end
+        return b"".join(parts)
 
     def drain(self) -> None:
         for _ in self._it:
@@ -524,7 +536,7 @@ class TarSink:
     def __init__(self, fileobj, owners: bool = True):
         self.owners = owners
         self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.GNU_FORMAT,
-                                encoding="utf-8", errors="surrogateescape")
+                                encoding="utf-8", errors="surrogateescape", copybufsize=1 << 20)
 
     def _info(self, path: VPath, meta: Meta, type_: bytes) -> tarfile.TarInfo:
         ti = tarfile.TarInfo(b"/".join(path).decode("utf-8", "surrogateescape"))
