@@ -80,6 +80,7 @@ from coda_restore.voldump.writer import (
     encode_vnode,
 )
 
+_FILEHEAD = struct.Struct(">BI")
 MEMORY_BUDGET = 16 << 20  # file data held in memory per slot before spilling
 OUT_BUFFER = 1 << 20
 
@@ -326,16 +327,17 @@ class _Merger:
             b = min(full_slot, inc_slot)
             if b == none:
                 break
-            touched = inc_slot == b
-            if not touched and even:
-                while full.pending is not None and full.pending.slot == b:
-                    self.emit(full.pending, full, None)
-                    full.advance()
-            elif not touched and self.alone(full, b):
-                self.emit(full.pending, full, None)
-                full.advance()
-            else:
+            if inc_slot == b:
                 self.collect_slot(b)
+                continue
+            # The full alone up to the incrementals' next slot: stream what can be.
+            emit, alone, advance = self.emit, self.alone, full.advance
+            while (p := full.pending) is not None and (b := (p.vnum - 1) >> 1) < inc_slot:
+                if even or alone(full, b):
+                    emit(p, full, None)
+                    advance()
+                else:
+                    self.collect_slot(b)
         for inp in self.inputs:
             if inp.pending is not None:  # pragma: no cover - loop ends only when all are drained
                 raise AssertionError("input not drained")
@@ -370,7 +372,10 @@ class _Merger:
         """Write one vnode as codamergedump does: fields re-serialised, data verbatim."""
         if rec.raw is not None and rec.is_coda_normal:
             self.out.write(rec.raw)
-            self.out.write(encode_data_head(rec))
+            if rec.data is DataKind.FILEDATA:
+                self.out.write(_FILEHEAD.pack(Tag.FILEDATA, rec.size))
+            else:
+                self.out.write(encode_data_head(rec))
         else:
             self.out.write(encode_vnode(rec.coda_normalised()))
         self.written += 1
