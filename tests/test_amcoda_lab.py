@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from dataclasses import dataclass
 
 import pytest
 
 from coda_restore.voldump.reader import DumpReader
 from lab.builder import run_as_backup
-from lab.coda_lab import VOLUMES, CodaLab, at_epoch
+from lab.coda_lab import VOLUMES, CodaLab, at_epoch, install_amcoda, volutil_wrapper
 
 pytestmark = pytest.mark.lab
 
@@ -123,3 +122,44 @@ def test_amcheckdump_validates_the_last_tape_with_amcoda(coda_lab):
     # amcheckdump runs `amcoda validate` on each image of the last run's tape
     assert "Validating image localhost:/coda/u.jan" in p.stdout
     assert re.search(r"All images \(\d+\) successfully validated", p.stdout), p.stdout
+
+
+def test_the_first_nights_tape_was_reused(coda_lab, tmp_path):
+    first = coda_lab.nights[0].at[:10]
+    gone = [r for v in VOLUMES for r in recorded(coda_lab, v) if night_of(r) == first]
+    assert gone and all(fetch(coda_lab, r, tmp_path) is None for r in gone)
+
+
+def test_amcoda_restore_of_a_fetched_full_dump_recreates_the_volume(coda_lab, tmp_path):
+    """amfetchdump | amcoda restore (the installed application, as user
+    backup, as amrecover would run it): the restored volume is the
+    simulator's u.jan as it was when the dump's clone was made."""
+    fulls = [r for r in recorded(coda_lab, "u.jan") if r.level == 0]
+    image = next(i for r in reversed(fulls) if (i := fetch(coda_lab, r, tmp_path)) is not None)
+    src = tmp_path / "full"
+    src.write_bytes(image)
+    name = "u.jan.amcoda-test"
+    with open(src, "rb") as stdin:
+        p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
+                           "--disk", "/coda/u.jan", "--level", "0",
+                           "--volutil", str(volutil_wrapper(coda_lab.lab.root)),
+                           "--partition", "/vicepb", "--restore-name", name, "."],
+                          coda_lab.lab.clock, check=False, stdin=stdin)
+    assert p.returncode == 0, p.stderr
+    assert "VolRestore successful" in p.stderr
+    server = coda_lab.server()
+    try:
+        assert server.state(name) == server.state_at("u.jan", header(image).backup_date)
+    finally:
+        restored = server.volume(name)
+        run_as_backup([str(volutil_wrapper(coda_lab.lab.root)), "purge", f"{restored.id:08x}",
+                       name], coda_lab.lab.clock)
+
+
+def test_the_lost_holding_night_is_recorded_but_on_no_tape(coda_lab, tmp_path):
+    """A broken link: the client finished (the server marked the dump), but
+    the holding files were lost before any tape saw them."""
+    lost = next(n for n in coda_lab.nights if n.lose_holding).at[:10]
+    dumps = [r for v in VOLUMES for r in recorded(coda_lab, v) if night_of(r) == lost]
+    assert len(dumps) == len(VOLUMES)
+    assert all(fetch(coda_lab, r, tmp_path) is None for r in dumps)

@@ -323,7 +323,10 @@ NIGHTS = (
     Night("n12", "2026-05-15 01:00:00", Small((("u.jan", "e"), ("p.proj", "w")))),
 )
 
-SPEC = spec(NIGHTS)
+# Ten vtapes, nine in the cycle: the last night reuses the first night's tape
+# (its dumps vanish); the nights with deletions, renames, vnode reuse, the
+# failure and the broken link stay in the catalog.
+SPEC = spec(NIGHTS, slots=10, tapecycle=9)
 
 
 # --------------------------------------------------------------------------
