@@ -470,3 +470,12 @@ def test_append_mode_output_is_never_patched(tmp_path):
     with open(target, "ab") as f:
         merge(f, [("full", io.BytesIO(V.f1())), ("incr1", io.BytesIO(V.i1()))], ChainMode.MINIMAL)
     assert target.read_bytes() == b"prefix" + run(V.f1(), V.i1())[0]
+
+
+def test_progress_reports_the_bytes_written():
+    seen = []
+    big = V.build(V.header(), V.volume(), [V.directory(1, 1, [])], [V.file(2, 3, b"q" * (3 << 20))])
+    empty = V.build(V.header(level=1, backup_date=1700086400, oldest=5, latest=6), V.volume(), [], [],
+                    IndexHeader(VnodeClass.LARGE, 1, 8), IndexHeader(VnodeClass.SMALL, 1, 8))
+    data, result = run(big, empty, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == len(data) == result.bytes_written

@@ -53,7 +53,7 @@ import stat
 import struct
 import tempfile
 from dataclasses import dataclass, field
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 from coda_restore.chain import ChainMode
 from coda_restore.errors import ChainMismatch, WrongBase
@@ -122,10 +122,11 @@ class MergeResult:
 class _Output:
     """Buffered sink that counts bytes and can patch a u32 it wrote."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: BinaryIO, progress: Callable[[int], object] | None = None):
         self.raw = raw
         self.buf = bytearray()
         self.offset = 0
+        self.progress = progress
         self.seekable = _seekable(raw)
         self.base = raw.tell() if self.seekable else 0
 
@@ -135,6 +136,8 @@ class _Output:
         if n >= OUT_BUFFER:
             self.flush()
             self.raw.write(b)
+            if self.progress is not None:
+                self.progress(self.offset)
             return
         self.buf += b
         if len(self.buf) >= OUT_BUFFER:
@@ -144,6 +147,8 @@ class _Output:
         if self.buf:
             self.raw.write(self.buf)
             self.buf = bytearray()
+            if self.progress is not None:
+                self.progress(self.offset)
 
     def patch_u32(self, offset: int, value: int) -> None:
         self.flush()
@@ -248,14 +253,14 @@ class _Entry:
 
 class _Merger:
     def __init__(self, out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode,
-                 budget: int, spill_dir: str | None):
+                 budget: int, spill_dir: str | None, progress: Callable[[int], object] | None = None):
         if len(sources) < 2:
             raise ValueError("merge needs a full dump and at least one incremental")
         self.mode = ChainMode(mode)
         self.warnings: list[DumpWarning] = []
         self.notes: list[str] = []
         self.inputs = [_Input(name, raw, i == 0, self.warnings) for i, (name, raw) in enumerate(sources)]
-        self.out = _Output(out)
+        self.out = _Output(out, progress)
         self.buffer = _SlotBuffer(budget, spill_dir)
         self.sections: list[SectionResult] = []
 
@@ -462,8 +467,12 @@ class _Merger:
 
 
 def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode = ChainMode.EXACT, *,
-          memory_budget: int = MEMORY_BUDGET, spill_dir: str | None = None) -> MergeResult:
+          memory_budget: int = MEMORY_BUDGET, spill_dir: str | None = None,
+          progress: Callable[[int], object] | None = None) -> MergeResult:
     """Merge ``sources`` = [(name, full), (name, incremental), ...] into ``out``.
+
+    ``progress(bytes_written)`` is called about once per MiB of output (the
+    count of the merged stream, also when it is spooled first).
 
     Raises ChainMismatch/WrongBase before writing anything when the headers
     do not form a chain, DumpFormatError (TruncatedDump, ...) when an input
@@ -475,7 +484,7 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
         spool = tempfile.TemporaryFile(dir=spill_dir)
         target = spool
     try:
-        result = _Merger(target, sources, mode, memory_budget, spill_dir).run()
+        result = _Merger(target, sources, mode, memory_budget, spill_dir, progress).run()
         if spool is not None:
             spool.seek(0)
             while chunk := spool.read(1 << 20):
