@@ -38,13 +38,29 @@ neither is available.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coda_restore.amanda.holding import scan_holding
-from coda_restore.amanda.logfile import LogType, Program, Result, Start, quote, read_log, ts14
+from coda_restore.amanda.logfile import (
+    _FAST_DONE,
+    _FAST_PART,
+    _FAST_SUCCESS,
+    _TS14,
+    LogType,
+    Program,
+    Result,
+    Start,
+    _kb,
+    open_lines,
+    parse_line,
+    quote,
+    ts14,
+)
 from coda_restore.amanda.model import (
     Catalog,
     CatalogWarning,
@@ -63,13 +79,9 @@ from coda_restore.amanda.tapelist import read_tapelist
 _LOG_NAME = re.compile(r"log\.(\d+)(?:\.(\d+)|\.(amflush))?")
 
 # Strongest client result wins: a retried dump that finally succeeded was
-# recorded, whatever failed before it (§8.3).
-_CLIENT_RANK = {ClientResult.UNKNOWN: 0, ClientResult.FAIL: 1, ClientResult.PARTIAL: 2,
-                ClientResult.STRANGE: 3, ClientResult.SUCCESS: 4}
-_CLIENT_OF = {LogType.SUCCESS: ClientResult.SUCCESS, LogType.STRANGE: ClientResult.STRANGE,
-              LogType.PARTIAL: ClientResult.PARTIAL, LogType.FAIL: ClientResult.FAIL}
-_CLIENT_PROGRAMS = (Program.DUMPER, Program.CHUNKER)
-_FAILING_PROGRAMS = (Program.DRIVER, Program.PLANNER)
+# recorded, whatever failed before it (§8.3).  See _Folder._client.
+_SKIPPED_HEADS = frozenset(("INFO", "STAT", "DISK", "WARN"))  # never needed: skip before parsing
+_intern = sys.intern
 
 
 @dataclass(frozen=True, order=True)
@@ -117,10 +129,11 @@ def list_logs(logdir: str, tapelist: Sequence[TapelistEntry]) -> list[LogFile]:
 class _DumpAcc:
     """A dump being gathered from several logs (mutable while folding)."""
 
-    __slots__ = ("client", "client_message", "kb", "origin", "copies")
+    __slots__ = ("client", "rank", "client_message", "kb", "origin", "copies")
 
     def __init__(self, origin: Origin):
         self.client = ClientResult.UNKNOWN
+        self.rank = 0  # SUCCESS 4 > STRANGE 3 > PARTIAL 2 > FAIL 1 > UNKNOWN 0
         self.client_message = ""
         self.kb: int | None = None
         self.origin = origin
@@ -149,11 +162,12 @@ class _Folder:
 
     # -- helpers ---------------------------------------------------------
 
-    def _dump(self, host: str, disk: str, stamp: str, level: int, origin: Origin) -> _DumpAcc:
-        key = (host, disk, ts14(stamp), level)
+    def _dump(self, host: str, disk: str, stamp: str, level: int, path: str, line: int) -> _DumpAcc:
+        key = (host, disk, _TS14.get(stamp) or ts14(stamp), level)
         acc = self.dumps.get(key)
-        if acc is None:
-            acc = self.dumps[key] = _DumpAcc(origin)
+        if acc is None:  # names are interned once, when a dump is first seen
+            key = (_intern(host), _intern(disk), key[2], level)
+            acc = self.dumps[key] = _DumpAcc(Origin(path, line))
         return acc
 
     def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
@@ -194,7 +208,47 @@ class _Folder:
         pending: dict[tuple[str, str, str, int], _Pending] = {}
         tapes_ok = True  # False after a START taper stamped with another datestamp
 
-        for entry in read_log(path, self.warnings, needle):
+        f, lines = open_lines(path, needle)
+        warnings = self.warnings
+        part_re, done_re, success_re = _FAST_PART.match, _FAST_DONE.match, _FAST_SUCCESS.match
+        TAPER, PART, DONE = Program.TAPER, LogType.PART, LogType.DONE
+        for lineno, raw in lines:
+            # The three shapes that make nearly every line of a modern log
+            # are matched here without the general parser (same Result).
+            head = raw[:4]
+            if head in _SKIPPED_HEADS:
+                continue
+            m = None
+            if head == "PART" and raw.startswith("PART taper "):
+                m = part_re(raw, 11)
+                if m is not None:
+                    st, pool, plabel, pfile, host, disk, ts, pnum, total, lvl, unit, value = m.groups()
+                    entry = Result(PART, TAPER, host, disk, ts, int(lvl), int(pnum), int(total), _intern(plabel),
+                                   int(pfile), st and _intern(st), pool and _intern(pool), _kb(unit, value), "",
+                                   lineno)
+                    if entry.filenum == 0 or entry.level >= 400:
+                        m = None
+            elif head == "DONE" and raw.startswith("DONE taper "):
+                m = done_re(raw, 11)
+                if m is not None:
+                    st, pool, host, disk, ts, nparts, lvl, unit, value = m.groups()
+                    entry = Result(DONE, TAPER, host, disk, ts, int(lvl), int(nparts), -1, None, 0,
+                                   st and _intern(st), pool and _intern(pool), _kb(unit, value), "", lineno)
+                    if entry.level >= 400:
+                        m = None
+            elif head == "SUCC" and (raw.startswith("SUCCESS dumper ") or raw.startswith("SUCCESS chunker ")):
+                prog = Program.DUMPER if raw[8] == "d" else Program.CHUNKER
+                m = success_re(raw, 15 if prog is Program.DUMPER else 16)
+                if m is not None:
+                    host, disk, ts, lvl, unit, value = m.groups()
+                    entry = Result(LogType.SUCCESS, prog, host, disk, ts, int(lvl), -1, -1, None, 0, None, None,
+                                   _kb(unit, value), "", lineno)
+                    if entry.level >= 400:
+                        m = None
+            if m is None:
+                entry = parse_line(raw, lineno, path, warnings)
+                if entry is None:
+                    continue
             if isinstance(entry, Start):
                 if entry.program is Program.TAPER:
                     if entry.datestamp != stamp and tapes_ok:
@@ -241,8 +295,9 @@ class _Folder:
                 if pend is None:
                     pend = pending[key] = _Pending(r.line)
                 status = PartStatus.OK if typ is not LogType.PARTPARTIAL else PartStatus.PARTIAL
-                pend.parts.append(Part(r.partnum, part_label or "", part_filenum, status, r.kb,
-                                       Origin(path, r.line), reason))
+                # No per-part Origin: a year of parts would cost ~80 bytes each;
+                # the copy cites its result line and first part line.
+                pend.parts.append(Part(r.partnum, part_label or "", part_filenum, status, r.kb, None, reason))
                 # find.c counts only parts on valid labels here; a 2.5 CHUNK
                 # line has no total, so Amanda calls a dump whose last chunk
                 # is on a reused tape OK.  Every part logged counts here.
@@ -256,28 +311,29 @@ class _Folder:
             elif typ is LogType.SUCCESS or (typ is LogType.PARTIAL and r.partnum == 1 and label):
                 # 2.x: one file on the current volume, numbered by counting.
                 pend = _Pending(r.line)
-                pend.parts.append(Part(1, label or "", filenum, PartStatus.OK, r.kb, Origin(path, r.line),
-                                       label_reason))
+                pend.parts.append(Part(1, label or "", filenum, PartStatus.OK, r.kb, None, label_reason))
                 pend.maxparts = 1 if label_reason is None else -1
             else:
                 pend = _Pending(r.line)
             part_label = pend.parts[0].label if pend.parts else label
             copy = self._close(pend, r, write_ts, path,
                                self._storage(pend.storage, r, start_storage.get(part_label or ""), part_label))
-            acc = self._dump(r.host, r.disk, dstamp, r.level, Origin(path, pend.first_line))
+            acc = self._dump(r.host, r.disk, dstamp, r.level, path, pend.first_line)
             acc.copies.append(copy)
             if r.kb is not None and typ is not LogType.FAIL:
-                acc.kb = r.kb
+                acc.kb = copy.kb
 
+        if f is not None:
+            f.close()
         for (host, disk, dstamp, level), pend in pending.items():
             part_label = pend.parts[0].label if pend.parts else None
-            first = pend.parts[0]
+            origin = Origin(path, pend.first_line)
             copy = TapeCopy(
                 storage=self._storage(pend.storage, _NO_RESULT, start_storage.get(part_label or ""), part_label),
                 pool=pend.pool, write_timestamp=write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
                 unavailable_because=Unavailable.UNFINISHED,
-                message="no DONE, PARTIAL or FAIL line: the run was interrupted", origin=first.origin)
-            self._dump(host, disk, dstamp, level, first.origin).copies.append(copy)  # type: ignore[arg-type]
+                message="no DONE, PARTIAL or FAIL line: the run was interrupted", origin=origin)
+            self._dump(host, disk, dstamp, level, path, pend.first_line).copies.append(copy)
 
     def _close(self, pend: _Pending, r: Result, write_ts: str, path: str, storage: str) -> TapeCopy:
         good = [p for p in pend.parts if p.unavailable_because is None]
@@ -310,26 +366,38 @@ class _Folder:
     def _client(self, r: Result, dstamp: str, path: str) -> None:
         """Dumper/chunker results say whether the client finished sending;
         driver and planner FAIL lines say a dump was attempted and failed."""
-        if r.program in _CLIENT_PROGRAMS:
-            result = _CLIENT_OF.get(r.type)
-        elif r.program in _FAILING_PROGRAMS and r.type is LogType.FAIL:
-            result = ClientResult.FAIL
+        prog, typ = r.program, r.type
+        if prog is Program.DUMPER or prog is Program.CHUNKER:
+            # Enum members hash (and .value) in Python: compare by identity.
+            if typ is LogType.SUCCESS:
+                result, rank = ClientResult.SUCCESS, 4
+            elif typ is LogType.STRANGE:
+                result, rank = ClientResult.STRANGE, 3
+            elif typ is LogType.PARTIAL:
+                result, rank = ClientResult.PARTIAL, 2
+            elif typ is LogType.FAIL:
+                result, rank = ClientResult.FAIL, 1
+            else:
+                return
+        elif (prog is Program.DRIVER or prog is Program.PLANNER) and typ is LogType.FAIL:
+            result, rank = ClientResult.FAIL, 1
         else:
             return
-        if result is None:
-            return
-        acc = self._dump(r.host, r.disk, dstamp, r.level, Origin(path, r.line))
-        if _CLIENT_RANK[result] > _CLIENT_RANK[acc.client]:
-            acc.client = result
-            acc.client_message = f"{r.program.value}: {r.message}" if r.message else ""
-        if acc.kb is None and r.kb is not None and r.program is Program.DUMPER:
+        acc = self._dump(r.host, r.disk, dstamp, r.level, path, r.line)
+        if rank > acc.rank:
+            acc.client, acc.rank = result, rank
+            acc.client_message = f"{prog.value}: {r.message}" if r.message else ""
+        if acc.kb is None and r.kb is not None and prog is Program.DUMPER:
             acc.kb = r.kb
 
     # -- the result ------------------------------------------------------
 
     def catalog(self, tapelist: tuple[TapelistEntry, ...]) -> Catalog:
         dumps = []
-        for (host, disk, stamp, level), acc in sorted(self.dumps.items(), key=lambda kv: kv[0]):
+        accs = self.dumps
+        for key in sorted(accs):
+            acc = accs.pop(key)  # free each accumulator as its Dump is made (peak memory)
+            host, disk, stamp, level = key
             dumps.append(Dump(host, disk, stamp, level, tuple(acc.copies), acc.client, acc.client_message,
                               acc.kb, acc.origin))
         return Catalog(tuple(dumps), tapelist, tuple(self.warnings))
@@ -350,6 +418,18 @@ def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike 
     ``Catalog.warnings`` (file:line) and are skipped.  With ``volume`` (a
     disk name) only the lines naming that disk are read (START lines too),
     and the catalog holds only its dumps, on every host."""
+    # A catalog is a million small objects made at once: the cyclic GC would
+    # rescan them all again and again while they are being made.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(logdir, tapelist, holding, config, volume)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _build(logdir, tapelist, holding, config, volume) -> Catalog:
     needle = f" {quote(volume)} " if volume is not None else None
     warnings: list[CatalogWarning] = []
     entries = read_tapelist(os.fspath(tapelist), warnings) if tapelist is not None else ()
@@ -368,7 +448,7 @@ def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike 
         h = hd.header
         if volume is not None and h.disk != volume:
             continue
-        acc = folder._dump(h.host, h.disk, h.datestamp, h.level, Origin(hd.copy.path))
+        acc = folder._dump(h.host, h.disk, h.datestamp, h.level, hd.copy.path, 0)
         acc.copies.append(hd.copy)
         if acc.kb is None:
             acc.kb = hd.copy.kb

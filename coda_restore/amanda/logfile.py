@@ -478,35 +478,43 @@ def read_log(path: str, warnings: list[CatalogWarning], needle: str | None = Non
     ``warnings`` (with file:line) and skipped.  CONT lines (two leading
     spaces) belong to the previous record and carry nothing for a catalog.
     With ``needle``, only START lines and lines containing it are read."""
-    if needle is None:
-        f = open(path, encoding="utf-8", errors="surrogateescape", newline="\n")
-        lines: Iterator[tuple[int, str]] = enumerate(f, 1)
-    else:
-        f = None
-        lines = _lines_about(path, needle)
+    f, lines = open_lines(path, needle)
     try:
         for lineno, raw in lines:
-            if raw[:2] == "  " or raw[:1] in ("\n", "#", "%", ""):
-                continue  # CONT, empty, test-catalog comment/directive
-            word, _, rest = raw.partition(" ")
-            typ = _WANTED.get(word)
-            if typ is None:
-                continue
-            prog_name, _, payload = rest.lstrip(" ").partition(" ")
-            prog = _PROGRAMS.get(prog_name.rstrip("\n"), Program.UNKNOWN)
-            try:
-                if typ is LogType.START:
-                    yield parse_start(prog, payload, lineno)
-                elif typ is LogType.FINISH:
-                    toks = tokens(payload)
-                    date = toks[1] if len(toks) > 1 and toks[0] == "date" else None
-                    yield Finish(prog, date, lineno)
-                else:
-                    result = parse_fast(typ, prog, payload, lineno) or parse_result(typ, prog, payload, lineno)
-                    if result is not None:
-                        yield result
-            except LogSyntaxError as err:
-                warnings.append(CatalogWarning(Origin(path, lineno), f"malformed {word} {prog_name} line: {err}"))
+            entry = parse_line(raw, lineno, path, warnings)
+            if entry is not None:
+                yield entry
     finally:
         if f is not None:
             f.close()
+
+
+def open_lines(path: str, needle: str | None = None):
+    """(closeable or None, iterator of (line number, line)) for one log."""
+    if needle is None:
+        f = open(path, encoding="utf-8", errors="surrogateescape", newline="\n")
+        return f, enumerate(f, 1)
+    return None, _lines_about(path, needle)
+
+
+def parse_line(raw: str, lineno: int, path: str, warnings: list[CatalogWarning]) -> Entry | None:
+    """One raw line: an Entry, or None for lines a catalog skips; a malformed
+    line becomes a warning (file:line) and None."""
+    if raw[:2] == "  " or raw[:1] in ("\n", "#", "%", ""):
+        return None  # CONT, empty, test-catalog comment/directive
+    word, _, rest = raw.partition(" ")
+    typ = _WANTED.get(word)
+    if typ is None:
+        return None
+    prog_name, _, payload = rest.lstrip(" ").partition(" ")
+    prog = _PROGRAMS.get(prog_name.rstrip("\n"), Program.UNKNOWN)
+    try:
+        if typ is LogType.START:
+            return parse_start(prog, payload, lineno)
+        if typ is LogType.FINISH:
+            toks = tokens(payload)
+            return Finish(prog, toks[1] if len(toks) > 1 and toks[0] == "date" else None, lineno)
+        return parse_fast(typ, prog, payload, lineno) or parse_result(typ, prog, payload, lineno)
+    except LogSyntaxError as err:
+        warnings.append(CatalogWarning(Origin(path, lineno), f"malformed {word} {prog_name} line: {err}"))
+        return None
