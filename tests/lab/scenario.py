@@ -3,7 +3,10 @@
 What each night exercises (the reader must get every one right):
 
 - mon: first night, every DLE at level 0; p.proj (about 850 KiB in 128 KiB
-  parts on ~700 KiB vtapes) spans two vtapes.
+  parts on vtapes that reach early end-of-medium at 900 KiB with headers)
+  spans two vtapes.  The sizes put EOM right where a part starts, so 3.5.1
+  logs a zero-byte ``PART`` with file number 0 and writes that part again
+  on the next vtape (Amanda's find skips file number 0).
 - tue: u.ann's directory is gone, so its dumper fails (twice: the driver retries).
 - wed: ``amdump --no-taper``: dumps stay on the holding disk ...
 - wed-flush: ... until ``amflush`` writes them to a vtape later that day.
@@ -41,7 +44,7 @@ INITIAL = (
     Write("u.jan", "docs/thesis.tex", 200 * K),
     Write("u.jan", "mail/inbox", 100 * K),
     Write("p.proj", "data/big.bin", 850 * K),
-    Write("u.ann", "notes.txt", 30 * K),
+    Write("u.ann", "notes.txt", 110 * K),
     Write("coda:root", "etc/motd", 20 * K),
 )
 
