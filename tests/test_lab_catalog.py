@@ -58,6 +58,21 @@ def test_amfind_rejects_a_line_it_cannot_read():
         amfind.parse("2026-03-02 00:59:59 localhost u.jan x\n")
 
 
+def test_lab_refuses_to_build_without_root(monkeypatch):
+    """The fixture turns this into a failure, never a skip."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(builder.LabError, match="needs root"):
+        builder.check_can_build()
+
+
+def test_fake_clock_offset_reads_the_requested_time():
+    import time
+
+    at = "2026-03-02 01:00:00"
+    offset = int(builder.fake_offset(at))
+    assert 0 <= time.time() + offset - time.mktime(time.strptime(at, "%Y-%m-%d %H:%M:%S")) < 2
+
+
 # --------------------------------------------------------------------------
 # The lab itself did what scenario.py promises (independent of our reader)
 
