@@ -458,11 +458,19 @@ def _lines_about(path: str, needle: str) -> Iterator[tuple[int, str]]:
         data = f.read()
     key = needle.encode("utf-8", "surrogateescape")
     starts: set[int] = set()
-    for pattern in (key, b"\nSTART "):
-        i = data.find(pattern)
-        while i >= 0:
-            starts.add(data.rfind(b"\n", 0, i + 1 if pattern[0] == 10 else i) + 1)
-            i = data.find(pattern, i + 1)
+    i = data.find(key)
+    while i >= 0:
+        starts.add(data.rfind(b"\n", 0, i) + 1)
+        i = data.find(key, i + 1)
+    if not starts:
+        return
+    # START lines after the last line about the volume change nothing for
+    # it: search (and count lines) only up to there.
+    end = max(starts)
+    i = data.find(b"\nSTART ", 0, end)
+    while i >= 0:
+        starts.add(i + 1)
+        i = data.find(b"\nSTART ", i + 1, end)
     if data.startswith(b"START "):
         starts.add(0)
     lineno, prev = 1, 0
