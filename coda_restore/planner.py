@@ -214,9 +214,13 @@ def _step_why(chain: Chain, i: int) -> str:
     return f"Amanda's base of {ref(above)}: the newest older good dump below level {above.level}"
 
 
-def explain_problem(chain: Chain, hist: VolumeHistory, instant: str) -> str:
+def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str | None = None) -> str:
     who = f"{hist.host}:{hist.disk}"
     if chain.problem is Problem.NO_DUMP:
+        gone = [d for d in hist.recorded if bound is not None and d.datestamp <= bound]
+        if gone:  # the minimal walk found nothing readable, yet dumps were made
+            return (f"no dump of {who} at or before {instant} can be read: the {len(gone)} made are gone "
+                    f"(the newest, {ref(gone[-1])}: {why_gone(gone[-1])})")
         first = hist.recorded[0] if hist.recorded else None
         later = f"; its first dump is {ref(first)}" if first else "; the records hold no dump of it"
         return f"no dump of {who} at or before {instant}{later}"
@@ -361,7 +365,7 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))
     if not chain.complete:
-        reason = explain_problem(chain, hist, instant)
+        reason = explain_problem(chain, hist, instant, target.bound)
         warnings.insert(0, Notice(chain.problem.value, reason))
         return Plan(restorable=False, reason=reason,
                     chosen=ref(chain.target) if chain.target else None,

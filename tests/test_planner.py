@@ -156,6 +156,14 @@ def test_target_before_first_full():
     assert p.alternatives[0].datestamp == ds(1)
 
 
+def test_minimal_with_every_dump_gone_says_so():
+    dumps = (dump(ds(1), 0, tape("DAILY-01", 1, unavailable=REUSED)), dump(ds(2), 1, tape("DAILY-02", 1)),
+             dump(ds(3), 0, tape("DAILY-03", 1)))
+    p = plan(dumps, "2004-02-01", ChainMode.MINIMAL)
+    assert not p.restorable and "can be read: the 1 made are gone" in p.reason and "overwritten" in p.reason
+    assert [a.datestamp for a in p.alternatives if a.kind == "after"] == [ds(3)]
+
+
 def test_future_target_is_refused_before_planning():
     with pytest.raises(BadDate):
         parse_when("2004-03-11", now=NOW)

@@ -28,6 +28,8 @@ DAYS = [f"2026-03-{d:02d}" for d in range(1, 10)]
 # Between two runs of one night (fri 01:00 and fri-late 04:00), between wed's
 # run and its flush, and right at a run's start.
 DATETIMES = ["2026-03-06 02:00:00", "2026-03-06 04:30:00", "2026-03-04 05:00:00", "2026-03-07 01:00:00"]
+pytestmark = pytest.mark.lab
+
 TAPE_LINE = re.compile(r"^TAPE (.+) LEVEL (\d+) DATE (\S+)$")
 
 
@@ -118,4 +120,5 @@ def test_minimal_plan_selects_what_amrecover_selects(amanda_lab, lab_catalog, di
                 assert doc["alternatives"], (disk, when)
         else:
             assert chain.problem is Problem.NO_DUMP and "no dump" in doc["reason"]
+            assert any(a["kind"] == "after" for a in doc["alternatives"]) or not hist.restore_points()
     assert compared >= 3, (disk, compared, bare)  # the comparison is not vacuous
