@@ -6,7 +6,7 @@ import json
 import pytest
 
 from coda_restore import plan as planfile
-from tests.conftest import run_cli
+from conftest import run_cli
 
 # day -> (level, taper outcome); day 3's dump was recorded on the server but never taped.
 DAYS = {1: (0, "ok"), 2: (1, "ok"), 3: (1, "fail"), 4: (1, "ok"), 6: (0, "ok"), 7: (1, "ok")}

@@ -22,7 +22,7 @@ import pytest
 
 from coda_restore.amanda.sources import load_catalog
 from coda_restore.history import Problem, VolumeHistory
-from tests.conftest import run_cli
+from conftest import run_cli
 
 DAYS = [f"2026-03-{d:02d}" for d in range(1, 10)]
 # Between two runs of one night (fri 01:00 and fri-late 04:00), between wed's
