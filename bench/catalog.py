@@ -109,8 +109,9 @@ define dumptype bench {{
     subprocess.run(["chown", "-R", "backup:backup", str(root), str(ETC)], check=True)
 
 
-def run_once(argv: list[str]) -> tuple[float, int, int]:
-    """Wall time (s), peak RSS (bytes) and exit status of one fresh process."""
+def run_once(argv: list[str]) -> tuple[float, int, float]:
+    """Wall time (s), peak RSS (bytes) and CPU time (s, user + system) of one
+    fresh process (the machine may be shared: CPU time is the steadier)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -119,12 +120,12 @@ def run_once(argv: list[str]) -> tuple[float, int, int]:
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {err[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024, proc.returncode
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
-def measure(argv: list[str], repeat: int) -> tuple[float, int]:
+def measure(argv: list[str], repeat: int) -> tuple[float, int, float]:
     runs = [run_once(argv) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 
 def main() -> None:
@@ -157,7 +158,7 @@ def main() -> None:
             f.read_bytes()
     host, disk = dles(args.dles)[args.dles // 2]
     try:
-        _, base_rss = measure([*coda, "--version"], 1)
+        _, base_rss, _ = measure([*coda, "--version"], 1)
         # The logs Amanda reads (datestamp still in the tapelist), alone in a
         # logdir: the same work for both sides.
         same = args.root / "log-searched"
@@ -174,14 +175,16 @@ def main() -> None:
              [*coda, "volumes", "--json", "--logdir", str(same), "--tapelist", str(args.root / "tapelist")],
              "amadmin find (all DLEs)", amadmin),
         ]
-        t_start, _ = measure([*coda, "--version"], args.repeat)
-        print(f"start-up alone (coda-restore --version): {t_start:.2f}s, {base_rss / 2**20:.0f} MB")
-        print(f"{'coda-restore':44} {'time':>8} {'peak RSS':>10} | {'amadmin':34} {'time':>8} {'peak RSS':>10} | ratio")
+        t_start, _, c_start = measure([*coda, "--version"], args.repeat)
+        print(f"start-up alone (coda-restore --version): {t_start:.2f}s wall, {c_start:.2f}s CPU, "
+              f"{base_rss / 2**20:.0f} MB")
+        print(f"{'coda-restore':44} {'wall':>7} {'CPU':>7} {'peak RSS':>9} | {'amadmin':34} {'wall':>7} {'CPU':>7} "
+              f"{'peak RSS':>9} | ratio wall, CPU")
         for name, argv, peer_name, peer in rows:
-            t, rss = measure(argv, args.repeat)
-            pt, prss = measure(peer, args.repeat)
-            print(f"{name:44} {t:7.2f}s {rss / 2**20:8.0f}MB | {peer_name:34} {pt:7.2f}s {prss / 2**20:8.0f}MB "
-                  f"| {t / pt:5.2f}x")
+            t, rss, c = measure(argv, args.repeat)
+            pt, prss, pc = measure(peer, args.repeat)
+            print(f"{name:44} {t:6.2f}s {c:6.2f}s {rss / 2**20:7.0f}MB | {peer_name:34} {pt:6.2f}s {pc:6.2f}s "
+                  f"{prss / 2**20:7.0f}MB | {t / pt:5.2f}x {c / max(pc, 0.001):5.2f}x")
             if name == "volumes":
                 per_dump = rss / n_dumps
                 net = (rss - base_rss) / n_dumps

@@ -126,18 +126,19 @@ def list_logs(logdir: str, tapelist: Sequence[TapelistEntry]) -> list[LogFile]:
     return sorted(logs)
 
 
-class _DumpAcc:
-    """A dump being gathered from several logs (mutable while folding)."""
+_set = object.__setattr__  # fills in a Dump while the fold owns it (see _Folder._dump)
 
-    __slots__ = ("client", "rank", "client_message", "kb", "origin", "copies")
 
-    def __init__(self, origin: Origin):
-        self.client = ClientResult.UNKNOWN
-        self.rank = 0  # SUCCESS 4 > STRANGE 3 > PARTIAL 2 > FAIL 1 > UNKNOWN 0
-        self.client_message = ""
-        self.kb: int | None = None
-        self.origin = origin
-        self.copies: list = []
+def _rank(client: ClientResult) -> int:
+    """SUCCESS 4 > STRANGE 3 > PARTIAL 2 > FAIL 1 > UNKNOWN 0 (identity
+    tests: enum members hash in Python, which is slow here)."""
+    if client is ClientResult.SUCCESS:
+        return 4
+    if client is ClientResult.STRANGE:
+        return 3
+    if client is ClientResult.PARTIAL:
+        return 2
+    return 1 if client is ClientResult.FAIL else 0
 
 
 class _Pending:
@@ -157,18 +158,23 @@ class _Folder:
     def __init__(self, tapelist: Sequence[TapelistEntry], config: str | None):
         self.tapes = {e.label: e for e in tapelist}
         self.config = config
-        self.dumps: dict[tuple[str, str, str, int], _DumpAcc] = {}
+        self.dumps: dict[tuple[str, str, str, int], Dump] = {}
         self.warnings: list[CatalogWarning] = []
 
     # -- helpers ---------------------------------------------------------
 
-    def _dump(self, host: str, disk: str, stamp: str, level: int, path: str, line: int) -> _DumpAcc:
+    def _dump(self, host: str, disk: str, stamp: str, level: int, path: str, line: int) -> Dump:
+        """The Dump of this key, made on first sight.  Dumps are frozen for
+        everyone else; the fold alone fills one in (copies, client result)
+        with object.__setattr__ while no one else can see it.  This keeps one
+        object per dump instead of a builder plus a Dump (memory: a year of
+        dumps is ~200,000 of them)."""
         key = (host, disk, _TS14.get(stamp) or ts14(stamp), level)
-        acc = self.dumps.get(key)
-        if acc is None:  # names are interned once, when a dump is first seen
+        dump = self.dumps.get(key)
+        if dump is None:  # names are interned once, when a dump is first seen
             key = (_intern(host), _intern(disk), key[2], level)
-            acc = self.dumps[key] = _DumpAcc(Origin(path, line))
-        return acc
+            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, line))
+        return dump
 
     def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
         """find.c volume_matches(): the tapelist must hold L written at D."""
@@ -318,10 +324,10 @@ class _Folder:
             part_label = pend.parts[0].label if pend.parts else label
             copy = self._close(pend, r, write_ts, path,
                                self._storage(pend.storage, r, start_storage.get(part_label or ""), part_label))
-            acc = self._dump(r.host, r.disk, dstamp, r.level, path, pend.first_line)
-            acc.copies.append(copy)
+            dump = self._dump(r.host, r.disk, dstamp, r.level, path, pend.first_line)
+            _set(dump, "copies", dump.copies + (copy,))
             if r.kb is not None and typ is not LogType.FAIL:
-                acc.kb = copy.kb
+                _set(dump, "kb", copy.kb)
 
         if f is not None:
             f.close()
@@ -333,7 +339,8 @@ class _Folder:
                 pool=pend.pool, write_timestamp=write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
                 unavailable_because=Unavailable.UNFINISHED,
                 message="no DONE, PARTIAL or FAIL line: the run was interrupted", origin=origin)
-            self._dump(host, disk, dstamp, level, path, pend.first_line).copies.append(copy)
+            dump = self._dump(host, disk, dstamp, level, path, pend.first_line)
+            _set(dump, "copies", dump.copies + (copy,))
 
     def _close(self, pend: _Pending, r: Result, write_ts: str, path: str, storage: str) -> TapeCopy:
         good = [p for p in pend.parts if p.unavailable_because is None]
@@ -359,8 +366,12 @@ class _Folder:
                 status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
             else:
                 status, reason = DumpStatus.OK, None
+        kb = r.kb
+        parts = pend.parts
+        if len(parts) == 1 and parts[0].kb == kb:
+            _set(parts[0], "kb", kb)  # one int object, not two equal ones (memory)
         return TapeCopy(storage=storage, pool=pend.pool or r.pool, write_timestamp=write_ts, status=status,
-                        parts=tuple(pend.parts), unavailable_because=reason, message=message, kb=r.kb,
+                        parts=tuple(parts), unavailable_because=reason, message=message, kb=kb,
                         origin=Origin(path, r.line))
 
     def _client(self, r: Result, dstamp: str, path: str) -> None:
@@ -383,24 +394,20 @@ class _Folder:
             result, rank = ClientResult.FAIL, 1
         else:
             return
-        acc = self._dump(r.host, r.disk, dstamp, r.level, path, r.line)
-        if rank > acc.rank:
-            acc.client, acc.rank = result, rank
-            acc.client_message = f"{prog.value}: {r.message}" if r.message else ""
-        if acc.kb is None and r.kb is not None and prog is Program.DUMPER:
-            acc.kb = r.kb
+        dump = self._dump(r.host, r.disk, dstamp, r.level, path, r.line)
+        if rank > _rank(dump.client):
+            _set(dump, "client", result)
+            _set(dump, "client_message", f"{prog.value}: {r.message}" if r.message else "")
+        if dump.kb is None and r.kb is not None and prog is Program.DUMPER:
+            _set(dump, "kb", r.kb)
 
     # -- the result ------------------------------------------------------
 
     def catalog(self, tapelist: tuple[TapelistEntry, ...]) -> Catalog:
-        dumps = []
-        accs = self.dumps
-        for key in sorted(accs):
-            acc = accs.pop(key)  # free each accumulator as its Dump is made (peak memory)
-            host, disk, stamp, level = key
-            dumps.append(Dump(host, disk, stamp, level, tuple(acc.copies), acc.client, acc.client_message,
-                              acc.kb, acc.origin))
-        return Catalog(tuple(dumps), tapelist, tuple(self.warnings))
+        dumps = self.dumps
+        ordered = tuple(dumps[key] for key in sorted(dumps))
+        dumps.clear()
+        return Catalog(ordered, tapelist, tuple(self.warnings))
 
 
 class _NoResult:
@@ -448,10 +455,10 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
         h = hd.header
         if volume is not None and h.disk != volume:
             continue
-        acc = folder._dump(h.host, h.disk, h.datestamp, h.level, hd.copy.path, 0)
-        acc.copies.append(hd.copy)
-        if acc.kb is None:
-            acc.kb = hd.copy.kb
+        dump = folder._dump(h.host, h.disk, h.datestamp, h.level, hd.copy.path, 0)
+        _set(dump, "copies", dump.copies + (hd.copy,))
+        if dump.kb is None:
+            _set(dump, "kb", hd.copy.kb)
     if volume is not None:  # a needle can also match inside another line's text
         folder.dumps = {k: v for k, v in folder.dumps.items() if k[1] == volume}
     return folder.catalog(entries)
