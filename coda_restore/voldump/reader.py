@@ -392,11 +392,14 @@ class DumpReader:
         """A vnode in the server's canonical layout, parsed with one unpack;
         None (nothing consumed) for anything else, left to the field loop."""
         s = self.stream
-        fixed = _FIXED.size
-        n = s.fill(fixed + 5)
-        if n < fixed + 1:
-            return None
+        fixed = 109  # _FIXED.size
         buf, pos = s.buf, s.pos
+        n = len(buf) - pos
+        if n < fixed + 10:
+            n = s.fill(fixed + 10)
+            if n < fixed + 1:
+                return None
+            buf, pos = s.buf, s.pos
         vals = _FIXED.unpack_from(buf, pos)
         if _FIXED_TAGS(vals) != _FIXED_EXPECTED:
             return None
@@ -416,9 +419,16 @@ class DumpReader:
         if nxt > D_MAX:
             return None
         raw = buf[pos:end]
-        s.advance(end - pos)
         vnum, uniq = vals[1], vals[2]
-        kind, size, pages, data_at = self._data_part(f"vnode {vnum:#x}.{uniq:#x}")
+        if nxt == Tag.FILEDATA and end + 5 <= len(buf):
+            # the common case, inline: D_FILEDATA and its size
+            data_at = s.offset + (end - pos)
+            size = _U32.unpack_from(buf, end + 1)[0]
+            s.advance(end + 5 - pos)
+            kind, pages = DataKind.FILEDATA, None
+        else:
+            s.advance(end - pos)
+            kind, size, pages, data_at = self._data_part(f"vnode {vnum:#x}.{uniq:#x}")
         vv = VersionVector(vals[15:30:2], vals[31], vals[33], vals[35])
         vn = Vnode(vnum, uniq, vals[4], vals[6], vals[8], vals[10], vals[12], vv, vals[38], vals[40], vals[42],
                    vals[44], vals[46], acl, None, kind, size, pages, None, at, data_at, raw)
