@@ -17,16 +17,15 @@ fresh tapes a changer might use first.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from coda_restore.amanda.model import Catalog, Dump, TapeCopy, TapelistEntry, Unavailable
+from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import UsageError
 from coda_restore.history import Gap, VolumeHistory
 from coda_restore import proc
-from coda_restore.planner import explain_problem, ref, restore_labels
+from coda_restore.planner import explain_problem, ref
 from coda_restore.when import from_datestamp, to_datestamp
 
 SCHEMA = "coda-restore.check/1"
@@ -114,23 +113,13 @@ def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[
     return list(reversed(written)), max(len(written) - keep, 0)
 
 
-def _without(dumps: Iterable[Dump], gone: set[str]) -> list[Dump]:
-    """The dumps as they will be once the ``gone`` tapes are overwritten."""
-    out = []
-    for d in dumps:
-        copies = tuple(
-            dataclasses.replace(c, unavailable_because=Unavailable.TAPE_REUSED)
-            if isinstance(c, TapeCopy) and c.available and gone & set(restore_labels(c) or c.labels)
-            else c
-            for c in d.copies
-        )
-        out.append(dataclasses.replace(d, copies=copies) if copies != d.copies else d)
-    return out
-
-
 def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | None) -> VolumeCheck:
     bound = to_datestamp(now)
-    chain = hist.exact_chain(bound)
+    newest = hist.target_dump(bound)
+    restorable = newest is not None and hist.exactly_restorable(newest)
+    # The chain (and its graph) only to explain a failure.
+    reason = "" if restorable else explain_problem(
+        hist.exact_chain(bound), hist, f"now ({now:%Y-%m-%d %H:%M:%S})", bound)
     points = hist.restore_points()
     start = window_start.date() if window_start else (
         from_datestamp(hist.dumps[0].datestamp, now.tzinfo).date() if hist.dumps else now.date())
@@ -144,8 +133,7 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
             bad.append(day.isoformat())
         day += timedelta(days=1)
     return VolumeCheck(
-        hist.host, hist.disk, chain.complete,
-        "" if chain.complete else explain_problem(chain, hist, f"now ({now:%Y-%m-%d %H:%M:%S})"),
+        hist.host, hist.disk, restorable, reason,
         ref(points[-1]) if points else None, ref(points[0]) if points else None,
         days, days - len(bad), tuple(bad), hist.gaps(),
     )
@@ -176,9 +164,9 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
             gone.add(tape.label)
             loses = []
             for v, h in hists.items():
-                if not any(tape.label in c.labels for d in h.dumps for c in d.copies if isinstance(c, TapeCopy)):
+                if tape.label not in h.labels:
                     continue
-                after = set(VolumeHistory(v[0], v[1], _without(h.dumps, gone)).restore_points())
+                after = set(h.points_if_lost(gone))
                 lost = sorted(before[v] - after, key=lambda d: (d.datestamp, d.level))
                 before[v] = after
                 if lost:

@@ -61,7 +61,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import ClientResult, DumpStatus, Dump
+from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy
 from coda_restore.chain import ChainMode
 
 
@@ -90,6 +90,17 @@ def is_recorded(dump: Dump) -> bool:
 
 def node(dump: Dump) -> tuple[str, int]:
     return (dump.datestamp, dump.level)
+
+
+_key = node
+
+
+def _level(dump: Dump) -> int:
+    return dump.level
+
+
+def _datestamp(dump: Dump) -> str:
+    return dump.datestamp
 
 
 @dataclass(frozen=True)
@@ -145,13 +156,32 @@ class VolumeHistory:
 
     def __init__(self, host: str, disk: str, dumps: Iterable[Dump]):
         self.host, self.disk = host, disk
-        self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=node))
-        self.recorded: tuple[Dump, ...] = tuple(d for d in self.dumps if is_recorded(d))
-        self.usable: tuple[Dump, ...] = tuple(d for d in self.dumps if is_usable(d))
-        self._recorded_keys = [node(d) for d in self.recorded]
-        # amrecover's history order: datestamp descending, level ascending.
-        self._amanda = sorted(self.usable, key=lambda d: (_neg(d.datestamp), d.level))
-        self._complete = self._exact_completeness()
+        self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=_key))
+        recorded, usable = [], []
+        for d in self.dumps:
+            if is_recorded(d):
+                recorded.append(d)
+            if is_usable(d):
+                usable.append(d)
+        self.recorded: tuple[Dump, ...] = tuple(recorded)
+        self.usable: tuple[Dump, ...] = tuple(usable)
+        self._usable = {(d.datestamp, d.level) for d in usable}
+        self._recorded_keys = [(d.datestamp, d.level) for d in recorded]
+        # amrecover's history order: datestamp descending, level ascending
+        # (two stable sorts; a reversed sort keeps ties in order).
+        self._amanda = sorted(sorted(usable, key=_level), key=_datestamp, reverse=True)
+        self._flags = self._exact_completeness(self._usable)
+        self._complete = dict(zip(self._recorded_keys, self._flags))
+        self._points = tuple(d for d, ok in zip(recorded, self._flags) if ok)
+
+    @functools.cached_property
+    def labels(self) -> frozenset[str]:
+        """Every tape label any copy of this volume's dumps was written to."""
+        return frozenset(p.label for d in self.dumps for c in d.copies if isinstance(c, TapeCopy) for p in c.parts)
+
+    def ok(self, dump: Dump) -> bool:
+        """Usable, from the flags computed once."""
+        return (dump.datestamp, dump.level) in self._usable
 
     # -- graph ------------------------------------------------------------
 
@@ -163,7 +193,7 @@ class VolumeHistory:
 
         g = nx.MultiDiGraph(host=self.host, disk=self.disk)
         for d in self.dumps:
-            g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=is_usable(d))
+            g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=self.ok(d))
         for prev, cur in zip(self.recorded, self.recorded[1:]):
             if cur.level > 0:
                 g.add_edge(node(cur), node(prev), key=Link.EXACT)
@@ -182,14 +212,29 @@ class VolumeHistory:
                 return self.graph.nodes[older]["dump"]
         return None
 
-    def _exact_completeness(self) -> dict[tuple[str, int], bool]:
+    def _exact_completeness(self, usable: set[tuple[str, int]]) -> list[bool]:
         """One pass: is each recorded dump's exact chain complete?"""
-        complete: dict[tuple[str, int], bool] = {}
+        flags = []
         ok = False  # no level 0 seen yet
-        for d in self.recorded:
-            ok = is_usable(d) if d.level == 0 else ok and is_usable(d)
-            complete[node(d)] = ok
-        return complete
+        for key in self._recorded_keys:
+            ok = (key in usable) and (key[1] == 0 or ok)
+            flags.append(ok)
+        return flags
+
+    def points_if_lost(self, labels: set[str]) -> tuple[Dump, ...]:
+        """The restore points left once the tapes ``labels`` are overwritten."""
+        def hit(copy) -> bool:
+            return isinstance(copy, TapeCopy) and any(p.label in labels for p in copy.parts)
+
+        lost = set()
+        for d in self.usable:
+            if any(hit(c) for c in d.copies) and not any(
+                    c.available and c.status is DumpStatus.OK and not hit(c) for c in d.copies):
+                lost.add((d.datestamp, d.level))
+        if not lost:
+            return self._points
+        flags = self._exact_completeness(self._usable - lost)
+        return tuple(d for d, ok in zip(self.recorded, flags) if ok)
 
     # -- lookups ------------------------------------------------------------
 
@@ -203,7 +248,7 @@ class VolumeHistory:
 
     def restore_points(self) -> tuple[Dump, ...]:
         """Recorded dumps whose exact chain is complete, oldest first."""
-        return tuple(d for d in self.recorded if self._complete[node(d)])
+        return self._points
 
     def latest_point_before(self, datestamp: str) -> Dump | None:
         points = [d for d in self.restore_points() if d.datestamp < datestamp]
@@ -227,8 +272,8 @@ class VolumeHistory:
                 break
             members.append(prev)
         members.reverse()
-        broken = tuple(d for d in members if not is_usable(d))
-        if members[0].level != 0 or not is_usable(members[0]):
+        broken = tuple(d for d in members if not self.ok(d))
+        if members[0].level != 0 or not self.ok(members[0]):
             problem = Problem.NO_LEVEL0
         elif broken:
             problem = Problem.BROKEN_LINK
@@ -258,7 +303,7 @@ class VolumeHistory:
         skipped = tuple(d for d in self.between(members[0], members[-1]) if node(d) not in in_chain)
         gaps = []
         for base, dump in zip(members, members[1:]):
-            lost = tuple(d for d in self.between(base, dump) if d.level < dump.level and not is_usable(d))
+            lost = tuple(d for d in self.between(base, dump) if d.level < dump.level and not self.ok(d))
             if lost:
                 gaps.append(LevelGap(dump, base, lost))
         return Chain(ChainMode.MINIMAL, tuple(members), start, problem, skipped=skipped, gaps=tuple(gaps))
@@ -271,8 +316,8 @@ class VolumeHistory:
     def spans(self) -> tuple[Span, ...]:
         rec = self.recorded
         return tuple(
-            Span(d, rec[i + 1].datestamp if i + 1 < len(rec) else None, self._complete[node(d)])
-            for i, d in enumerate(rec)
+            Span(d, rec[i + 1].datestamp if i + 1 < len(rec) else None, ok)
+            for i, (d, ok) in enumerate(zip(rec, self._flags))
         )
 
     def gaps(self) -> tuple[Gap, ...]:
@@ -293,11 +338,6 @@ class VolumeHistory:
         if cause:
             out.append(Gap(cause[0].datestamp, None, tuple(cause)))
         return tuple(out)
-
-
-def _neg(datestamp: str) -> str:
-    """A key that sorts 14-digit datestamps descending."""
-    return "".join(chr(ord("9") - ord(c) + ord("0")) for c in datestamp)
 
 
 def histories(dumps: Iterable[Dump]) -> dict[tuple[str, str], VolumeHistory]:

@@ -12,11 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from coda_restore import plan as planfile
-from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
-from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
 from coda_restore.errors import NOT_RESTORABLE, OutputExists
 from coda_restore.history import VolumeHistory
 from coda_restore.plan import Plan
@@ -131,8 +130,7 @@ def plan_command(
     target = parse_when(date, now=parse_now(now, zone_))
     if output is not None and output.exists() and not force:
         raise OutputExists(output)
-    catalog = open_catalog(config, logdir, tapelist, holding)
-    h, d = find_volume(catalog, volume, host)
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
     result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
     if output is not None:
         output.write_text(planfile.dumps(result), encoding="utf-8")
