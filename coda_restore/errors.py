@@ -92,6 +92,10 @@ class UnsafeName(VerificationFailed):
     """{}: name {!r} could escape the extraction directory; nothing was extracted"""
 
 
+class WriteFailed(CodaRestoreError):
+    """cannot write {}: {}"""
+
+
 class Interrupted(CodaRestoreError):
     """interrupted by signal {}"""
 

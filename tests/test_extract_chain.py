@@ -149,7 +149,7 @@ def test_a_chain_with_a_wrong_link_is_refused_before_writing(tmp_path, cli):
     files = chain_files(tmp_path, vol, [[("add", 0, b"x", b"x")], [("add", 0, b"y", b"y")]])
     res = cli("extract", files[0], files[2], "--to", tmp_path / "out", exit_status=4)
     assert "oldest" in res.stderr
-    assert os.listdir(tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()
 
 
 def test_minimal_chain_leaves_the_skipped_deletion_as_an_orphan(tmp_path, cli):
@@ -201,5 +201,4 @@ def test_a_refused_chain_stops_the_merge_without_hanging(tmp_path, cli):
     files = chain_files(tmp_path, vol, [[("add", 0, b"more", b"y" * 100_000)]])
     res = cli("extract", *files, "--to", tmp_path / "out", exit_status=4)
     assert "could escape" in res.stderr
-    assert os.listdir(tmp_path / "out") == []
-    assert sorted(os.listdir(tmp_path)) == ["c.0", "c.1", "out"]
+    assert sorted(os.listdir(tmp_path)) == ["c.0", "c.1"]

@@ -242,10 +242,9 @@ def test_a_name_with_dotdot_cannot_escape_and_nothing_is_written(tmp_path, cli):
     work.mkdir()
     res = cli("extract", DATA / "escape.dump", "--to", work / "out", exit_status=4)
     assert "could escape the extraction directory" in res.stderr and "../escape" in res.stderr
-    assert os.listdir(work) == ["out"] and os.listdir(work / "out") == []
-    assert sorted(os.listdir(tmp_path)) == ["work"]
+    assert os.listdir(work) == [] and sorted(os.listdir(tmp_path)) == ["work"]
     cli("extract", DATA / "escape.dump", "--tar", work / "x.tar", exit_status=4)
-    assert os.listdir(work) == ["out"]
+    assert os.listdir(work) == []
     # ls shows the rest and names the hostile entries.
     res = cli("ls", DATA / "escape.dump")
     assert "ok.txt" in res.stdout and "escape" not in res.stdout

@@ -107,7 +107,7 @@ def test_selection_extracts_the_subtree_and_its_parents(tmp_path):
 def test_a_path_not_in_the_dump_is_a_usage_error_before_writing(tmp_path):
     with pytest.raises(UsageError, match="no such path"):
         sample().run(DirectorySink(tmp_path / "out"), paths=(parse_path("nope"),))
-    assert os.listdir(tmp_path / "out") == []
+    assert os.listdir(tmp_path) == []  # not even the target
 
 
 def test_tar_stream_matches(tmp_path):
@@ -132,7 +132,7 @@ def test_names_that_escape_are_refused_before_anything_is_written(tmp_path, bad)
     with pytest.raises(UnsafeName) as exc:
         dump.run(DirectorySink(out))
     assert exc.value.exit_status == 4
-    assert os.listdir(out) == [] and sorted(os.listdir(tmp_path)) == ["out"]
+    assert os.listdir(tmp_path) == []
 
 
 def test_an_existing_symlink_in_the_target_is_never_followed(tmp_path):
@@ -192,3 +192,36 @@ def test_symlinks_no_system_can_make_are_skipped_with_a_note(tmp_path):
         "empty: symlink target b'' cannot be created; skipped",
         "nul: symlink target b'a\\x00b' cannot be created; skipped",
     ]
+
+
+def test_write_errors_name_the_file_and_leave_no_half_file(tmp_path):
+    from coda_restore.errors import TruncatedDump, WriteFailed
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_bytes(b"")  # a file where the dump has a directory
+    sink = DirectorySink(out)
+    with pytest.raises(OutputExists, match="sub"):
+        sample().run(sink)
+    sink.close()
+    sample().run(DirectorySink(out, force=True))  # force replaces the file by the directory
+    assert (out / "sub" / "b.txt").read_bytes() == b"B" * 5000
+    os.chmod(out / "sub", 0o755)
+
+    def cut(v):
+        yield b"part"
+        raise TruncatedDump(99, "file data", 12, 4)
+
+    d = sample()
+    d.chunks = cut
+    sink = DirectorySink(tmp_path / "cut")
+    with pytest.raises(TruncatedDump):
+        d.run(sink)
+    sink.close()
+    assert not (tmp_path / "cut" / "a.txt").exists()
+    os.chmod(tmp_path / "cut", 0o755)
+    (tmp_path / "plain").write_bytes(b"")  # the target's parent is a file
+    sink = DirectorySink(tmp_path / "plain" / "out")
+    with pytest.raises(WriteFailed, match="cannot write .*plain/out"):
+        sample().run(sink)
+    sink.close()

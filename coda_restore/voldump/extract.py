@@ -26,6 +26,7 @@ complete or being written; directory modes may not be set yet).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tarfile
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError
+from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError, WriteFailed
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.reader import DumpReader
@@ -361,18 +362,28 @@ class DirectorySink:
     _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
     def __init__(self, root: Path, force: bool = False, owners: bool = False):
-        root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        self.root, self.force, self.owners = root, force, owners
-        self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.root, self.force, self.owners = Path(root), force, owners
+        self._root_fd = -1  # the target is made on the first write: a refused dump leaves nothing
         self._fds: dict[VPath, int] = {}  # a few open parents (files arrive in slot order)
         self._dirs: list[tuple[VPath, Meta]] = []
 
     def _host(self, path: VPath) -> str:
         return os.path.join(str(self.root), os.fsdecode(b"/".join(path)))
 
+    @contextlib.contextmanager
+    def _writing(self, path: VPath):
+        """An OSError names the file on the host and exits 1, no traceback."""
+        try:
+            yield
+        except OSError as err:
+            raise WriteFailed(self._host(path), err.strerror or err) from None
+
     def _dir_fd(self, path: VPath) -> int:
         if not path:
+            if self._root_fd < 0:
+                with self._writing(()):
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             return self._root_fd
         fd = self._fds.get(path)
         if fd is None:
@@ -395,63 +406,73 @@ class DirectorySink:
         os.unlink(path[-1], dir_fd=parent)
 
     def directory(self, path: VPath, meta: Meta) -> None:
-        parent = self._dir_fd(path[:-1])
-        try:
-            os.mkdir(path[-1], 0o700, dir_fd=parent)
-        except FileExistsError:
-            st = os.stat(path[-1], dir_fd=parent, follow_symlinks=False)
-            if not stat.S_ISDIR(st.st_mode):
-                self._replace(parent, path)
+        with self._writing(path):
+            parent = self._dir_fd(path[:-1])
+            try:
                 os.mkdir(path[-1], 0o700, dir_fd=parent)
-        self._dirs.append((path, meta))
+            except FileExistsError:
+                st = os.stat(path[-1], dir_fd=parent, follow_symlinks=False)
+                if not stat.S_ISDIR(st.st_mode):
+                    self._replace(parent, path)
+                    os.mkdir(path[-1], 0o700, dir_fd=parent)
+            self._dirs.append((path, meta))
 
     def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
-        parent = self._dir_fd(path[:-1])
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
-        except FileExistsError:
-            self._replace(parent, path)
-            fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-            if self.owners:
-                os.fchown(fd, meta.owner, -1)
-            os.fchmod(fd, _mode(meta, self.owners))
-            os.utime(fd, (meta.mtime, meta.mtime))
-        finally:
-            os.close(fd)
+        with self._writing(path):
+            parent = self._dir_fd(path[:-1])
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
+            except FileExistsError:
+                self._replace(parent, path)
+                fd = os.open(path[-1], flags, 0o600, dir_fd=parent)
+            try:
+                try:
+                    for chunk in chunks:
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                except BaseException:
+                    os.unlink(path[-1], dir_fd=parent)  # no half file left behind
+                    raise
+                if self.owners:
+                    os.fchown(fd, meta.owner, -1)
+                os.fchmod(fd, _mode(meta, self.owners))
+                os.utime(fd, (meta.mtime, meta.mtime))
+            finally:
+                os.close(fd)
 
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
-        parent = self._dir_fd(path[:-1])
-        try:
-            os.symlink(target, path[-1], dir_fd=parent)
-        except FileExistsError:
-            self._replace(parent, path)
-            os.symlink(target, path[-1], dir_fd=parent)
-        if self.owners:
-            os.chown(path[-1], meta.owner, -1, dir_fd=parent, follow_symlinks=False)
-        os.utime(path[-1], (meta.mtime, meta.mtime), dir_fd=parent, follow_symlinks=False)
+        with self._writing(path):
+            parent = self._dir_fd(path[:-1])
+            try:
+                os.symlink(target, path[-1], dir_fd=parent)
+            except FileExistsError:
+                self._replace(parent, path)
+                os.symlink(target, path[-1], dir_fd=parent)
+            if self.owners:
+                os.chown(path[-1], meta.owner, -1, dir_fd=parent, follow_symlinks=False)
+            os.utime(path[-1], (meta.mtime, meta.mtime), dir_fd=parent, follow_symlinks=False)
 
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
-        src = self._dir_fd(first[:-1])
-        dst = self._dir_fd(path[:-1])
-        try:
-            os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
-        except FileExistsError:
-            self._replace(dst, path)
-            os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+        with self._writing(path):
+            src = self._dir_fd(first[:-1])
+            dst = self._dir_fd(path[:-1])
+            try:
+                os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+            except FileExistsError:
+                self._replace(dst, path)
+                os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
 
     def finish(self) -> None:
+        self._dir_fd(())  # an empty selection still makes the target
         for path, meta in sorted(self._dirs, key=lambda pm: len(pm[0]), reverse=True):
-            fd = self._dir_fd(path)
-            if self.owners and meta.vnode:
-                os.fchown(fd, meta.owner, -1)
-            os.fchmod(fd, _mode(meta, self.owners))
-            os.utime(fd, (meta.mtime, meta.mtime))
+            with self._writing(path):
+                fd = self._dir_fd(path)
+                if self.owners and meta.vnode:
+                    os.fchown(fd, meta.owner, -1)
+                os.fchmod(fd, _mode(meta, self.owners))
+                os.utime(fd, (meta.mtime, meta.mtime))
         self.close()
 
     def close(self) -> None:
