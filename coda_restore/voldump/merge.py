@@ -303,12 +303,16 @@ class _Merger:
         return out_header, volumes[-1].coda_normalised()
 
     # -- sections ----------------------------------------------------------------
-    def section(self, vclass: VnodeClass) -> None:
+    def open_section(self, vclass: VnodeClass) -> list[IndexHeader]:
+        """Every input's index header, checked (the lists may only grow)."""
         indexes = [inp.start_section() for inp in self.inputs]
         for prev, cur, inp in zip(indexes, indexes[1:], self.inputs[1:]):
             if cur.n_lists < prev.n_lists:
                 raise ChainMismatch(f"{inp.name}: {vclass.name.lower()} index has {cur.n_lists} lists, fewer than "
                                     f"the {prev.n_lists} of the dump before it")
+        return indexes
+
+    def section(self, vclass: VnodeClass, indexes: list[IndexHeader]) -> None:
         n_lists = indexes[-1].n_lists
         last_count = indexes[-1].n_vnodes
         out = self.out
@@ -452,10 +456,11 @@ class _Merger:
     def run(self) -> MergeResult:
         try:
             header, volume = self.check_headers()
+            large = self.open_section(VnodeClass.LARGE)  # still before any output
             self.out.write(encode_header(header))
             self.out.write(encode_volume(volume))
-            self.section(VnodeClass.LARGE)
-            self.section(VnodeClass.SMALL)
+            self.section(VnodeClass.LARGE, large)
+            self.section(VnodeClass.SMALL, self.open_section(VnodeClass.SMALL))
             for inp in self.inputs:
                 inp.reader.read_end()
             self.out.write(encode_end())
