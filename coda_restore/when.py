@@ -20,7 +20,7 @@ from dateutil import tz as dateutil_tz
 from coda_restore.errors import BadDate, UsageError
 
 ACCEPTED = (
-    "accepted forms: today, yesterday, a weekday (friday, fri, last friday), "
+    "accepted forms: now, today, yesterday, a weekday (friday, fri, last friday), "
     "N days ago, N weeks ago, YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]', "
     "YYYY-MM-DDTHH:MM[:SS][+HH:MM|Z], or an Amanda datestamp (YYYYMMDD or YYYYMMDDhhmmss)"
 )
