@@ -206,6 +206,26 @@ def test_ls_of_a_path(tmp_path, cli):
     assert "nope: no such path" in res.stderr
 
 
+def test_extract_json_summary(tmp_path, cli):
+    import json
+
+    dump = tmp_path / "full.0"
+    dump.write_bytes(dump_bytes(sample(), extra_files=[F(b"x")]))
+    doc = json.loads(cli("extract", dump, "sub", "--to", tmp_path / "out", "--json").stdout)
+    assert doc == {
+        "schema": "coda-restore.extract/1", "dumps": [str(dump)], "paths": ["sub"], "target": str(tmp_path / "out"),
+        "directories": 2, "files": 1, "symlinks": 0, "hardlinks": 0, "bytes": 5000, "orphans": 1, "warnings": [],
+    }
+    cli("extract", dump, "--tar", "-", "--json", exit_status=2)
+
+
+def test_an_incremental_alone_is_not_a_volume(tmp_path, cli):
+    dump = tmp_path / "incr.1"
+    dump.write_bytes(dump_bytes(sample(), level=1))
+    res = cli("ls", dump, exit_status=3)
+    assert "is an incremental (level 1)" in res.stderr
+
+
 def test_arguments_that_are_not_dumps(tmp_path, cli):
     (tmp_path / "notes.txt").write_text("hello")
     res = cli("ls", tmp_path / "notes.txt", exit_status=2)
@@ -278,3 +298,15 @@ def test_extract_of_any_volume_is_that_volume(tmp_path_factory, cli, root):
     finally:
         for dirpath, _, _ in os.walk(tmp / "out"):
             os.chmod(dirpath, 0o755)
+    # The tar stream holds the same volume.
+    with tarfile.open(fileobj=io.BytesIO(cli("extract", tmp / "full.0", "--tar", "-").stdout_bytes)) as tar:
+        got = {}
+        for m in tar.getmembers():
+            name = m.name.encode("utf-8", "surrogateescape")
+            if m.isdir():
+                got[name] = ("dir", m.mode, m.mtime)
+            elif m.issym():
+                got[name] = ("link", m.linkname.encode("utf-8", "surrogateescape"))
+            else:
+                got[name] = ("file", tar.extractfile(m).read(), m.mode, m.mtime)
+    assert got == expected(root)
