@@ -196,6 +196,22 @@ def best(argv, runs=2, **kw):
     return min(r[0] for r in results), max(r[1] for r in results)
 
 
+def in_process(paths: list[Path], runs: int = 2) -> float:
+    """The library's merge to /dev/null, without the interpreter's start-up."""
+    from coda_restore.voldump.merge import merge
+
+    times = []
+    for _ in range(runs):
+        inputs = [(str(p), open(p, "rb", buffering=0)) for p in paths]
+        t = time.perf_counter()
+        with open(os.devnull, "wb") as out:
+            merge(out, inputs)
+        times.append(time.perf_counter() - t)
+        for _, f in inputs:
+            f.close()
+    return min(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="~256 MiB and ~16k vnodes instead of ~2 GiB and ~100k")
@@ -205,10 +221,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="coda-merge-bench.", dir=args.dir))
     try:
         t = time.perf_counter()
-        (work / "big").mkdir()
-        (work / "small").mkdir()
+        for d in ("big", "small", "files"):
+            (work / d).mkdir()
         big = generate(work / "big", n, total)
         small = generate(work / "small", n // 4, total // 4)
+        files = generate(work / "files", 64, total // 2)  # few, large files: the data path alone
         sizes = [p.stat().st_size for p in big]
         print(f"generated in {time.perf_counter() - t:.1f}s: full {sizes[0] / 2**20:.0f} MiB, incrementals "
               + ", ".join(f"{s / 2**20:.1f} MiB" for s in sizes[1:]) + f"; {n} vnodes")
@@ -220,6 +237,13 @@ def main() -> None:
         out = work / "out.0"
         file_t, _ = timed([*MERGE, str(out), *inputs])
         small_t, small_rss = best([*MERGE, "-", *(str(p) for p in small)])
+        fbytes = sum(p.stat().st_size for p in files)
+        timed(["cat", *map(str, files)])
+        fcat_t, _ = best(["cat", *map(str, files)])
+        fmerge_t, _ = best([*MERGE, "-", *map(str, files)])
+        startup_t, _ = best([sys.executable, "-m", "coda_restore", "--version"])
+        lib_t = in_process(big)
+        flib_t = in_process(files)
         # pairwise through intermediate files, with the same tool
         t = time.perf_counter()
         base = inputs[0]
@@ -235,6 +259,11 @@ def main() -> None:
         print(f"cat > /dev/null        {cat_t:.2f}s  {nbytes / cat_t / 2**20:.0f} MiB/s")
         print(f"merge - > /dev/null    {merge_t:.2f}s  {nbytes / merge_t / 2**20:.0f} MiB/s  "
               f"ratio to cat {cat_t / merge_t:.2f} (goal >= 0.5)")
+        print(f"  in-process merge     {lib_t:.2f}s  ratio to cat {cat_t / lib_t:.2f} "
+              f"(the CLI's start-up alone is {startup_t:.2f}s)")
+        print(f"64 large files         cat {fcat_t:.2f}s, merge {fmerge_t:.2f}s, in-process {flib_t:.2f}s for "
+              f"{fbytes / 2**20:.0f} MiB: ratio to cat {fcat_t / fmerge_t:.2f}, in-process {fcat_t / flib_t:.2f} "
+              "(the per-byte cost alone)")
         print(f"merge OUT (file)       {file_t:.2f}s  {nbytes / file_t / 2**20:.0f} MiB/s")
         print(f"peak RSS               {rss / 1024:.1f} MiB at {nbytes / 2**20:.0f} MiB input, "
               f"{small_rss / 1024:.1f} MiB at {sum(p.stat().st_size for p in small) / 2**20:.0f} MiB input "
