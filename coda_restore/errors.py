@@ -96,6 +96,10 @@ class WriteFailed(CodaRestoreError):
     """cannot write {}: {}"""
 
 
+class ReadFailed(CodaRestoreError):
+    """cannot read {}: {}"""
+
+
 class Interrupted(CodaRestoreError):
     """interrupted by signal {}"""
 

@@ -310,3 +310,24 @@ def test_extract_of_any_volume_is_that_volume(tmp_path_factory, cli, root):
             else:
                 got[name] = ("file", tar.extractfile(m).read(), m.mode, m.mtime)
     assert got == expected(root)
+
+
+def test_a_dump_from_a_pipe_path(tmp_path, cli):
+    # <(amfetchdump ...) gives a path to a pipe: it must not be peeked at.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    data = dump_bytes(sample())
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    res = cli("ls", fifo, "sub")
+    writer.join()
+    assert [ln.rsplit(" ", 1)[-1] for ln in res.stdout.splitlines()] == ["sub/", "sub/b.txt", "sub/empty/"]
+
+
+def test_a_tar_that_cannot_be_written_is_named(tmp_path, cli):
+    dump = tmp_path / "full.0"
+    dump.write_bytes(dump_bytes(sample()))
+    res = cli("extract", dump, "--tar", tmp_path / "no" / "such" / "dir.tar", exit_status=1)
+    assert "coda-restore: error:" in res.stderr and "dir.tar" in res.stderr

@@ -13,8 +13,9 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.errors import OutputExists, UsageError
+from coda_restore.errors import UsageError
 from coda_restore.voldump import extract as ex
+from coda_restore.voldump.files import display_name, output
 from coda_restore.voldump.tree import show_path
 
 ArgsArg = Annotated[
@@ -81,11 +82,9 @@ def extract_cmd(
         finally:
             sink.close()
         target = str(to)
-    elif tar == "-":
-        result = ex.run(dumps, ex.TarSink(click.get_binary_stream("stdout")), options, stdin, chain)
-        target = "-"
     else:
-        result = _to_tar_file(Path(tar), force, dumps, options, stdin, chain)
+        with output(tar, force) as f:  # a temporary name, renamed when complete
+            result = ex.run(dumps, ex.TarSink(f, name=display_name(tar)), options, stdin, chain)
         target = tar
     warn(result.notes)
     hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
@@ -110,19 +109,3 @@ def extract_cmd(
           f"{result.symlinks} symlinks, {result.hardlinks} hard links to {target}", file=out)
     if line:
         print(line, file=out)
-
-
-def _to_tar_file(dest: Path, force: bool, dumps, options, stdin, chain) -> ex.ExtractResult:
-    """Written under a temporary name and renamed on success: a failed run
-    leaves no half archive behind."""
-    if dest.exists() and not force:
-        raise OutputExists(dest)
-    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
-    try:
-        with open(tmp, "xb") as f:
-            result = ex.run(dumps, ex.TarSink(f), options, stdin, chain)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return result

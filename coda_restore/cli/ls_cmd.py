@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import stat
 import time
-from typing import Annotated
 
 import click
 

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, UnsafeName, UsageError, WriteFailed
+from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, ReadFailed, UnsafeName, UsageError, WriteFailed
 from coda_restore.voldump import dirpage
+from coda_restore.voldump.files import display_name, open_dump
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.validate import SectionChecker
@@ -251,10 +252,17 @@ DUMP_MAGIC = bytes([Tag.DUMPHEADER]) + DUMPBEGINMAGIC.to_bytes(4, "big")
 
 
 def looks_like_dump(arg: str) -> bool:
-    """``-`` (stdin), or a regular file that starts like a Coda dump."""
+    """``-`` (stdin), a regular file that starts like a Coda dump, or a pipe
+    or device (``<(amfetchdump ...)``, a tape), which cannot be peeked at
+    without losing what was read."""
     if arg == "-":
         return True
     try:
+        st = os.stat(arg)
+        if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+            return True
+        if not stat.S_ISREG(st.st_mode):
+            return False
         with open(arg, "rb") as f:
             return f.read(len(DUMP_MAGIC)) == DUMP_MAGIC
     except OSError:
@@ -289,19 +297,19 @@ def run(dumps: Sequence[str], sink: Sink, options: ExtractOptions = ExtractOptio
     """Extract from one full dump, or from a chain FULL INCR... (oldest
     first) merged on the fly: nothing merged is written to disk (except what
     the merge itself spools in minimal mode)."""
-    raws = [stdin if name == "-" else open(name, "rb") for name in dumps]
-    names = ["stdin" if name == "-" else name for name in dumps]
-    try:
-        if len(raws) == 1:
-            reader = DumpReader(raws[0], names[0])
-            result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, reader.source)
-            result.notes += [str(w) for w in reader.warnings]
-            return result
-        return _run_chain(list(zip(names, raws)), sink, options, mode)
-    finally:
-        for raw in raws:
-            if raw is not stdin:
-                raw.close()
+    names = [display_name(name) for name in dumps]
+    with contextlib.ExitStack() as stack:
+        raws = [stdin if name == "-" and stdin is not None else stack.enter_context(open_dump(name))
+                for name in dumps]
+        try:
+            if len(raws) == 1:
+                reader = DumpReader(raws[0], names[0])
+                result = extract_records(reader, lambda _v: reader.data_chunks(), sink, options, reader.source)
+                result.notes += [str(w) for w in reader.warnings]
+                return result
+            return _run_chain(list(zip(names, raws)), sink, options, mode)
+        except OSError as err:  # the sinks name their own write errors: this is a dump
+            raise ReadFailed(err.filename or " + ".join(names), err.strerror or err) from None
 
 
 def _run_chain(sources, sink: Sink, options: ExtractOptions, mode: ChainMode) -> ExtractResult:
@@ -554,8 +562,8 @@ class TarSink:
     """Writes a GNU tar stream (names as raw bytes) to a binary file object,
     forward only, so stdout or a pipe works."""
 
-    def __init__(self, fileobj, owners: bool = True):
-        self.owners = owners
+    def __init__(self, fileobj, owners: bool = True, name: str = "the tar archive"):
+        self.owners, self.name = owners, name
         self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.GNU_FORMAT,
                                 encoding="utf-8", errors="surrogateescape", copybufsize=1 << 20)
 
@@ -569,25 +577,34 @@ class TarSink:
         ti.uname = ti.gname = ""
         return ti
 
+    def _add(self, ti: tarfile.TarInfo, fileobj=None) -> None:
+        try:
+            self.tar.addfile(ti, fileobj)
+        except OSError as err:
+            raise WriteFailed(self.name, err.strerror or err) from None
+
     def directory(self, path: VPath, meta: Meta) -> None:
-        self.tar.addfile(self._info(path, meta, tarfile.DIRTYPE))
+        self._add(self._info(path, meta, tarfile.DIRTYPE))
 
     def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
         ti = self._info(path, meta, tarfile.REGTYPE)
         ti.size = size
         reader = _ChunkReader(chunks)
-        self.tar.addfile(ti, reader)
+        self._add(ti, reader)
         reader.drain()  # let the dump reader see the end of the data
 
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
         ti = self._info(path, meta, tarfile.SYMTYPE)
         ti.linkname = target.decode("utf-8", "surrogateescape")
-        self.tar.addfile(ti)
+        self._add(ti)
 
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
         ti = self._info(path, meta, tarfile.LNKTYPE)
         ti.linkname = b"/".join(first).decode("utf-8", "surrogateescape")
-        self.tar.addfile(ti)
+        self._add(ti)
 
     def finish(self) -> None:
-        self.tar.close()
+        try:
+            self.tar.close()
+        except OSError as err:
+            raise WriteFailed(self.name, err.strerror or err) from None
