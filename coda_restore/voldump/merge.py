@@ -57,7 +57,7 @@ from typing import BinaryIO, Callable, Sequence
 
 from coda_restore.chain import ChainMode
 from coda_restore.errors import ChainMismatch, WrongBase
-from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.reader import _FIXED, _FIXED_EXPECTED, _FIXED_TAGS, DumpReader
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -67,6 +67,7 @@ from coda_restore.voldump.records import (
     RemovedVnode,
     Tag,
     VnodeClass,
+    VnodeType,
     Vnode,
     VolumeDiskData,
 )
@@ -81,6 +82,8 @@ from coda_restore.voldump.writer import (
 )
 
 _FILEHEAD = struct.Struct(">BI")
+_U32 = struct.Struct(">I")
+_PLAIN_TYPES = (VnodeType.FILE, VnodeType.SYMLINK)
 MEMORY_BUDGET = 16 << 20  # file data held in memory per slot before spilling
 OUT_BUFFER = 1 << 20
 
@@ -341,9 +344,12 @@ class _Merger:
                 continue
             # The full alone up to the incrementals' next slot: stream what can be.
             emit, alone, advance = self.emit, self.alone, full.advance
+            small = vclass is VnodeClass.SMALL
             while (p := full.pending) is not None and (b := (p.vnum - 1) >> 1) < inc_slot:
                 if even or alone(full, b):
                     emit(p, full, None)
+                    if small:
+                        self.copy_plain_files(full, inc_slot, even)
                     advance()
                 else:
                     self.collect_slot(b)
@@ -362,6 +368,60 @@ class _Merger:
             self.notes.append(f"{vclass.name.lower()} index: wrote the true count {self.written}; codamergedump "
                               f"would write {coda_count} (nVnodes of {full.name} counts null vnodes)")
         self.sections.append(SectionResult(vclass.name.lower(), self.written, coda_count, last_count, n_lists))
+
+    def copy_plain_files(self, full: _Input, inc_slot: int, even: bool) -> None:
+        """Copy the full's next file records straight from its input buffer,
+        as long as each is plain: canonical layout, nothing codamergedump
+        would change, every rule of SectionChecker met, in a slot below
+        ``inc_slot`` that stays in order (``even``, or the record is alone
+        in its slot).  The first record that is not plain stops the run and
+        goes through the normal path, which parses, checks and explains it.
+        This is the bulk of a full dump, copied without making objects."""
+        s = full.reader.stream
+        ck = full.checker
+        n_lists = ck.index.n_lists
+        uniqs = ck.uniqs_in_slot
+        out = self.out
+        unpack, tags_of, expected = _FIXED.unpack_from, _FIXED_TAGS, _FIXED_EXPECTED
+        head = _FIXED.size + 5
+        while True:
+            buf, pos = s.buf, s.pos
+            if len(buf) - pos < head + 5:
+                if s.fill(head + 5) < head:
+                    return
+                buf, pos = s.buf, s.pos
+            if buf[pos] != Tag.VNODE or buf[pos + 109] != Tag.FILEDATA:
+                return
+            vals = unpack(buf, pos)
+            if tags_of(vals) != expected:
+                return
+            vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
+            size = _U32.unpack_from(buf, pos + 110)[0]
+            b = (vnum - 1) >> 1
+            if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
+                    or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
+                return
+            if not even:
+                after = s.peek_at(head + size, 5)
+                if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
+                        after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
+                    return
+            if b != ck.slot:
+                ck.slot = b
+                uniqs.clear()
+            uniqs.add(uniq)
+            ck.vnodes += 1
+            ck.file_bytes += size
+            self.written += 1
+            end = pos + head + size
+            if end <= len(buf):
+                out.write(memoryview(buf)[pos:end])
+                s.advance(end - pos)
+            else:
+                out.write(buf[pos : pos + head])
+                s.advance(head)
+                for chunk in s.chunks(size, "file data"):
+                    out.write(chunk)
 
     @staticmethod
     def alone(inp: _Input, b: int) -> bool:
