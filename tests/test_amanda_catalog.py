@@ -465,3 +465,35 @@ def test_reading_one_volume_gives_the_same_dumps_as_reading_everything(tmp_path)
         assert alone.dumps == full.dumps_of(host, disk), disk
         assert [str(c.origin) for d in alone.dumps for c in d.copies] == [
             str(c.origin) for d in full.dumps_of(host, disk) for c in d.copies]
+
+
+def test_24_partial_taper_counts_a_file_and_is_partial(tmp_path):
+    log = """
+    START taper datestamp 20050301 label DAILY-1 tape 0
+    SUCCESS taper host /a 20050301 0 [sec 1 kb 10 kps 10 {wr: x}]
+    PARTIAL chunker host /b 20050301 1 [sec 1 kb 5 kps 5]
+    PARTIAL taper host /b 20050301 1 [sec 1 kb 5 kps 5 {wr: x}]
+    SUCCESS taper host /c 20050301 0 [sec 1 kb 10 kps 10 {wr: x}]
+    """
+    cat = catalog_of(tmp_path, {"log.20050301.0": log}, "20050301 DAILY-1\n")
+    b = one(cat, "host", "/b", "20050301000000", 1)
+    assert (b.available, b.unavailable_because, parts(b.copies[0])) == (
+        False, Unavailable.PARTIAL, [(1, "DAILY-1", 2, "ok", True)])
+    assert one(cat, "host", "/c", "20050301000000", 0).copies[0].parts[0].filenum == 3
+
+
+def test_8_20_holding_and_tape_copies_at_the_same_time(tmp_path):
+    from test_amanda_holding import FIRST, _write
+
+    log = """
+    START taper datestamp 20171108153316 "ST:vtapes" "POOL:vtapes" label vt-001 tape 1
+    PART taper "ST:vtapes" "POOL:vtapes" vt-001 1 localhost.localdomain /bootAMGTAR 20171108153316 1/-1 1 [sec 0.03 bytes 65536 kps 1958.6 orig-kb 64]
+    DONE taper "ST:vtapes" "POOL:vtapes" localhost.localdomain /bootAMGTAR 20171108153316 1 1 [sec 0.1 bytes 65536 kps 640.0 orig-kb 64]
+    """
+    run = tmp_path / "hd" / "20171108153316"
+    run.mkdir(parents=True)
+    _write(run / "localhost.localdomain._bootAMGTAR.1", FIRST.format(cont="", partial=""))
+    cat = catalog_of(tmp_path, {"log.20171108153316.0": log}, "20171108153316 vt-001 reuse\n",
+                     holding=[tmp_path / "hd"])
+    d = one(cat, "localhost.localdomain", "/bootAMGTAR", "20171108153316", 1)
+    assert [(c.kind, c.available) for c in d.copies] == [("tape", True), ("holding", True)]

@@ -83,8 +83,11 @@ def load_volume(volume: str, host: str | None = None, config: str | None = None,
     try:
         host_, disk = find_volume(catalog, volume, host)
     except UnknownVolume:
-        find_volume(load_catalog(config, logdir, tapelist, holding), volume, host)
-        raise  # the full catalog found it after all: cannot happen, but never hide the error
+        # Read everything: for the suggestions, and in case the logs spell
+        # the name otherwise than Amanda's quoting rules say (then the full
+        # catalog, which does not search for the name, still finds it).
+        catalog = load_catalog(config, logdir, tapelist, holding)
+        host_, disk = find_volume(catalog, volume, host)
     return catalog, host_, disk
 
 
