@@ -331,3 +331,26 @@ def test_a_tar_that_cannot_be_written_is_named(tmp_path, cli):
     dump.write_bytes(dump_bytes(sample()))
     res = cli("extract", dump, "--tar", tmp_path / "no" / "such" / "dir.tar", exit_status=1)
     assert "coda-restore: error:" in res.stderr and "dir.tar" in res.stderr
+
+
+def test_a_very_deep_volume(tmp_path, cli):
+    # Deeper than Python's recursion limit, and longer than PATH_MAX as one path.
+    leaf = D({b"f": F(b"deep")})
+    root = leaf
+    for i in range(1200):
+        root = D({b"d%d" % (i % 7): root})
+    (tmp_path / "deep.0").write_bytes(dump_bytes(root))
+    res = cli("extract", tmp_path / "deep.0", "--tar", "-")
+    with tarfile.open(fileobj=io.BytesIO(res.stdout_bytes)) as tar:
+        names = tar.getnames()
+    assert len(names) == 1201 and names[-1].endswith("/f")  # 1199 wrappers + leaf + f
+    cli("extract", tmp_path / "deep.0", "--to", tmp_path / "out")
+    fd = os.open(tmp_path / "out", os.O_RDONLY)
+    try:
+        for name in names[-1].split("/")[:-1]:
+            nfd = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        assert os.read(os.open("f", os.O_RDONLY, dir_fd=fd), 10) == b"deep"
+    finally:
+        os.close(fd)

@@ -387,23 +387,28 @@ class DirectorySink:
             raise WriteFailed(self._host(path), err.strerror or err) from None
 
     def _dir_fd(self, path: VPath) -> int:
+        """A descriptor of directory ``path``, opened component by component
+        from the nearest open ancestor (no recursion: a volume can be deep)."""
+        if self._root_fd < 0:
+            with self._writing(()):
+                self.root.mkdir(parents=True, exist_ok=True)
+                self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         if not path:
-            if self._root_fd < 0:
-                with self._writing(()):
-                    self.root.mkdir(parents=True, exist_ok=True)
-                    self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             return self._root_fd
-        fd = self._fds.get(path)
-        if fd is None:
-            parent = self._dir_fd(path[:-1])
+        if path in self._fds:
+            return self._fds[path]
+        k = len(path) - 1
+        while k and path[:k] not in self._fds:
+            k -= 1
+        fd = self._fds[path[:k]] if k else self._root_fd
+        for k in range(k + 1, len(path) + 1):
             try:
-                fd = os.open(path[-1], self._DIR, dir_fd=parent)
+                fd = os.open(path[k - 1], self._DIR, dir_fd=fd)
             except OSError as err:
-                raise OutputExists(f"{self._host(path)} (not a directory: {err.strerror})") from None
+                raise OutputExists(f"{self._host(path[:k])} (not a directory: {err.strerror})") from None
             if len(self._fds) >= 64:
-                old = next(iter(self._fds))
-                os.close(self._fds.pop(old))
-            self._fds[path] = fd
+                os.close(self._fds.pop(next(iter(self._fds))))
+            self._fds[path[:k]] = fd
         return fd
 
     def _replace(self, parent: int, path: VPath) -> None:
