@@ -193,3 +193,19 @@ def test_creates_and_deletes_keep_the_directory_consistent(ops):
     assert _as_map(d.entries()) == model
     assert dirpage.check(d.pages()) == []
     assert DirEntry(b"..", 1, 1) in d.entries()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3), st.data())
+def test_any_bytes_decode_or_raise_bad_directory(npages, data):
+    # Start from a real image and scribble on it: decode never loops or crashes.
+    img = bytearray(b"".join(encode((1, 1), (1, 1), [(b"n%d" % i, (2 * i + 2, i)) for i in range(60 * npages)])))
+    for _ in range(data.draw(st.integers(1, 40))):
+        img[data.draw(st.integers(0, len(img) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        entries = decode(bytes(img))
+    except BadDirectory:
+        return
+    assert len({e.name for e in entries}) == len(entries)
+    assert all(e.name and b"\0" not in e.name for e in entries)
+    dirpage.check(bytes(img))  # reports, never raises here
