@@ -159,6 +159,9 @@ class _Folder:
         self.tapes = {e.label: e for e in tapelist}
         self.config = config
         self.dumps: dict[tuple[str, str, str, int], Dump] = {}
+        # Line and file numbers recur in every log and on every tape: share
+        # one int object per value (an int above 256 is 28 bytes each).
+        self._int = {}.setdefault
         self.warnings: list[CatalogWarning] = []
 
     # -- helpers ---------------------------------------------------------
@@ -173,7 +176,7 @@ class _Folder:
         dump = self.dumps.get(key)
         if dump is None:  # names are interned once, when a dump is first seen
             key = (_intern(host), _intern(disk), key[2], level)
-            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, line))
+            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, self._int(line, line)))
         return dump
 
     def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
@@ -303,7 +306,8 @@ class _Folder:
                 status = PartStatus.OK if typ is not LogType.PARTPARTIAL else PartStatus.PARTIAL
                 # No per-part Origin: a year of parts would cost ~80 bytes each;
                 # the copy cites its result line and first part line.
-                pend.parts.append(Part(r.partnum, part_label or "", part_filenum, status, r.kb, None, reason))
+                pend.parts.append(Part(r.partnum, part_label or "", self._int(part_filenum, part_filenum), status,
+                                       r.kb, None, reason))
                 # find.c counts only parts on valid labels here; a 2.5 CHUNK
                 # line has no total, so Amanda calls a dump whose last chunk
                 # is on a reused tape OK.  Every part logged counts here.
@@ -317,7 +321,8 @@ class _Folder:
             elif typ is LogType.SUCCESS or (typ is LogType.PARTIAL and r.partnum == 1 and label):
                 # 2.x: one file on the current volume, numbered by counting.
                 pend = _Pending(r.line)
-                pend.parts.append(Part(1, label or "", filenum, PartStatus.OK, r.kb, None, label_reason))
+                pend.parts.append(Part(1, label or "", self._int(filenum, filenum), PartStatus.OK, r.kb, None,
+                                       label_reason))
                 pend.maxparts = 1 if label_reason is None else -1
             else:
                 pend = _Pending(r.line)
@@ -372,7 +377,7 @@ class _Folder:
             _set(parts[0], "kb", kb)  # one int object, not two equal ones (memory)
         return TapeCopy(storage=storage, pool=pend.pool or r.pool, write_timestamp=write_ts, status=status,
                         parts=tuple(parts), unavailable_because=reason, message=message, kb=kb,
-                        origin=Origin(path, r.line))
+                        origin=Origin(path, self._int(r.line, r.line)))
 
     def _client(self, r: Result, dstamp: str, path: str) -> None:
         """Dumper/chunker results say whether the client finished sending;
