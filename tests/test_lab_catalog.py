@@ -87,7 +87,13 @@ def test_lab_has_every_promised_case(amanda_lab):
     assert len(proj_labels) == 2, "p.proj's level 0 should span two vtapes"
     assert any(r.failed_program == "dumper" and r.disk == "u.ann" for r in steps["tue"].find_rows())
     assert {r.holding for r in steps["wed"].find_rows() if r.datestamp.startswith("20260304")} == {True}
-    assert not any(r.holding for r in steps["wed-flush"].find_rows())
+    assert steps["wed-flush"].status == 16  # amflush: "no more tape"
+    flush = [r for r in steps["wed-flush"].find_rows() if r.datestamp.startswith("20260304")]
+    assert {r.disk for r in flush if r.holding} == {"u.ann", "u.jan"}
+    assert {r.disk for r in flush if not r.holding and r.ok} == {"coda:root", "p.proj"}
+    thu_flushed = [r for r in steps["thu"].find_rows() if r.datestamp.startswith("20260304")]
+    assert not any(r.holding for r in thu_flushed), "thursday's autoflush emptied the holding disk"
+    assert {r.disk for r in thu_flushed if r.ok} == {"coda:root", "p.proj", "u.ann", "u.jan"}
     thu = steps["thu"].find_rows()
     assert any(r.disk == "u.jan" and r.level == 0 and r.datestamp.startswith("20260305") for r in thu)
     fri = {r.datestamp for r in steps["fri-late"].find_rows() if r.datestamp.startswith("20260306")}

@@ -9,11 +9,16 @@ What each night exercises (the reader must get every one right):
   on the next vtape (Amanda's find skips file number 0).
 - tue: u.ann's directory is gone, so its dumper fails (twice: the driver retries).
 - wed: ``amdump --no-taper``: dumps stay on the holding disk ...
-- wed-flush: ... until ``amflush`` writes them to a vtape later that day.
-- thu: ``amadmin force u.jan`` before the run: u.jan gets a new level 0.
+- wed-flush: ... until ``amflush`` writes them later that day, to one vtape
+  made short (``-o``): EOM falls where u.ann's part starts (a zero-byte
+  ``PART`` again), runtapes=1 allows no second vtape, so u.ann's flush ends
+  ``PARTIAL`` and u.ann and u.jan stay on the holding disk ...
+- thu: ... and ``amdump -o autoflush=yes`` writes them (``DONE`` lines with
+  wednesday's datestamp in thursday's log; u.ann now has a partial and a good
+  tape copy).  ``amadmin force u.jan`` before the run: u.jan gets a new level 0.
 - fri, fri-late: two runs in one night (the second only for u.jan and u.ann).
-- thu, fri-late, sat: tapecycle 5 (Amanda then reuses a tape rather than
-  label one of the 7 slots' spare vtapes): monday's and tuesday's tapes are
+- fri, fri-late, sat: tapecycle 6 (Amanda then reuses a tape rather than
+  label one of the 8 slots' spare vtapes): monday's and tuesday's tapes are
   overwritten.  Split dumps first lose a half (``OK FAIL Missing part`` in
   ``amadmin find``), then vanish; every volume still has a restorable chain
   at the end.
@@ -56,8 +61,10 @@ RUNS = (
     Run("wed", "2026-03-04 01:00:00", flags=("--no-taper",),
         changes=(Write("u.jan", "docs/ch2.tex", 50 * K), Write("u.ann", "todo.txt", 20 * K)),
         note="holding disk only"),
-    Run("wed-flush", "2026-03-04 09:00:00", kind=RunKind.AMFLUSH, note="flush wednesday"),
-    Run("thu", "2026-03-05 01:00:00", force=("u.jan",),
+    Run("wed-flush", "2026-03-04 09:00:00", kind=RunKind.AMFLUSH, expect_status=16,
+        flags=("-o", "runtapes=1", "-o", "tapetype:LAB-VTAPE:length=256k"),
+        note="one short vtape: u.ann's flush is PARTIAL, u.jan's waits on the holding disk"),
+    Run("thu", "2026-03-05 01:00:00", force=("u.jan",), flags=("-o", "autoflush=yes"),
         changes=(Write("p.proj", "data/new.bin", 70 * K), Write("coda:root", "etc/passwd", 10 * K)),
         note="forced full of u.jan"),
     Run("fri", "2026-03-06 01:00:00",
@@ -75,4 +82,4 @@ RUNS = (
         fetch=("localhost", "u.jan"), note="one-line amfetchdump log"),
 )
 
-SPEC = LabSpec(CONFIG, DLES, RUNS, initial=INITIAL, slots=7, tapecycle=5)
+SPEC = LabSpec(CONFIG, DLES, RUNS, initial=INITIAL, slots=8, tapecycle=6)
