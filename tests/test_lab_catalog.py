@@ -218,3 +218,12 @@ def test_history_on_the_live_lab_matches_find_now(amanda_lab, cli):
                 ok.setdefault(r.key, []).append(r)
         available = {k: _available_copies(d, []) for k, d in hist.items() if d["available"]}
         assert available == {k: _expected_copies(rows, []) for k, rows in ok.items()}, dle.disk
+
+
+@pytest.mark.lab
+def test_real_amanda_records_read_without_warnings(amanda_lab, cli):
+    """Everything a real 3.5.1 wrote in the lab is well-formed, including the
+    zero-byte ``PART`` with file number 0 it logs when end-of-medium falls
+    where a part starts: ``--strict`` must not fail on it."""
+    cli("volumes", "--strict", "--logdir", amanda_lab.logdir, "--tapelist", amanda_lab.tapelist,
+        "--holding", amanda_lab.holding[0])
