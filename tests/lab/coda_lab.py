@@ -319,8 +319,9 @@ NIGHTS = (
     Night("n08", "2026-05-11 01:00:00", Small((("u.jan", "a"), ("p.proj", "x")))),
     Night("n09", "2026-05-12 01:00:00", Small((("u.jan", "b"), ("p.proj", "y")))),
     Night("n10", "2026-05-13 01:00:00", Small((("u.jan", "c"), ("p.proj", "z")))),
-    Night("n11", "2026-05-14 01:00:00", Small((("u.jan", "d"),)), note="vtapes are reused by now"),
-    Night("n12", "2026-05-15 01:00:00", Small((("u.jan", "e"), ("p.proj", "w")))),
+    Night("n11", "2026-05-14 01:00:00", Small((("u.jan", "d"),))),
+    Night("n12", "2026-05-15 01:00:00", Small((("u.jan", "e"), ("p.proj", "w"))),
+          note="the first night's vtape is reused: its dumps vanish"),
 )
 
 # Ten vtapes, nine in the cycle: the last night reuses the first night's tape
