@@ -74,6 +74,13 @@ class Journal:
         self.restore_started = volume_name
         self._save()
 
+    def finish(self) -> None:
+        """The run succeeded: remove the spooled images and the journal."""
+        for image in self.spooled.values():
+            Path(image.path).unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+        self.spooled = {}
+
     def _save(self) -> None:
         data = {
             "schema": SCHEMA,

@@ -1,0 +1,186 @@
+"""coda-restore run VOLUME --date WHEN: the unattended restore.
+
+The plan is made (or read and re-checked) and printed first; then the
+executor runs it with a reporter chosen here: a human log on stderr, rich
+progress bars when stderr is a terminal, JSON lines under --log-json."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from coda_restore import plan as planfile
+from coda_restore import proc
+from coda_restore.amanda.sources import find_volume
+from coda_restore.chain import ChainMode
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.catalog_source import check_strict, open_catalog
+from coda_restore.cli.plan_cmd import HostOpt, NowOpt, TzOpt, render
+from coda_restore.errors import BadPlan, UsageError
+from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
+from coda_restore.executor.runner import RunOptions, RunResult, run
+from coda_restore.history import VolumeHistory
+from coda_restore.planner import make_plan
+from coda_restore.when import Target, parse_now, parse_when, zone
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress updates on a terminal
+
+
+class StderrLog(NullReporter):
+    """One line per event, for people and for cron mail."""
+
+    def event(self, event: Event) -> None:
+        what = event.step.value + (f" {event.dump}" if event.dump else "")
+        state = "done" if event.finished else ("FAILED" if not event.ok else "")
+        detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")
+        if event.resumed:
+            state = "resumed"
+        typer.echo(f"coda-restore: {what}: {' '.join(x for x in (state, detail) if x)}", err=True)
+
+
+class TerminalProgress(NullReporter):
+    """Rich bars (bytes, rate, ETA) per stage, throttled; only on a terminal."""
+
+    def __init__(self):
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                              TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+        self._tasks: dict[tuple, int] = {}
+        self._last = 0.0
+        self._bars.start()
+
+    def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        k = (step, dump)
+        if k not in self._tasks:
+            self._tasks[k] = self._bars.add_task(f"{step.value} {dump or ''}", total=total)
+        elif now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last = now
+        self._bars.update(self._tasks[k], completed=done)
+
+    def close(self) -> None:
+        self._bars.stop()
+
+
+def _replan_check(loaded, fresh) -> None:
+    if loaded.steps != fresh.steps:
+        raise BadPlan("--plan", "the Amanda records no longer agree with this plan (dumps or copies changed); "
+                                "make a new plan")
+
+
+@app.command("run")
+def run_command(
+    volume: Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")],
+    date: Annotated[Optional[str], typer.Option("--date", "-d", help="The moment to restore (as for plan); "
+                                                "not needed with --plan.")] = None,
+    server: Annotated[Optional[str], typer.Option("--server", help="Coda server to restore to (volutil -h).")] = None,
+    partition: Annotated[Optional[str], typer.Option("--partition", help="Server partition, e.g. /vicepa.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Name of the restored volume "
+                                                "(default: VOLUME.YYYYMMDD of the chosen dump).")] = None,
+    chain: Annotated[ChainMode, typer.Option("--chain", help="exact (default) or minimal, as for plan.")]
+    = ChainMode.EXACT,
+    plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Run this plan (from plan --output); "
+                                                      "refused if the records no longer agree.")] = None,
+    plan_hash: Annotated[Optional[str], typer.Option("--plan-hash", help="Refuse the --plan unless its "
+                                                     "plan_hash starts with this.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Preflight only: print the checks and the exact "
+                                          "commands a run would execute; change nothing.")] = False,
+    workdir: Annotated[Path, typer.Option("--workdir", help="Spool, journal and lock live under "
+                                          "WORKDIR/HOST_VOLUME.")] = Path("/var/tmp/coda-restore"),
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the merged full dump to FILE "
+                                                  "(or - for stdout) instead of restoring it.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let --output replace an existing file.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accepted for scripts; run never prompts.")] = False,
+    log_json: Annotated[Optional[Path], typer.Option("--log-json", help="Append one JSON event per step "
+                                                     "to this file.")] = None,
+    stall_timeout: Annotated[float, typer.Option("--stall-timeout", help="Stop a stage that moves no bytes "
+                                                 "for this many seconds (0: never).")] = 600.0,
+    volutil: Annotated[str, typer.Option("--volutil", help="The volutil program.")] = "volutil",
+    host: HostOpt = None,
+    now: NowOpt = None,
+    tz: TzOpt = None,
+    config: ConfigOpt = None,
+    logdir: LogdirOpt = None,
+    tapelist: TapelistOpt = None,
+    holding: HoldingOpt = None,
+    strict: StrictOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Restore VOLUME to the state at --date: fetch each image with
+    amfetchdump, prove every link, merge in one pass and stream the result
+    into volutil restore.  Never prompts; resumable after a failure."""
+    zone_ = zone(tz)
+    if plan_file is None and date is None:
+        raise UsageError("give --date WHEN, or --plan FILE")
+    loaded = planfile.load(plan_file) if plan_file is not None else None
+    if loaded is not None and plan_hash and not loaded.plan_hash.startswith(plan_hash):
+        raise BadPlan(plan_file, f"its plan_hash is {loaded.plan_hash}, not {plan_hash}")
+    if loaded is not None:
+        target = Target(loaded.target.input, datetime.fromisoformat(loaded.target.instant), loaded.target.whole_day)
+        chain = ChainMode(loaded.chain)
+    else:
+        target = parse_when(date, now=parse_now(now, zone_))
+    options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
+                         dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force)
+    catalog = open_catalog(config, logdir, tapelist, holding)
+    h, d = find_volume(catalog, volume, host)
+    fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
+    if loaded is not None:
+        _replan_check(loaded, fresh)
+    the_plan = loaded or fresh
+    if output != "-" and not json:
+        render(the_plan)  # the plan first, on stdout, unless stdout is the dump
+    reporters = [StderrLog()]
+    if log_json is not None:
+        reporters.append(JsonLinesLog(log_json))
+    if sys.stderr.isatty() and not dry_run:
+        reporters.append(TerminalProgress())
+    try:
+        result = run(the_plan, options, Fanout(*reporters))
+    finally:
+        for r in reporters:
+            if hasattr(r, "close"):
+                r.close()
+    _render_result(result, dry_run, json, the_plan)
+    check_strict(catalog, strict)
+
+
+def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> None:
+    pre = result.preflight
+    if json:
+        print_json({
+            "schema": "coda-restore.run/1",
+            "plan_hash": the_plan.plan_hash,
+            "dry_run": dry_run,
+            "preflight": [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in pre.checks],
+            "commands": [list(c) for c in pre.commands],
+            "volume_name": result.volume_name,
+            "restored_id": None if result.restored_id is None else f"{result.restored_id:08x}",
+            "bytes": result.bytes,
+            "fetched": list(result.fetched),
+            "resumed": list(result.resumed),
+            "notes": list(result.notes),
+        })
+        return
+    out = sys.stderr if result.volume_name is None and not dry_run else sys.stdout
+    if dry_run:
+        print("preflight:", file=out)
+        for c in pre.checks:
+            print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}", file=out)
+        print("commands a run executes, in order:", file=out)
+        for c in pre.commands:
+            print(f"  {proc.display(c)}", file=out)
+        return
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    if result.restored_id is not None:
+        print(f"restored {result.volume_name} as volume {result.restored_id:08x} "
+              f"({result.bytes} bytes; fetched {len(result.fetched)}, resumed {len(result.resumed)})", file=out)
