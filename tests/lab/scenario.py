@@ -54,7 +54,8 @@ INITIAL = (
 )
 
 RUNS = (
-    Run("mon", "2026-03-02 01:00:00", note="all level 0; p.proj spans two vtapes"),
+    Run("mon", "2026-03-02 01:00:00",
+        note="all level 0; p.proj spans two vtapes (after a zero-byte part at end-of-medium)"),
     Run("tue", "2026-03-03 01:00:00",
         changes=(Write("u.jan", "docs/ch1.tex", 40 * K), Write("p.proj", "data/new.bin", 60 * K)),
         fail=("u.ann",), expect_status=4, note="u.ann's dumper fails"),
