@@ -34,7 +34,7 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -130,6 +130,10 @@ define dumptype lab-gtar {{
 
 @dataclass(frozen=True)
 class LabSpec:
+    """A whole lab: the config name (``/etc/amanda/CONFIG``), its DLEs, the
+    runs in order, and the vtape geometry (small enough that dumps split
+    into parts, span vtapes and tapes get reused)."""
+
     config: str
     dles: tuple[Dle, ...]
     runs: tuple[Run, ...]
@@ -191,6 +195,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Lab:
+    """A built lab: where Amanda keeps its records, the snapshot after each
+    run, and ``amanda()`` to run more Amanda commands as backup at its clock."""
+
     config: str
     root: Path
     dles: tuple[Dle, ...] = ()
