@@ -67,7 +67,7 @@ RUNS = (
         note="one short vtape: u.ann's flush is PARTIAL, u.jan's waits on the holding disk"),
     Run("thu", "2026-03-05 01:00:00", force=("u.jan",), flags=("-o", "autoflush=yes"),
         changes=(Write("p.proj", "data/new.bin", 70 * K), Write("coda:root", "etc/passwd", 10 * K)),
-        note="forced full of u.jan"),
+        note="flushes wednesday's leftovers (autoflush); forced full of u.jan"),
     Run("fri", "2026-03-06 01:00:00",
         changes=(Write("u.jan", "mail/inbox", 110 * K), Delete("u.ann", "todo.txt")),
         note="a file deleted; older tapes being reused"),
