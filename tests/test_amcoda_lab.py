@@ -7,18 +7,22 @@ dump (``coda-restore inspect``), and the headers chain: each incremental's
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass
 
 import pytest
 
 from coda_restore.voldump.reader import DumpReader
-from lab.builder import run_as_backup
-from lab.coda_lab import VOLUMES, CodaLab, at_epoch, install_amcoda, volutil_wrapper
+from lab import coda_lab as coda_lab_module
+from lab.builder import LabError, load_or_build, run_as_backup
+from lab.coda_lab import VOLUMES, CodaLab, Night, at_epoch, install_amcoda, volutil_wrapper
 
 pytestmark = pytest.mark.lab
 
-_RESULT = re.compile(r"^(SUCCESS|FAIL|STRANGE) dumper (\S+) (\S+) (\d{14}) (\d+) (.*)$", re.M)
+# STRANGE dumper lines carry no datestamp (ref amanda-formats §1.6): the run's
+# is in the log file's name.
+_RESULT = re.compile(r"^(SUCCESS|FAIL|STRANGE) dumper (\S+) (\S+) (?:(\d{14}) )?(\d+) (.*)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,10 @@ class DumperResult:
 def dumper_results(lab: CodaLab) -> list[DumperResult]:
     out = []
     for log in sorted(lab.lab.logdir.glob("log.*")):
+        run = log.name.split(".")[1]
         for m in _RESULT.finditer(log.read_text(errors="replace")):
-            out.append(DumperResult(m.group(1), m.group(3), m.group(4), int(m.group(5)), m.group(6)))
+            out.append(DumperResult(m.group(1), m.group(3), m.group(4) or run, int(m.group(5)),
+                                    m.group(6)))
     return sorted(out, key=lambda r: (r.datestamp, r.disk))
 
 
@@ -163,3 +169,45 @@ def test_the_lost_holding_night_is_recorded_but_on_no_tape(coda_lab, tmp_path):
     dumps = [r for v in VOLUMES for r in recorded(coda_lab, v) if night_of(r) == lost]
     assert len(dumps) == len(VOLUMES)
     assert all(fetch(coda_lab, r, tmp_path) is None for r in dumps)
+
+
+# --- the silent full-dump fallback, through Amanda (a small lab of its own) ---
+
+
+def lose_ancient_lists(server) -> None:
+    """The server loses its .ancient lists (ref §12.2): the next incremental
+    is silently a full dump."""
+    for path in server.backup_dir.glob("*.ancient"):
+        path.unlink()
+    with server.edit("u.jan") as ed:
+        ed.write("/after-loss", b"x" * 2048)
+
+
+FALLBACK_NIGHTS = (
+    Night("f1", "2026-06-01 01:00:00", coda_lab_module._mon, note="fulls"),
+    Night("f2", "2026-06-02 01:00:00", lose_ancient_lists, expect_status=None,
+          note="Amanda asks for incrementals; the server makes fulls"),
+)
+
+
+@pytest.fixture(scope="module")
+def fallback_lab():
+    spec = coda_lab_module.spec(FALLBACK_NIGHTS, config="codarestore-coda-fallback")
+    try:
+        lab = load_or_build(spec, reuse=os.environ.get("CODARESTORE_LAB_REUSE", "") not in ("", "0"))
+    except LabError as err:
+        pytest.fail(f"cannot build the fallback lab: {err}", pytrace=False)
+    return CodaLab(lab, FALLBACK_NIGHTS)
+
+
+def test_a_silent_full_dump_is_strange_in_amanda_and_its_header_says_level_0(fallback_lab, tmp_path):
+    second = [r for r in dumper_results(fallback_lab) if night_of(r) == "2026-06-02"]
+    assert {r.disk for r in second} == {fallback_lab.disk(v) for v in VOLUMES}
+    incrementals = [r for r in second if r.level > 0]  # Amanda may promote one to a full
+    assert incrementals, second
+    for r in second:
+        image = fetch(fallback_lab, r, tmp_path)
+        assert image is not None and header(image).level == 0  # every image is a full
+        assert r.kind == ("STRANGE" if r.level > 0 else "SUCCESS"), r
+    log = "".join(p.read_text(errors="replace") for p in fallback_lab.lab.logdir.glob("log.*"))
+    assert re.search(r"\? amcoda: asked for level \d but the server made a full dump", log)
