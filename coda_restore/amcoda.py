@@ -42,7 +42,7 @@ from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.records import DumpHeader, Vnode
 from coda_restore.voldump.tree import Meta, build_layout
 
-CHUNK = 64 * 1024  # bytes moved per read; memory stays bounded whatever the volume size
+CHUNK = 64 * 1024  # bytes per read where amcoda copies; the codec reads up to 1 MiB at a time
 MAX_LEVEL = 9
 DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hours
 MESG_FD, INDEX_FD = 3, 4
