@@ -86,6 +86,7 @@ _U32 = struct.Struct(">I")
 _PLAIN_TYPES = (VnodeType.FILE, VnodeType.SYMLINK)
 MEMORY_BUDGET = 16 << 20  # file data held in memory per slot before spilling
 OUT_BUFFER = 1 << 20
+DIRECT_WRITE = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class _Output:
     def write(self, b) -> None:
         n = len(b)
         self.offset += n
-        if n >= OUT_BUFFER:
+        if n >= DIRECT_WRITE:  # large pieces go out as they are, uncopied
             self.flush()
             self.raw.write(b)
             if self.progress is not None:
@@ -384,44 +385,56 @@ class _Merger:
         out = self.out
         unpack, tags_of, expected = _FIXED.unpack_from, _FIXED_TAGS, _FIXED_EXPECTED
         head = _FIXED.size + 5
-        while True:
-            buf, pos = s.buf, s.pos
-            if len(buf) - pos < head + 5:
-                if s.fill(head + 5) < head:
-                    return
+        run = None  # start, in s.buf, of accepted records not yet written (written as one piece)
+        try:
+            while True:
                 buf, pos = s.buf, s.pos
-            if buf[pos] != Tag.VNODE or buf[pos + 109] != Tag.FILEDATA:
-                return
-            vals = unpack(buf, pos)
-            if tags_of(vals) != expected:
-                return
-            vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
-            size = _U32.unpack_from(buf, pos + 110)[0]
-            b = (vnum - 1) >> 1
-            if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
-                    or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
-                return
-            if not even:
-                after = s.peek_at(head + size, 5)
-                if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
-                        after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
+                if len(buf) - pos < head + 5:
+                    if run is not None:
+                        out.write(memoryview(buf)[run:pos])
+                        run = None
+                    if s.fill(head + 5) < head:
+                        return
+                    buf, pos = s.buf, s.pos
+                if buf[pos] != Tag.VNODE or buf[pos + 109] != Tag.FILEDATA:
                     return
-            if b != ck.slot:
-                ck.slot = b
-                uniqs.clear()
-            uniqs.add(uniq)
-            ck.vnodes += 1
-            ck.file_bytes += size
-            self.written += 1
-            end = pos + head + size
-            if end <= len(buf):
-                out.write(memoryview(buf)[pos:end])
-                s.advance(end - pos)
-            else:
-                out.write(buf[pos : pos + head])
-                s.advance(head)
-                for chunk in s.chunks(size, "file data"):
-                    out.write(chunk)
+                vals = unpack(buf, pos)
+                if tags_of(vals) != expected:
+                    return
+                vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
+                size = _U32.unpack_from(buf, pos + 110)[0]
+                b = (vnum - 1) >> 1
+                if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
+                        or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
+                    return
+                if not even:
+                    after = s.peek_at(head + size, 5)
+                    if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
+                            after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
+                        return
+                if b != ck.slot:
+                    ck.slot = b
+                    uniqs.clear()
+                uniqs.add(uniq)
+                ck.vnodes += 1
+                ck.file_bytes += size
+                self.written += 1
+                end = pos + head + size
+                if end <= len(buf):
+                    if run is None:
+                        run = pos
+                    s.advance(end - pos)
+                else:
+                    if run is not None:
+                        out.write(memoryview(buf)[run:pos])
+                        run = None
+                    out.write(buf[pos : pos + head])
+                    s.advance(head)
+                    for chunk in s.chunks(size, "file data"):
+                        out.write(chunk)
+        finally:
+            if run is not None:
+                out.write(memoryview(s.buf)[run:s.pos])
 
     @staticmethod
     def alone(inp: _Input, b: int) -> bool:
