@@ -497,3 +497,25 @@ def test_8_20_holding_and_tape_copies_at_the_same_time(tmp_path):
                      holding=[tmp_path / "hd"])
     d = one(cat, "localhost.localdomain", "/bootAMGTAR", "20171108153316", 1)
     assert [(c.kind, c.available) for c in d.copies] == [("tape", True), ("holding", True)]
+
+
+def test_zero_byte_part_at_end_of_medium_is_skipped_silently(tmp_path):
+    # Real Amanda 3.5.1 (the lab): EOM after part 4; part 5 is logged with
+    # 0 bytes and file number 0, then written again on the next volume.
+    st = '"ST:codarestore-lab" "POOL:codarestore-lab"'
+    log = f"""
+    START taper datestamp 20260302010000 {st} label codarestore-lab-01 tape 1
+    PART taper {st} codarestore-lab-01 6 localhost p.proj 20260302010000 4/-1 0 [sec 0.000198 bytes 131072 kps 646464.646465 orig-kb 860]
+    PART taper {st} codarestore-lab-01 0 localhost p.proj 20260302010000 5/-1 0 [sec 0.000133 bytes 0 kps 0.000000 orig-kb 860]
+    START taper datestamp 20260302010000 {st} label codarestore-lab-02 tape 2
+    PART taper {st} codarestore-lab-02 1 localhost p.proj 20260302010000 5/-1 0 [sec 0.000225 bytes 131072 kps 568888.888889 orig-kb 860]
+    DONE taper {st} localhost p.proj 20260302010000 5 0 448b8723:880640 448b8723:880640 448b8723:880640 [sec 0.1 bytes 655360 kps 1 orig-kb 860]
+    """
+    tapes = ("20260302010000 codarestore-lab-02 reuse\n20260302010000 codarestore-lab-01 reuse\n")
+    cat = catalog_of(tmp_path, {"log.20260302010000.0": log}, tapes)
+    assert cat.warnings == ()
+    d = one(cat, "localhost", "p.proj", "20260302010000", 0)
+    # parts 1-3 are not in this excerpt: Amanda calls it "Missing part" too
+    assert [(p.partnum, p.label, p.filenum) for p in d.copies[0].parts] == [
+        (4, "codarestore-lab-01", 6), (5, "codarestore-lab-02", 1)]
+    assert d.unavailable_because is Unavailable.MISSING_PART

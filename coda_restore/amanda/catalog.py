@@ -296,8 +296,9 @@ class _Folder:
                 else:
                     part_label, part_filenum = r.label, r.filenum
                     if part_filenum == 0:
-                        self.warnings.append(CatalogWarning(Origin(path, r.line),
-                                                            f"{typ.value} line with file number 0 skipped"))
+                        # 3.5.1 logs the zero-byte part it wrote at end of
+                        # medium with file number 0, then writes that part
+                        # again on the next volume; find.c skips it.
                         continue
                     reason = None if part_label in valid else (
                         self._label_reason(part_label, stamp, searched and tapes_ok) or Unavailable.TAPE_UNKNOWN)
