@@ -164,3 +164,37 @@ def _full_dump_file(lab: CodaLab, volume: str, date: str) -> Path:
     part = plan["steps"][0]["copy"]["parts"][0]
     slot = next(p for p in lab.lab.vtapes.glob("slot*") if (p / f"00000.{part['label']}").exists())
     return next(slot.glob(f"{part['filenum']:05d}.*"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real filesystem of a few KiB (tmpfs), to fill up."""
+    def mount(kib: int) -> Path:
+        where = tmp_path / f"disk{kib}"
+        where.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)], check=True)
+        mounted.append(where)
+        return where
+
+    mounted: list[Path] = []
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_workdir_without_room_is_refused_before_any_tape_moves(coda_lab, tmp_path, small_disk):
+    log = tmp_path / "events.jsonl"
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", small_disk(4), "u.jan.tfull",
+                               "--log-json", str(log)), exit_status=1)
+    assert "preflight failed: workdir space" in r.stderr
+    assert not [e for e in _events(log) if e["step"] == "fetch"]
+    assert not _exists(coda_lab, "u.jan.tfull")
+
+
+def test_a_workdir_that_fills_up_while_spooling_is_a_clean_error(coda_lab, tmp_path, small_disk):
+    # room enough for what Amanda's sizes promise (3 x 4 KiB), not for the
+    # files and the journal as tmpfs stores them (a page each at least)
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", small_disk(16), "u.jan.tfull2"), exit_status=1)
+    assert "No space left on device" in r.stderr and r.stderr.count("\n") <= 12
+    assert "Traceback" not in r.stderr
+    assert not _exists(coda_lab, "u.jan.tfull2")

@@ -36,7 +36,7 @@ class VolumeExists(UsageError):
     """volume {} already exists on {}; choose another --name (nothing was restored)"""
 
 
-class RunLocked(UsageError):
+class RunLocked(CodaRestoreError):
     """another coda-restore run holds {}"""
 
 
@@ -46,6 +46,10 @@ class NoSpace(CodaRestoreError):
 
 class SpoolFailed(CodaRestoreError):
     """cannot write {}: {}"""
+
+
+class PreflightFailed(CodaRestoreError):
+    """preflight failed: {}"""
 
 
 class HalfRestored(CodaRestoreError):
@@ -246,11 +250,14 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
     if failed:
         if any(c.name == "target name" and "already exists" in c.detail for c in failed):
             raise VolumeExists(pre.volume_name, opts.server)
-        raise UsageError("preflight failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed))
+        raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
     if opts.output not in (None, "-") and Path(opts.output).exists() and not opts.force:
         raise files.OutputExists(opts.output)
-    with _locked(workdir):
-        return _execute(plan, opts, pre, workdir, volume, reporter)
+    try:
+        with _locked(workdir):
+            return _execute(plan, opts, pre, workdir, volume, reporter)
+    except OSError as err:  # a full or read-only workdir, mostly
+        raise SpoolFailed(err.filename or workdir, err.strerror or err) from None
 
 
 def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume: str,
@@ -297,12 +304,9 @@ def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Wa
     total = (step.kb or 0) * 1024 or None
     reporter.event(Event(Stage.FETCH, volume, k, message=proc.display(argv)))
     dest = _spool_path(workdir, step)
-    try:
-        got = spool(list(argv), dest,
-                    lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
-                    watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total))
-    except OSError as err:
-        raise SpoolFailed(dest, err.strerror or err) from None
+    got = spool(list(argv), dest,
+                lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
+                watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total))
     with open(dest, "rb") as f:
         checked = validate(f, k)
     if not checked.valid:
