@@ -413,12 +413,12 @@ class DumpReader:
                 return None
             buf, pos = s.buf, s.pos
             end = pos + fixed
-            acl = buf[end + 5 : end + 5 + alen]
+            acl = bytes(buf[end + 5 : end + 5 + alen])
             end += 5 + alen
             nxt = buf[end]
         if nxt > D_MAX:
             return None
-        raw = buf[pos:end]
+        raw = bytes(buf[pos:end])
         vnum, uniq = vals[1], vals[2]
         if nxt == Tag.FILEDATA and end + 5 <= len(buf):
             # the common case, inline: D_FILEDATA and its size

@@ -25,7 +25,7 @@ class InputStream:
         self.raw = raw
         self.source = source
         self.bufsize = bufsize
-        self.buf = b""
+        self.buf = bytearray()  # replaced, never changed, by fill()
         self.pos = 0
         self.offset = 0
         self._eof = False
@@ -47,19 +47,36 @@ class InputStream:
         return len(self.buf) - self.pos
 
     def fill(self, n: int) -> int:
-        """Try to have ``n`` bytes buffered; returns how many are (less only at EOF)."""
+        """Try to have ``n`` bytes buffered; returns how many are (less only at EOF).
+        A fresh buffer each time (pieces handed out earlier stay valid), read
+        into directly so that file data is copied once on its way through."""
         have = len(self.buf) - self.pos
         if have >= n or self._eof:
             return have
-        parts = [self.buf[self.pos :]]
-        while have < n:
-            data = self.raw.read(max(self.bufsize, n - have))
-            if not data:
-                self._eof = True
-                break
-            parts.append(data)
-            have += len(data)
-        self.buf = b"".join(parts)
+        readinto = getattr(self.raw, "readinto", None)
+        if readinto is None:
+            parts = [self.buf[self.pos :]]
+            while have < n:
+                data = self.raw.read(max(self.bufsize, n - have))
+                if not data:
+                    self._eof = True
+                    break
+                parts.append(data)
+                have += len(data)
+            self.buf = bytearray(b"".join(parts))
+            self.pos = 0
+            return have
+        new = bytearray(max(self.bufsize, n))
+        new[:have] = memoryview(self.buf)[self.pos :]
+        with memoryview(new) as view:
+            while have < n:
+                got = readinto(view[have:])
+                if not got:
+                    self._eof = True
+                    break
+                have += got
+        del new[have:]
+        self.buf = new
         self.pos = 0
         return have
 
@@ -74,7 +91,7 @@ class InputStream:
         anything; None when that needs a seekable file and this is not one."""
         start = self.pos + distance
         if start + n <= len(self.buf):
-            return self.buf[start : start + n]
+            return bytes(self.buf[start : start + n])
         if self._pread_fd is None:
             return None
         try:
@@ -136,7 +153,7 @@ def read_exact(stream: InputStream, n: int, what: str) -> bytes:
     if len(buf) - pos >= n:
         stream.pos = pos + n
         stream.offset += n
-        return buf[pos : pos + n]
+        return bytes(buf[pos : pos + n])
     start = stream.offset
     if n <= stream.bufsize:
         got = stream.fill(n)
