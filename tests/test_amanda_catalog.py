@@ -519,3 +519,46 @@ def test_zero_byte_part_at_end_of_medium_is_skipped_silently(tmp_path):
     assert [(p.partnum, p.label, p.filenum) for p in d.copies[0].parts] == [
         (4, "codarestore-lab-01", 6), (5, "codarestore-lab-02", 1)]
     assert d.unavailable_because is Unavailable.MISSING_PART
+
+
+def test_the_inlined_fast_paths_fold_exactly_as_the_general_parser(tmp_path, monkeypatch):
+    """Every log line used in these tests and the lab's example logs, folded
+    with and without the fast paths: same dumps, copies, parts and origins."""
+    import pathlib
+
+    from coda_restore.amanda import catalog as catalog_mod
+
+    sources = [pathlib.Path(__file__).parent / "data" / "amanda" / name for name in ("broken", "twohosts")]
+    example = pathlib.Path(__file__).parent.parent / "example-logs"
+    if (example / "log").is_dir():
+        sources.append(example)
+    st = '"ST:s" "POOL:p"'
+    extra = tmp_path / "extra"
+    (extra / "log").mkdir(parents=True)
+    (extra / "log" / f"log.{TS}.0").write_text(LOGFILE_PL.lstrip("\n") + "\n".join([
+        f"START taper datestamp {TS} {st} label TESTCONF004 tape 2",
+        f"SUCCESS dumper h /d {TS} 0 00000000:0 00000000:0 [sec 1 kb 5 kps 1 orig-kb 5]",
+        f"SUCCESS chunker h /d {TS} 0 00000000:0 [sec 1 kb 5 kps 1]",
+        f"PART taper {st} TESTCONF004 3 h /d {TS} 1/-1 0 [sec 1 bytes 4096 kps 1 orig-kb 5]",
+        f"PART taper {st} TESTCONF004 0 h /d {TS} 2/-1 0 [sec 1 bytes 0 kps 1 orig-kb 5]",
+        f"PART taper {st} OTHER-TAPE 1 h /d {TS} 2/-1 0 [sec 1 bytes 1024 kps 1 orig-kb 5]",
+        f"DONE taper {st} h /d {TS} 2 0 00000000:0 00000000:0 00000000:0 [sec 1 bytes 5120 kps 1 orig-kb 5]",
+        f"FAIL dumper h /e {TS} 1 [oops]",
+        f"SUCCESS dumper h /e {TS} 1 [sec 1 kb 7 kps 1 orig-kb 7]", ""]))
+    (extra / "tapelist").write_text(LOGFILE_PL_TAPES)
+    sources.append(extra)
+
+    def fold_all():
+        out = []
+        for src in sources:
+            holding = [src / "holding"] if (src / "holding").is_dir() else []
+            cat = catalog_mod.build_catalog(src / "log", src / "tapelist", holding)
+            out.append((cat.dumps, [str(d.origin) for d in cat.dumps],
+                        [str(c.origin) for d in cat.dumps for c in d.copies if c.kind == "tape"],
+                        [str(w) for w in cat.warnings]))
+        return out
+
+    fast = fold_all()
+    monkeypatch.setattr(catalog_mod._Folder, "fast", False)
+    assert fold_all() == fast
+    assert sum(len(f[0]) for f in fast) > 20

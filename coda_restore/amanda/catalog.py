@@ -155,6 +155,8 @@ class _Pending:
 
 
 class _Folder:
+    fast = True  # the inlined paths for the common lines (a test compares with False)
+
     def __init__(self, tapelist: Sequence[TapelistEntry], config: str | None):
         self.tapes = {e.label: e for e in tapelist}
         self.config = config
@@ -220,6 +222,7 @@ class _Folder:
         f, lines = open_lines(path, needle)
         warnings = self.warnings
         part_re, done_re, success_re = _FAST_PART.match, _FAST_DONE.match, _FAST_SUCCESS.match
+        fast = self.fast
         TAPER, PART, DONE = Program.TAPER, LogType.PART, LogType.DONE
         for lineno, raw in lines:
             # The three shapes that make nearly every line of a modern log
@@ -228,16 +231,36 @@ class _Folder:
             if head in _SKIPPED_HEADS:
                 continue
             m = None
-            if head == "PART" and raw.startswith("PART taper "):
+            if head == "PART" and fast and raw.startswith("PART taper "):
                 m = part_re(raw, 11)
                 if m is not None:
                     st, pool, plabel, pfile, host, disk, ts, pnum, total, lvl, unit, value = m.groups()
-                    entry = Result(PART, TAPER, host, disk, ts, int(lvl), int(pnum), int(total), _intern(plabel),
-                                   int(pfile), st and _intern(st), pool and _intern(pool), _kb(unit, value), "",
-                                   lineno)
-                    if entry.filenum == 0 or entry.level >= 400:
-                        m = None
-            elif head == "DONE" and raw.startswith("DONE taper "):
+                    level = int(lvl)
+                    if pfile != "0" and level < 400:
+                        # The general PART path below, inlined: a year of
+                        # logs is a quarter of a million of these lines.
+                        filenum += 1
+                        key = (host, disk, ts, level)
+                        pend = pending.get(key)
+                        if pend is None:
+                            pend = pending[key] = _Pending(lineno)
+                        plabel = _intern(plabel)
+                        reason = None if plabel in valid else (
+                            self._label_reason(plabel, stamp, searched and tapes_ok) or Unavailable.TAPE_UNKNOWN)
+                        pnum_i, total_i, fnum = int(pnum), int(total), int(pfile)
+                        pend.parts.append(Part(pnum_i, plabel, self._int(fnum, fnum), PartStatus.OK,
+                                               _kb(unit, value), None, reason))
+                        if pnum_i > pend.maxparts:
+                            pend.maxparts = pnum_i
+                        if total_i > pend.maxparts:
+                            pend.maxparts = total_i
+                        if st and not pend.storage:
+                            pend.storage = _intern(st)
+                        if pool and not pend.pool:
+                            pend.pool = _intern(pool)
+                        continue
+                    m = None
+            elif head == "DONE" and fast and raw.startswith("DONE taper "):
                 m = done_re(raw, 11)
                 if m is not None:
                     st, pool, host, disk, ts, nparts, lvl, unit, value = m.groups()
@@ -245,15 +268,23 @@ class _Folder:
                                    st and _intern(st), pool and _intern(pool), _kb(unit, value), "", lineno)
                     if entry.level >= 400:
                         m = None
-            elif head == "SUCC" and (raw.startswith("SUCCESS dumper ") or raw.startswith("SUCCESS chunker ")):
-                prog = Program.DUMPER if raw[8] == "d" else Program.CHUNKER
-                m = success_re(raw, 15 if prog is Program.DUMPER else 16)
+            elif head == "SUCC" and fast and (raw.startswith("SUCCESS dumper ")
+                                               or raw.startswith("SUCCESS chunker ")):
+                dumper = raw[8] == "d"
+                m = success_re(raw, 15 if dumper else 16)
                 if m is not None:
                     host, disk, ts, lvl, unit, value = m.groups()
-                    entry = Result(LogType.SUCCESS, prog, host, disk, ts, int(lvl), -1, -1, None, 0, None, None,
-                                   _kb(unit, value), "", lineno)
-                    if entry.level >= 400:
-                        m = None
+                    level = int(lvl)
+                    if level < 400:
+                        # _client() for a SUCCESS, inlined (two per dump).
+                        dump = self._dump(host, disk, ts, level, path, lineno)
+                        if dump.client is not ClientResult.SUCCESS:
+                            _set(dump, "client", ClientResult.SUCCESS)
+                            _set(dump, "client_message", "")
+                        if dumper and dump.kb is None:
+                            _set(dump, "kb", _kb(unit, value))
+                        continue
+                    m = None
             if m is None:
                 entry = parse_line(raw, lineno, path, warnings)
                 if entry is None:
