@@ -4,6 +4,8 @@ volume is not restorable now (for cron and monitoring)."""
 
 from __future__ import annotations
 
+import gc
+
 from typing import Annotated, Optional
 
 import typer
@@ -55,6 +57,10 @@ def check_command(
     takes away.  Exit 3 when a volume is not restorable now."""
     moment = parse_now(now, zone(tz))
     catalog = open_catalog(config, logdir, tapelist, holding)
+    # The catalog is built with the collector off, then kept for the whole
+    # run: move it out of the collector's sight, or the first collections
+    # after it walk every record (3x slower on 500 volumes x 365 nights).
+    gc.freeze()
     if tapecycle is None and config is not None:
         tapecycle = tapecycle_of(config)
     known = catalog.volumes()
