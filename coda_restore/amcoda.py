@@ -434,6 +434,11 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
         problems.append(str(CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])))
     if seen.problem:
         problems.append(seen.problem)
+    elif (seen.header.volume_id, seen.header.parent_id) != (c.clone.id, c.rw.id):
+        # the stream must be the clone that was asked for, of this replica
+        problems.append(f"the dump is of volume {hexid(seen.header.volume_id)} (parent "
+                        f"{hexid(seen.header.parent_id)}), not of clone {hexid(c.clone.id)} "
+                        f"of {hexid(c.rw.id)}")
     said = bytes_dumped(stderr)
     if said is not None and said % 2**32 != size % 2**32:  # volutil's counter is 32-bit
         problems.append(f"volutil said {said} bytes dumped but {size} arrived")

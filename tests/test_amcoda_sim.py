@@ -46,7 +46,8 @@ class Coda:
         self.volutil = root / "volutil"
         self.write_wrapper(self.volutil)
 
-    def write_wrapper(self, path: Path, cut_dump_at: int | None = None) -> Path:
+    def write_wrapper(self, path: Path, cut_dump_at: int | None = None,
+                      dump_instead: int | None = None) -> Path:
         # A tiny exec wrapper: the state directory and the clock, as the lab
         # does for Amanda (which passes no environment to applications).
         cut = "" if cut_dump_at is None else (
@@ -54,6 +55,9 @@ class Coda:
             f"    p = subprocess.run(argv, stdout=subprocess.PIPE)\n"
             f"    sys.stdout.buffer.write(p.stdout[:{cut_dump_at}])\n"
             f"    sys.exit(p.returncode)\n")
+        if dump_instead is not None:  # a server that dumps the wrong volume
+            cut += (f"if 'dump' in sys.argv:\n"
+                    f"    argv[-1] = '{dump_instead:08x}'\n")
         path.write_text(
             f"#!{sys.executable}\n"
             "import os, subprocess, sys\n"
@@ -244,6 +248,19 @@ def test_a_truncated_dump_fails_and_is_never_marked(coda):
     assert len(errors) == 1 and "truncated" in errors[0] and "(not marked)" in errors[0]
     assert not mesg_lines(r, "sendbackup: size")
     assert not ancient_of(coda, "u.jan").exists()
+
+
+def test_a_dump_of_another_volume_fails_and_is_never_marked(coda):
+    coda.server.create_volume("u.ann")
+    rw = coda.server.volume("u.ann")
+    coda.server.lock(rw.id)
+    other = coda.server.backup(rw.id)
+    wrong = coda.write_wrapper(coda.root / "volutil-wrong", dump_instead=other)
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"), volutil=wrong)
+    assert r.status == 1
+    [error] = mesg_lines(r, "sendbackup: error [")
+    assert f"the dump is of volume {other:08x}" in error
+    assert not ancient_of(coda, "u.jan").exists() and not ancient_of(coda, "u.ann").exists()
 
 
 def test_a_failing_volutil_is_reported_with_its_stderr(coda):
