@@ -70,7 +70,6 @@ class RunOptions:
     stall_timeout: float | None = 600.0
     volutil: str = "volutil"
     force: bool = False  # let --output replace an existing file
-    amanda_user: str | None = None  # run Amanda's tools as this user (default: dumpuser when root)
 
 
 @dataclass(frozen=True)
@@ -139,13 +138,14 @@ def _spool_path(workdir: Path, step: Step) -> Path:
     return workdir / "spool" / f"{step.datestamp}.{step.level}.dump"
 
 
-def amanda_user(config: str) -> str | None:
-    """Amanda's tools refuse root: as root, run them as the config's dumpuser."""
-    if os.geteuid() != 0:
-        return None
+def _amanda_config(config: str) -> tuple[Check, str | None]:
+    """One ``amgetconf CONF dumpuser``: the config answers, and the user to
+    run Amanda's tools as (they refuse root) when we are root."""
     done = proc.run(["amgetconf", config, "dumpuser"], check=False)
-    user = done.stdout.strip() if done.status == 0 else ""
-    return user if user and user != "root" else None
+    ok = done.status == 0
+    check = Check("Amanda config", ok, f"{config}: " + ("readable" if ok else done.stderr.strip()[-300:]))
+    user = done.stdout.strip() if ok else ""
+    return check, (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
 def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None) -> tuple[tuple[str, ...], ...]:
@@ -177,16 +177,14 @@ def _changer_labels(config: str, user: str | None) -> set[str] | None:
 
 def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     checks: list[Check] = []
-    user = opts.amanda_user or amanda_user(plan.config)
+    config_check, dumpuser = _amanda_config(plan.config)
+    user = dumpuser
     name = None if opts.output is not None else (opts.name or default_name(plan))
     tools = ["amfetchdump"] + ([] if opts.output is not None else [opts.volutil])
     for tool in tools:
         found = shutil.which(tool)
         checks.append(Check(f"tool {tool}", bool(found), found or "not found on PATH"))
-    conf_ok = proc.run(["amgetconf", plan.config, "logdir"], check=False)
-    checks.append(Check("Amanda config", conf_ok.status == 0,
-                        f"{plan.config}: " + (conf_ok.stdout.strip() if conf_ok.status == 0
-                                              else conf_ok.stderr.strip()[-300:])))
+    checks.append(config_check)
     needed = sorted({t.label for t in plan.tapes})
     if needed:
         held = _changer_labels(plan.config, user)

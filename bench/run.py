@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Benchmark of ``coda-restore run`` (issue 6), on a Coda lab of its own.
+
+Builds (or, with --reuse, reuses) a real-Amanda Coda lab, config
+``codarestore-runbench``: one volume with a large level 0 and three small
+incrementals, written by amdump through amcoda and the simulated server.
+Then, in one run:
+
+* the wall time of ``coda-restore run --output /dev/null`` (fetch, verify,
+  merge: everything coda-restore does) against the sum of bare
+  ``amfetchdump -a -p ... > /dev/null`` times for the same images, as a
+  ratio (goal <= 1.2);
+* the same ``run`` into the simulator's ``volutil restore`` (the
+  simulator's own cost is included there; it is not coda-restore's);
+* the peak RSS of the coda-restore process itself (VmHWM; goal < 150 MiB).
+
+    python bench/run.py            # a 256 MiB volume
+    python bench/run.py --quick    # 32 MiB
+    python bench/run.py --reuse    # keep a lab built by an earlier run
+
+Needs root, Amanda and libfaketime, as the lab does.  Prints ratios; exits 0
+whatever the numbers (it is not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from codasim.server import Server  # noqa: E402
+from lab import builder  # noqa: E402
+from lab.coda_lab import Night, spec, volutil_wrapper  # noqa: E402
+
+CONFIG = "codarestore-runbench"
+MiB = 1 << 20
+
+
+class Fill:
+    """The first night's edit: SIZE bytes in files of 4 MiB."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __repr__(self) -> str:  # part of the lab's fingerprint
+        return f"Fill({self.size})"
+
+    def __call__(self, s: Server) -> None:
+        with s.edit("u.jan") as ed:
+            ed.mkdir("/data")
+            for i in range(self.size // (4 * MiB)):
+                ed.write(f"/data/f{i:04d}", os.urandom(4 * MiB))
+        with s.edit("p.proj") as ed:
+            ed.write("/x", b"x")
+
+
+class Touch:
+    def __init__(self, tag: str):
+        self.tag = tag
+
+    def __repr__(self) -> str:
+        return f"Touch({self.tag})"
+
+    def __call__(self, s: Server) -> None:
+        with s.edit("u.jan") as ed:
+            ed.write(f"/note-{self.tag}", os.urandom(64 * 1024))
+
+
+def lab_spec(size: int):
+    nights = (Night("b1", "2026-06-01 01:00:00", Fill(size)),
+              Night("b2", "2026-06-02 01:00:00", Touch("b2")),
+              Night("b3", "2026-06-03 01:00:00", Touch("b3")),
+              Night("b4", "2026-06-04 01:00:00", Touch("b4")))
+    mb = size // 1024
+    return spec(nights, config=CONFIG, slots=6, tapecycle=6,
+                tape_length_kb=4 * mb + 65536, part_size_kb=2 * mb + 1024)
+
+
+def peak_rss_of(argv: list[str], **kw) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall time, the process's own VmHWM (bytes), and its result."""
+    start = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    hwm = 0
+    status = Path(f"/proc/{p.pid}/status")
+    while p.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    hwm = max(hwm, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+        time.sleep(0.02)
+    err = p.stderr.read().decode()
+    p.wait()
+    return time.monotonic() - start, hwm, subprocess.CompletedProcess(argv, p.returncode, "", err)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a 32 MiB volume instead of 256 MiB")
+    ap.add_argument("--reuse", action="store_true", help="reuse a lab built by an earlier run")
+    args = ap.parse_args()
+    size = (32 if args.quick else 256) * MiB
+    t0 = time.monotonic()
+    lab = builder.load_or_build(lab_spec(size), reuse=args.reuse, progress=lambda m: print(f"lab: {m}"))
+    print(f"lab ready in {time.monotonic() - t0:.0f} s")
+
+    cr = [sys.executable, "-m", "coda_restore"]
+    disk = "/coda/u.jan"
+    plan = subprocess.run([*cr, "plan", disk, "--config", CONFIG, "--date", "2026-06-04", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    import json
+
+    steps = json.loads(plan.stdout)["steps"]
+    print(f"chain: {', '.join(s['datestamp'] + '/' + str(s['level']) for s in steps)}; "
+          f"{sum(s['kb'] or 0 for s in steps) // 1024} MiB")
+
+    # the peer: bare amfetchdump of the same images, as Amanda's user
+    bare = 0.0
+    for s in steps:
+        argv = ["runuser", "-u", "backup", "--", "amfetchdump", "-a", "-p", "--exact-match", CONFIG,
+                "localhost", disk, s["datestamp"], str(s["level"])]
+        start = time.monotonic()
+        with open(os.devnull, "wb") as null:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL, check=True)
+        bare += time.monotonic() - start
+
+    work = Path(tempfile.mkdtemp(prefix="runbench."))
+    try:
+        t_out, rss_out, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
+                                         "--workdir", str(work), "--output", "/dev/null", "--force"], cwd=ROOT)
+        if r.returncode != 0:
+            sys.exit(f"run --output failed:\n{r.stderr}")
+        name = f"u.jan.b{int(time.time()) % 100000}"
+        t_vol, rss_vol, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
+                                         "--workdir", str(work), "--server", "localhost", "--partition",
+                                         "/vicepa", "--name", name, "--volutil",
+                                         str(volutil_wrapper(lab.root))], cwd=ROOT)
+        if r.returncode != 0:
+            sys.exit(f"run into volutil failed:\n{r.stderr}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"bare amfetchdump, {len(steps)} images:      {bare:7.2f} s")
+    print(f"run --output /dev/null:               {t_out:7.2f} s  ratio {t_out / bare:.2f} (goal <= 1.2)")
+    print(f"run into the simulator's volutil:     {t_vol:7.2f} s  ratio {t_vol / bare:.2f} (simulator included)")
+    print(f"peak RSS of coda-restore: {rss_out / MiB:.0f} MiB (--output), {rss_vol / MiB:.0f} MiB (volutil); "
+          f"goal < 150 MiB")
+
+
+if __name__ == "__main__":
+    main()
