@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Annotated
 
 import click
@@ -33,8 +34,8 @@ def merge_cmd(
     names = [full, *incrementals]
     if names.count("-") > 1:
         raise UsageError("only one input can be '-' (stdin)")
-    if out == "-" and "-" in names:
-        pass  # stdin in, stdout out: fine
+    if out == "-" and sys.stdout.isatty():
+        raise UsageError("refusing to write a dump to a terminal: redirect stdout or name OUT")
     with contextlib.ExitStack() as stack:
         sources = [(display_name(n), stack.enter_context(open_dump(n))) for n in names]
         sink = stack.enter_context(output(out, force))
