@@ -99,7 +99,9 @@ class FileSink:
 
     def write(self, data) -> int:
         n = self._out.write(data)
-        self.bytes += len(data)
+        # the merge patches counts in place on a seekable file: those bytes
+        # are not new, so the size is the furthest position written
+        self.bytes = max(self.bytes, self._out.tell()) if self.seekable() else self.bytes + len(data)
         self._on_bytes(self.bytes)
         return n
 
