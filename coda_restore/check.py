@@ -6,13 +6,16 @@ written tape in the tapelist to today), how many can be restored exactly to
 their end; and the gaps (history.py).
 
 Tapes at risk follow Amanda's reuse rule (tapefile.c
-``lookup_last_reusable_tape`` with retention-tapes = tapecycle - 1): among
-the written tapes with the ``reuse`` flag, the newest tapecycle - 1 are kept;
-the others can be overwritten, oldest first.  For each of the next tapes in
-that order, the restore points lost are those exactly restorable now that no
-longer are once it *and the tapes before it* are overwritten.  Not modelled:
-retention-days/recover/full policies (3.4+), several storages or pools, and
-fresh tapes a changer might use first.
+``lookup_last_reusable_tape``, retention-tapes = tapecycle - 1): the written
+tapes with the ``reuse`` flag are overwritten oldest first, once there are
+tapecycle of them; before that, Amanda asks for new tapes.  So the k-th tape
+Amanda writes from now (k = 0, 1, ...) overwrites the (k - s)-th oldest,
+where s = max(tapecycle - written, 0), and the next run writes up to runtapes
+tapes.  For each of the next tapes in that order, the restore points lost are
+those exactly restorable now that no longer are once it *and the tapes
+before it* are overwritten.  Not modelled: retention-days/recover/full
+policies (3.4+), several storages or pools, and a changer that prefers fresh
+tapes.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class TapeRisk:
     label: str
     datestamp: str
     order: int  # 1 = the next tape Amanda overwrites
-    reusable_now: bool
+    writes_before: int  # tapes Amanda writes before this one (0: the next tape written)
+    next_run: bool  # within the next run's runtapes
     loses: tuple[tuple[str, str, tuple[str, ...]], ...]  # (host, disk, restore points lost)
 
 
@@ -59,6 +63,7 @@ class CheckReport:
     now: str
     window_start: str | None  # YYYY-MM-DD
     tapecycle: int | None
+    runtapes: int
     volumes: tuple[VolumeCheck, ...]
     at_risk: tuple[TapeRisk, ...]
     at_risk_note: str = ""
@@ -74,6 +79,7 @@ class CheckReport:
             "ok": self.ok,
             "window_start": self.window_start,
             "tapecycle": self.tapecycle,
+            "runtapes": self.runtapes,
             "volumes": [
                 {
                     "host": v.host, "disk": v.disk, "restorable_now": v.restorable_now, "reason": v.reason,
@@ -86,7 +92,8 @@ class CheckReport:
                 for v in self.volumes
             ],
             "at_risk": [
-                {"label": r.label, "datestamp": r.datestamp, "order": r.order, "reusable_now": r.reusable_now,
+                {"label": r.label, "datestamp": r.datestamp, "order": r.order,
+                 "writes_before": r.writes_before, "next_run": r.next_run,
                  "loses": [{"host": h, "disk": d, "restore_points": list(p)} for h, d, p in r.loses]}
                 for r in self.at_risk
             ],
@@ -103,14 +110,19 @@ def tapecycle_of(config: str) -> int:
         raise UsageError(f"amgetconf {config} tapecycle printed {out!r}, not a number") from None
 
 
+def runtapes_of(config: str) -> int:
+    """``amgetconf CONF runtapes``.  Raises CommandFailed."""
+    out = proc.run(["amgetconf", config, "runtapes"]).stdout.strip()
+    return int(out) if out.isdigit() else 1
+
+
 def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[list[TapelistEntry], int]:
     """Written reusable tapes in the order Amanda overwrites them (oldest
-    first), and how many of them may be overwritten now."""
+    first), and how many new tapes Amanda asks for before the first one."""
     written = [t for t in tapelist if t.reuse and t.datestamp != "0"]
     # Amanda's positions: newest first, file order for ties.
     written.sort(key=lambda t: t.position or 0)
-    keep = max(tapecycle - 1, 0)
-    return list(reversed(written)), max(len(written) - keep, 0)
+    return list(reversed(written)), max(tapecycle - len(written), 0)
 
 
 def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | None) -> VolumeCheck:
@@ -140,7 +152,7 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
 
 
 def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
-          risk_tapes: int = 3) -> CheckReport:
+          risk_tapes: int = 3, runtapes: int = 1) -> CheckReport:
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
@@ -153,14 +165,13 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
     elif not catalog.tapelist:
         note = "no tapelist: tapes at risk unknown"
     else:
-        order, reusable = overwrite_order(catalog.tapelist, tapecycle)
-        shown = order[: max(reusable, 1)][:risk_tapes] if order else []
-        if order and not reusable:
-            note = (f"no tape is reusable yet ({len(order)} written, tapecycle {tapecycle}); "
-                    f"{order[0].label} is next after {tapecycle - len(order)} more tape(s)")
+        order, new_first = overwrite_order(catalog.tapelist, tapecycle)
+        if order and new_first:
+            note = (f"{len(order)} written tapes, tapecycle {tapecycle}: Amanda asks for {new_first} new tape(s) "
+                    f"before it overwrites {order[0].label}")
         gone: set[str] = set()
         before = {v: set(h.restore_points()) for v, h in hists.items()}
-        for i, tape in enumerate(shown):
+        for i, tape in enumerate(order[:risk_tapes]):
             gone.add(tape.label)
             loses = []
             for v, h in hists.items():
@@ -171,8 +182,9 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
                 before[v] = after
                 if lost:
                     loses.append((v[0], v[1], tuple(ref(d) for d in lost)))
-            at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, i < reusable, tuple(loses)))
+            writes = new_first + i
+            at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, writes, writes < runtapes, tuple(loses)))
     return CheckReport(
-        now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle,
+        now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle, runtapes,
         results, tuple(at_risk), note,
     )

@@ -127,10 +127,10 @@ def test_check_reports_each_volume_and_exits_3(records):
     assert jan["unrestorable_days"] == ["2004-02-03", "2004-02-04", "2004-02-05"]
     assert jan["gaps"] == [{"start": "20040203030000", "until": "20040206030000",
                             "dumps": ["20040203030000/1", "20040204030000/1"]}]
-    # 6 written tapes, tapecycle 4: the 3 newest are kept, DAILY-01..03 may go, oldest first.
+    # 6 written tapes, tapecycle 4: overwritten oldest first, the next run (runtapes 1) takes DAILY-01.
     risk = doc["at_risk"]
-    assert [(t["label"], t["reusable_now"]) for t in risk] == [
-        ("DAILY-01", True), ("DAILY-02", True), ("DAILY-03", True)]
+    assert [(t["label"], t["writes_before"], t["next_run"]) for t in risk] == [
+        ("DAILY-01", 0, True), ("DAILY-02", 1, False), ("DAILY-03", 2, False)]
     lost = {(t["label"], x["disk"]): x["restore_points"] for t in risk for x in t["loses"]}
     assert lost[("DAILY-01", "u.jan")] == ["20040201030000/0", "20040202030000/1"]
     assert lost[("DAILY-01", "u.feb")] == [f"2004020{d}030000/{1 if d in (2, 3, 4) else 0}" for d in (1, 2, 3, 4)]

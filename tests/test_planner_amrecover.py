@@ -122,3 +122,20 @@ def test_minimal_plan_selects_what_amrecover_selects(amanda_lab, lab_catalog, di
             assert chain.problem is Problem.NO_DUMP and "no dump" in doc["reason"]
             assert any(a["kind"] == "after" for a in doc["alternatives"]) or not hist.restore_points()
     assert compared >= 3, (disk, compared, bare)  # the comparison is not vacuous
+
+
+def test_tapes_at_risk_are_the_tapes_amadmin_tape_names(amanda_lab):
+    """`check --config` asks amgetconf for tapecycle and runtapes; the tapes it
+    says the next run overwrites are the ones `amadmin CONF tape` names."""
+    said = amanda_lab.amanda("amadmin", amanda_lab.config, "tape").stdout
+    expected = re.findall(r"\btape ([^\s.]+)", said)
+    assert expected, said
+    from coda_restore.check import check, runtapes_of, tapecycle_of
+    from coda_restore.when import parse_now, zone
+
+    catalog = load_catalog(config=amanda_lab.config)
+    report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), tapecycle_of(amanda_lab.config),
+                   runtapes=runtapes_of(amanda_lab.config))
+    r = run_cli("check", "--config", amanda_lab.config, "--json", exit_status=0 if report.ok else 3)
+    doc = json.loads(r.stdout)
+    assert [t["label"] for t in doc["at_risk"] if t["next_run"]] == expected, said

@@ -22,14 +22,17 @@ TAPES = (
 )
 
 
-def test_overwrite_order_keeps_the_newest_tapecycle_minus_one():
-    order, reusable = overwrite_order(TAPES, tapecycle=3)
+def test_overwrite_order_oldest_first_after_new_tapes():
+    order, new_first = overwrite_order(TAPES, tapecycle=3)
     assert [t.label for t in order] == ["T-1", "T-2", "T-3", "T-4", "T-5"]  # fresh NEW is not written
-    assert reusable == 3  # T-5 and T-4 are kept
+    assert new_first == 0
     no_reuse = (*TAPES[:4], entry("T-1", ds(1), 5, reuse=False))
-    order, reusable = overwrite_order(no_reuse, tapecycle=3)
-    assert order[0].label == "T-2" and reusable == 2
-    assert overwrite_order(TAPES, tapecycle=6)[1] == 0
+    order, new_first = overwrite_order(no_reuse, tapecycle=3)
+    assert order[0].label == "T-2" and new_first == 0
+    assert overwrite_order(TAPES, tapecycle=7)[1] == 2  # 5 written: two new tapes first
+    # Ties (one run wrote two tapes): file order gives the positions, the later line is older.
+    tie = (entry("A", ds(2), 1), entry("B", ds(1), 2), entry("C", ds(1), 3))
+    assert [t.label for t in overwrite_order(tie, 2)[0]] == ["C", "B", "A"]
 
 
 def test_tapes_at_risk_take_away_restore_points_cumulatively():
@@ -47,8 +50,8 @@ def test_tapes_at_risk_take_away_restore_points_cumulatively():
     jan = {v.disk: v for v in report.volumes}[DISK]
     assert jan.restorable_now and jan.newest_point == f"{ds(5)}/1" and jan.oldest_point == f"{ds(1)}/0"
     assert (jan.window_days, jan.restorable_days) == (6, 6)
-    risks = [(r.label, r.order, r.reusable_now) for r in report.at_risk]
-    assert risks == [("T-1", 1, True), ("T-2", 2, True), ("T-3", 3, True)]
+    risks = [(r.label, r.order, r.writes_before, r.next_run) for r in report.at_risk]
+    assert risks == [("T-1", 1, 0, True), ("T-2", 2, 1, False), ("T-3", 3, 2, False)]
     lost = {r.label: {d: p for _, d, p in r.loses} for r in report.at_risk}
     assert lost["T-1"] == {DISK: (f"{ds(1)}/0", f"{ds(2)}/1"), "u.feb": (f"{ds(1)}/0",)}
     assert lost["T-2"] == {}  # day 2 was already lost with T-1
@@ -67,6 +70,6 @@ def test_check_is_not_ok_when_a_volume_is_not_restorable_now():
 
 def test_no_tape_reusable_yet_names_the_next_one():
     report = check(catalog(dump(ds(1), 0, tape("T-1", 1)), tapelist=TAPES), [(HOST, DISK)],
-                   datetime(2004, 2, 6, tzinfo=UTC), tapecycle=9)
-    assert [r.label for r in report.at_risk] == ["T-1"] and not report.at_risk[0].reusable_now
-    assert "after 4 more tape(s)" in report.at_risk_note
+                   datetime(2004, 2, 6, tzinfo=UTC), tapecycle=9, runtapes=2)
+    assert [(r.label, r.writes_before, r.next_run) for r in report.at_risk][:2] == [("T-1", 4, False), ("T-2", 5, False)]
+    assert "asks for 4 new tape(s) before it overwrites T-1" in report.at_risk_note

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
-from coda_restore.check import check, tapecycle_of
+from coda_restore.check import check, runtapes_of, tapecycle_of
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
 from coda_restore.cli.plan_cmd import NowOpt, TzOpt
@@ -63,6 +63,7 @@ def check_command(
     gc.freeze()
     if tapecycle is None and config is not None:
         tapecycle = tapecycle_of(config)
+    runtapes = runtapes_of(config) if config is not None else 1
     known = catalog.volumes()
     chosen: list[tuple[str, str]] = []
     for name in volumes or []:
@@ -70,7 +71,7 @@ def check_command(
         if not matches:
             find_volume(catalog, name)  # raises UnknownVolume with suggestions
         chosen += [v for v in matches if v not in chosen]
-    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes)
+    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes, runtapes)
     if json:
         print_json(report.to_dict())
     else:
@@ -90,10 +91,10 @@ def check_command(
         if report.at_risk:
             out.print(f"tapes at risk (tapecycle {report.tapecycle}), in overwrite order:", highlight=False, markup=False)
             for r in report.at_risk:
-                state = "reusable now" if r.reusable_now else "not yet reusable"
+                state = "in the next run" if r.next_run else f"after {r.writes_before} tape write(s)"
                 lost = "; ".join(f"{d} loses {', '.join(_point(p) for p in pts)}" for _, d, pts in r.loses)
-                out.print(f"  {r.order}. {r.label} (written {pretty_datestamp(r.datestamp.ljust(14, '0'))}, "
-                          f"{state}): {lost or 'no restore point lost'}", highlight=False, markup=False)
+                out.print(f"  {r.order}. {r.label} (written {pretty_datestamp(r.datestamp.ljust(14, '0'))}; "
+                          f"overwritten {state}): {lost or 'no restore point lost'}", highlight=False, markup=False)
         if report.at_risk_note:
             out.print(report.at_risk_note, highlight=False, markup=False)
     check_strict(catalog, strict)
