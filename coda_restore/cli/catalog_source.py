@@ -4,6 +4,7 @@ that reads Amanda's records: warnings go to stderr with file:line, and under
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ MAX_WARNINGS_SHOWN = 50
 def open_catalog(config: str | None, logdir: Path | None, tapelist: Path | None,
                  holding: list[Path] | None) -> Catalog:
     catalog = load_catalog(config=config, logdir=logdir, tapelist=tapelist, holding=holding or ())
+    _settle()
     warn(catalog)
     return catalog
 
@@ -30,8 +32,17 @@ def open_volume(volume: str, host: str | None, config: str | None, logdir: Path 
     """(catalog, host, disk): only the records of one volume are read."""
     catalog, h, d = load_volume(volume, host, config=config, logdir=logdir, tapelist=tapelist,
                                 holding=holding or ())
+    _settle()
     warn(catalog)
     return catalog, h, d
+
+
+def _settle() -> None:
+    """The catalog lives as long as this process and holds no cycles: move
+    it out of the collector's sight, or the next collections walk its
+    million objects again (a process-wide choice, so made here, not in the
+    library)."""
+    gc.freeze()
 
 
 def warn(catalog: Catalog) -> None:
