@@ -38,7 +38,11 @@ Chains (oldest first):
   lost.
 
 Coverage: the state after recorded dump i holds until recorded dump i+1; it
-is restorable exactly when dump i's exact chain is complete.
+is restorable exactly when dump i's exact chain is complete.  That is one
+forward pass over the recorded dumps (complete = usable and, for level > 0,
+the previous one complete), so coverage, restore points and "what if these
+tapes were overwritten" (``points_if_lost``) need no graph; the graph is
+built on first use, by the chain walks.
 
 What it does not promise
 ------------------------
