@@ -3,7 +3,8 @@
 ``output(path, force)`` writes a file under a temporary name in the same
 directory and moves it into place only when the block ends without an
 exception; on failure the temporary file is removed, so nothing is left
-behind.  An existing output is refused without ``force`` (OutputExists),
+behind.  An existing device or FIFO (``/dev/null``, a tape) is written in
+place: replacing the node with a file would break the system.  An existing output is refused without ``force`` (OutputExists),
 checked before and again, without clobbering, at the final link.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -45,6 +47,17 @@ def open_dump(path: str | os.PathLike) -> Iterator[BinaryIO]:
         yield f
 
 
+@contextlib.contextmanager
+def _open_stream(target: Path) -> Iterator[BinaryIO]:
+    try:
+        f = open(target, "wb")
+    except OSError as err:
+        raise CannotOpen(str(target), err.strerror or err) from None
+    with f:
+        yield f
+        f.flush()
+
+
 def display_name(path: str | os.PathLike) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
 
@@ -58,7 +71,21 @@ def output(path: str | os.PathLike, force: bool = False) -> Iterator[BinaryIO]:
         out.flush()
         return
     target = Path(path)
-    if target.exists() and not force:
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise CannotOpen(str(target), err.strerror or err) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise CannotOpen(str(target), "is a directory")
+    if mode is not None and not stat.S_ISREG(mode):
+        # a device or a FIFO (/dev/null, a tape, a named pipe) is a stream:
+        # write into it, never replace the node itself with a file
+        with _open_stream(target) as out:
+            yield out
+        return
+    if mode is not None and not force:
         raise OutputExists(str(target))
     directory = target.parent if str(target.parent) else Path(".")
     try:
