@@ -136,7 +136,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="runbench."))
     try:
         t_out, rss_out, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
-                                         "--workdir", str(work), "--output", "/dev/null", "--force"], cwd=ROOT)
+                                         "--workdir", str(work), "--output", "/dev/null"], cwd=ROOT)
         if r.returncode != 0:
             sys.exit(f"run --output failed:\n{r.stderr}")
         name = f"u.jan.b{int(time.time()) % 100000}"

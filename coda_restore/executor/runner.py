@@ -249,7 +249,7 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
         if any(c.name == "target name" and "already exists" in c.detail for c in failed):
             raise VolumeExists(pre.volume_name, opts.server)
         raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
-    if opts.output not in (None, "-") and Path(opts.output).exists() and not opts.force:
+    if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
         raise files.OutputExists(opts.output)
     try:
         with _locked(workdir):
