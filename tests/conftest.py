@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from coda_restore.cli import app
+from coda_restore.cli import app, commands
+
+commands.load_all()  # in-process runs see every command, as --help does
 from lab.fixture import amanda_lab  # noqa: F401  (the real-Amanda lab, session-scoped)
 from lab.coda_lab import coda_lab  # noqa: F401  (the Coda lab: amcoda under amdump)
 

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import typer
 
-from coda_restore.cli import app
+from coda_restore.cli import app, commands
+
+commands.load_all()  # in-process runs see every command, as --help does
 from coda_restore.errors import EXIT_STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent

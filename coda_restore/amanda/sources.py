@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,11 +39,13 @@ def _config_path(config: str, value: str) -> str:
 def config_sources(config: str) -> tuple[str, str, tuple[str, ...]]:
     """(logdir, tapelist, holding directories) of an Amanda config, as
     Amanda's own amgetconf reports them.  Raises CommandFailed."""
-    logdir = _config_path(config, _amgetconf(config, "logdir"))
-    tapelist = _config_path(config, _amgetconf(config, "tapelist"))
-    names = [n for n in _amgetconf(config, "--list", "holdingdisk").split() if n]
-    holding = tuple(_config_path(config, _amgetconf(config, f"holdingdisk:{n}:directory")) for n in names)
-    return logdir, tapelist, holding
+    # Each amgetconf is a Perl start-up (~0.2 s): ask the questions side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        logdir, tapelist, names = pool.map(lambda args: _amgetconf(config, *args),
+                                           [("logdir",), ("tapelist",), ("--list", "holdingdisk")])
+        dirs = pool.map(lambda n: _amgetconf(config, f"holdingdisk:{n}:directory"), names.split())
+        holding = tuple(_config_path(config, d) for d in dirs)
+    return _config_path(config, logdir), _config_path(config, tapelist), holding
 
 
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,

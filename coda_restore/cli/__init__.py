@@ -6,11 +6,9 @@ from __future__ import annotations
 import signal
 import sys
 
+from coda_restore.cli import commands
 from coda_restore.cli.app import app
 from coda_restore.errors import Interrupted
-
-# Importing a command module registers its commands on ``app``.
-from coda_restore.cli import commands  # noqa: F401,E402
 
 
 def _raise_interrupted(signum, _frame):
@@ -21,7 +19,8 @@ def main() -> None:
     # SIGTERM and SIGINT become exceptions so that cleanup and journal notes run.
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
+    commands.load_for(sys.argv[1:])
     sys.exit(app())
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "commands", "main"]
