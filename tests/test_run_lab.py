@@ -93,17 +93,22 @@ def test_an_existing_target_name_is_refused_and_nothing_is_fetched(coda_lab, tmp
 
 
 def test_minimal_chain_restores_the_tree_and_announces_what_it_skips(coda_lab, tmp_path):
-    # p.proj on 05-15: Amanda's chain is 0 (05-12), 1 (05-13), 2 (05-15); it skips the recorded 05-14
-    name = "p.proj.tmin"
-    plan = json.loads(run_cli("plan", coda_lab.disk("p.proj"), "--date", "2026-05-15", "--chain", "minimal",
+    # p.proj on 05-10: the exact chain cannot cross n06's recorded dump, whose
+    # holding file was lost; Amanda's chain (05-08/0, 05-10/1) skips it
+    exact = run_cli("plan", coda_lab.disk("p.proj"), "--date", "2026-05-10", "--config", coda_lab.config,
+                    exit_status=3)
+    assert "broken" in exact.stdout
+    plan = json.loads(run_cli("plan", coda_lab.disk("p.proj"), "--date", "2026-05-10", "--chain", "minimal",
                               "--config", coda_lab.config, "--json").stdout)
-    skipped = [w for w in plan["warnings"] if "20260514" in w["message"]]
-    assert skipped, plan["warnings"]
-    run_cli(*_restore_args(coda_lab, "p.proj", "2026-05-15", tmp_path / "w", name, "--chain", "minimal"))
+    assert [s["level"] for s in plan["steps"]] == [0, 1]
+    assert any("20260509" in w["message"] for w in plan["warnings"]), plan["warnings"]
+    name = "p.proj.tmin"
+    r = run_cli(*_restore_args(coda_lab, "p.proj", "2026-05-10", tmp_path / "w", name, "--chain", "minimal"))
     restored = coda_lab.server().state(name)
-    expected = _state_at(coda_lab, "p.proj", "n12")
     resurrected = {p for p in restored if p.startswith("lost+found/")}
-    assert {p: n for p, n in restored.items() if p not in resurrected} == expected
+    # n06 deleted nothing in p.proj, so nothing comes back; the tree is exact
+    assert {p: n for p, n in restored.items() if p not in resurrected} == _state_at(coda_lab, "p.proj", "n07")
+    assert len(resurrected) == r.stdout.count("orphans")
 
 
 def test_a_truncated_vtape_file_fails_cleanly_and_creates_no_volume(coda_lab, tmp_path):
@@ -198,3 +203,17 @@ def test_a_workdir_that_fills_up_while_spooling_is_a_clean_error(coda_lab, tmp_p
     assert "No space left on device" in r.stderr and r.stderr.count("\n") <= 12
     assert "Traceback" not in r.stderr
     assert not _exists(coda_lab, "u.jan.tfull2")
+
+
+def test_an_image_from_another_chain_is_refused_before_volutil_starts(coda_lab, tmp_path):
+    # p.proj's 05-14 image is relative to a dump an operator made and marked
+    # outside Amanda (ManualDump in the lab), after creating /src/m.c: Amanda's
+    # records look complete and the plan is "restorable", but the chain would
+    # lose m.c (it is in no Amanda image).  Only the Coda headers show it.
+    log = tmp_path / "events.jsonl"
+    r = run_cli(*_restore_args(coda_lab, "p.proj", "2026-05-14", tmp_path / "w", "p.proj.tswap",
+                               "--log-json", str(log)), exit_status=4)
+    assert "is not with respect to" in r.stderr and "oldest" in r.stderr
+    steps = [e["step"] for e in _events(log)]
+    assert "restore" not in steps  # volutil was never started
+    assert not _exists(coda_lab, "p.proj.tswap")

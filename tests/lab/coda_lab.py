@@ -138,7 +138,7 @@ class Night:
     note: str = ""
 
     def __repr__(self) -> str:
-        edit = self.edit if isinstance(self.edit, Small) else getattr(self.edit, "__qualname__", None)
+        edit = self.edit if isinstance(self.edit, (Small, ManualDump)) else getattr(self.edit, "__qualname__", None)
         return (f"Night({self.name}, {self.at}, {edit}, {self.flags}, down={self.server_down}, "
                 f"lose={self.lose_holding}, {self.expect_status})")
 
@@ -305,6 +305,25 @@ class Small:
                 ed.write(path, _blob(tag, 2 * K))
 
 
+@dataclass(frozen=True)
+class ManualDump:
+    """An operator's backup outside Amanda (lock, backup, dump, ancient) after
+    EDIT: the next Amanda incremental of VOLUME is relative to it, so its
+    ``oldest`` matches no dump Amanda knows (an image "from another chain")."""
+
+    volume: str
+    edit: Callable[[Server], None]
+
+    def __call__(self, s: Server) -> None:
+        self.edit(s)
+        rw = s.volume(self.volume)
+        s.lock(rw.id)
+        clone = s.backup(rw.id)
+        with open(os.devnull, "wb") as out:
+            s.dump(clone, 1, out)
+        s.ancient(clone)
+
+
 NIGHTS = (
     Night("n01", "2026-05-04 01:00:00", _mon, note="first night: level 0 of both volumes"),
     Night("n02", "2026-05-05 01:00:00", _tue, note="new file, a deletion"),
@@ -319,7 +338,8 @@ NIGHTS = (
     Night("n08", "2026-05-11 01:00:00", Small((("u.jan", "a"), ("p.proj", "x")))),
     Night("n09", "2026-05-12 01:00:00", Small((("u.jan", "b"), ("p.proj", "y")))),
     Night("n10", "2026-05-13 01:00:00", Small((("u.jan", "c"), ("p.proj", "z")))),
-    Night("n11", "2026-05-14 01:00:00", Small((("u.jan", "d"),))),
+    Night("n11", "2026-05-14 01:00:00", ManualDump("p.proj", Small((("u.jan", "d"), ("p.proj", "m")))),
+          note="p.proj was dumped and marked outside Amanda just before: its n11 image belongs to no Amanda chain"),
     Night("n12", "2026-05-15 01:00:00", Small((("u.jan", "e"), ("p.proj", "w"))),
           note="the first night's vtape is reused: its dumps vanish"),
 )
