@@ -223,7 +223,7 @@ class _Folder:
         warnings = self.warnings
         part_re, done_re, success_re = _FAST_PART.match, _FAST_DONE.match, _FAST_SUCCESS.match
         fast = self.fast
-        TAPER, PART, DONE = Program.TAPER, LogType.PART, LogType.DONE
+        TAPER, DONE = Program.TAPER, LogType.DONE
         for lineno, raw in lines:
             # The three shapes that make nearly every line of a modern log
             # are matched here without the general parser (same Result).

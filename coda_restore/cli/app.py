@@ -51,6 +51,16 @@ HoldingOpt = Annotated[
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat malformed log lines as an error (exit 1).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+# Which volume, and when "now" is: shared by history, plan, check and run.
+HostOpt = Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")]
+NowOpt = Annotated[
+    Optional[str],
+    typer.Option("--now", help="Take this as the current time (YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or a datestamp)."),
+]
+TzOpt = Annotated[
+    Optional[str],
+    typer.Option("--tz", help="Time zone of Amanda's datestamps (IANA name; default: the local zone)."),
+]
 
 
 def print_json(data) -> None:

@@ -15,9 +15,9 @@ from rich.table import Table
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.check import check, runtapes_of, tapecycle_of
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
+                                  app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
-from coda_restore.cli.plan_cmd import NowOpt, TzOpt
 from coda_restore.errors import NOT_RESTORABLE
 from coda_restore.when import parse_now, zone
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from coda_restore.amanda.model import Dump, HoldingCopy
 from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
 
 
@@ -45,7 +44,7 @@ def _copies(dump: Dump) -> str:
 @app.command("history")
 def history(
     volume: Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")],
-    host: Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")] = None,
+    host: HostOpt = None,
     config: ConfigOpt = None,
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,

@@ -14,24 +14,14 @@ from rich.table import Table
 from coda_restore import plan as planfile
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.chain import ChainMode
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
+                                  TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
 from coda_restore.errors import NOT_RESTORABLE, OutputExists
 from coda_restore.history import VolumeHistory
 from coda_restore.plan import Plan
 from coda_restore.planner import make_plan
 from coda_restore.when import parse_now, parse_when, zone
-
-HostOpt = Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")]
-NowOpt = Annotated[
-    Optional[str],
-    typer.Option("--now", help="Take this as the current time (YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or a datestamp)."),
-]
-TzOpt = Annotated[
-    Optional[str],
-    typer.Option("--tz", help="Time zone of Amanda's datestamps (IANA name; default: the local zone)."),
-]
-
 
 def _row(table: Table, *cells: str) -> None:
     """Cells are plain text: a [bracket] in a path or a message is not markup."""

@@ -18,9 +18,10 @@ from coda_restore import plan as planfile
 from coda_restore import proc
 from coda_restore.amanda.sources import find_volume
 from coda_restore.chain import ChainMode
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
+                                  TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog
-from coda_restore.cli.plan_cmd import HostOpt, NowOpt, TzOpt, render
+from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import BadPlan, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
 from coda_restore.executor.runner import RunOptions, RunResult, run

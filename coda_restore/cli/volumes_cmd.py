@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
 from coda_restore.amanda.views import pretty_datestamp, summarize, volumes_json

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from coda_restore import proc
 from coda_restore.chain import ChainMode
-from coda_restore.errors import CodaRestoreError, CommandFailed, NotRestorable, UsageError
+from coda_restore.errors import CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
@@ -367,7 +367,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
                 stack.enter_context(f)
             if opts.output is None:
                 sink = VolutilSink(list(pre.commands[-1]), before_first_byte, restored)
-                watchdog.watch("volutil restore", sink_child := _SinkChild(sink))  # noqa: F841
+                watchdog.watch("volutil restore", _SinkChild(sink))
             else:
                 out = stack.enter_context(files.output(opts.output, force=opts.force))
                 sink = FileSink(out, restored)

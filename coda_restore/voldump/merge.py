@@ -52,7 +52,7 @@ import os
 import stat
 import struct
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable, Sequence
 
 from coda_restore.chain import ChainMode

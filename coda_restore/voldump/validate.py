@@ -19,7 +19,6 @@ from typing import BinaryIO
 from coda_restore.errors import DumpFormatError
 from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.records import (
-    DIR_MAXPAGES,
     DataKind,
     DumpHeader,
     DumpWarning,
