@@ -25,6 +25,7 @@ whatever the numbers (it is not a test).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -117,8 +118,6 @@ def main() -> None:
     disk = "/coda/u.jan"
     plan = subprocess.run([*cr, "plan", disk, "--config", CONFIG, "--date", "2026-06-04", "--json"],
                           capture_output=True, text=True, cwd=ROOT, check=True)
-    import json
-
     steps = json.loads(plan.stdout)["steps"]
     print(f"chain: {', '.join(s['datestamp'] + '/' + str(s['level']) for s in steps)}; "
           f"{sum(s['kb'] or 0 for s in steps) // 1024} MiB")
@@ -134,11 +133,17 @@ def main() -> None:
         bare += time.monotonic() - start
 
     work = Path(tempfile.mkdtemp(prefix="runbench."))
+    events = work / "events.jsonl"
     try:
         t_out, rss_out, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
-                                         "--workdir", str(work), "--output", "/dev/null"], cwd=ROOT)
+                                         "--workdir", str(work), "--output", "/dev/null",
+                                         "--log-json", str(events)], cwd=ROOT)
         if r.returncode != 0:
             sys.exit(f"run --output failed:\n{r.stderr}")
+        # the data phase: from the first amfetchdump started to the end
+        times = [json.loads(line) for line in events.read_text().splitlines()]
+        first_fetch = next(e["time"] for e in times if e["step"] == "fetch")
+        t_data = next(e["time"] for e in times if e["step"] == "end") - first_fetch
         name = f"u.jan.b{int(time.time()) % 100000}"
         t_vol, rss_vol, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
                                          "--workdir", str(work), "--server", "localhost", "--partition",
@@ -151,6 +156,8 @@ def main() -> None:
 
     print(f"bare amfetchdump, {len(steps)} images:      {bare:7.2f} s")
     print(f"run --output /dev/null:               {t_out:7.2f} s  ratio {t_out / bare:.2f} (goal <= 1.2)")
+    print(f"  of which the data phase (first amfetchdump to the end): {t_data:7.2f} s  ratio {t_data / bare:.2f}; "
+          f"the rest is start-up, the catalog and preflight")
     print(f"run into the simulator's volutil:     {t_vol:7.2f} s  ratio {t_vol / bare:.2f} (simulator included)")
     print(f"peak RSS of coda-restore: {rss_out / MiB:.0f} MiB (--output), {rss_vol / MiB:.0f} MiB (volutil); "
           f"goal < 150 MiB")
