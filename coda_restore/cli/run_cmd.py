@@ -24,7 +24,7 @@ from coda_restore.cli.catalog_source import check_strict, open_catalog
 from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import BadPlan, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
-from coda_restore.executor.runner import RunOptions, RunResult, run
+from coda_restore.executor.runner import RunOptions, RunResult, check_options, run
 from coda_restore.history import VolumeHistory
 from coda_restore.planner import make_plan
 from coda_restore.when import Target, parse_now, parse_when, zone
@@ -131,6 +131,9 @@ def run_command(
         target = parse_when(date, now=parse_now(now, zone_))
     options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
                          dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force)
+    if config is None:
+        raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
+    check_options(options)
     catalog = open_catalog(config, logdir, tapelist, holding)
     h, d = find_volume(catalog, volume, host)
     fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)

@@ -205,17 +205,22 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     return Preflight(tuple(checks), _commands(plan, opts, name, user), name)
 
 
-def validate_options(plan: Plan, opts: RunOptions) -> None:
-    if not plan.restorable:
-        raise NotRestorable(f"{plan.host} {plan.disk} is not restorable at {plan.target.instant}: {plan.reason}")
-    if not plan.config:
-        raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
+def check_options(opts: RunOptions) -> None:
+    """What the options alone can tell; the CLI calls it before any log is read."""
     if opts.output is None and not (opts.server and opts.partition):
         raise UsageError("give --server and --partition (to restore), or --output FILE|- (to write the merged dump)")
     if opts.output is not None and (opts.server or opts.name):
         raise UsageError("--output writes the merged dump instead of restoring; it takes no --server or --name")
-    if opts.name is not None and not (0 < len(opts.name) <= MAX_VOLNAME) :
+    if opts.name is not None and not (0 < len(opts.name) <= MAX_VOLNAME):
         raise UsageError(f"--name must have 1 to {MAX_VOLNAME} characters")
+
+
+def validate_options(plan: Plan, opts: RunOptions) -> None:
+    check_options(opts)
+    if not plan.config:
+        raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
+    if not plan.restorable:
+        raise NotRestorable(f"{plan.host} {plan.disk} is not restorable at {plan.target.instant}: {plan.reason}")
 
 
 @contextlib.contextmanager
