@@ -39,5 +39,6 @@ def load_for(argv: Sequence[str]) -> None:
     word = next((a for a in argv if not a.startswith("-")), None)
     if word in names() and not any(a in ("-h", "--help") for a in argv[: argv.index(word)]):
         _load(word)
-    else:
-        load_all()
+    elif word is not None or not argv or any(a in ("-h", "--help") for a in argv):
+        load_all()  # help, or a word that is no command: list them all
+    # else: top-level options only (--version): no command is needed
