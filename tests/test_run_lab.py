@@ -217,3 +217,19 @@ def test_an_image_from_another_chain_is_refused_before_volutil_starts(coda_lab, 
     steps = [e["step"] for e in _events(log)]
     assert "restore" not in steps  # volutil was never started
     assert not _exists(coda_lab, "p.proj.tswap")
+
+
+def test_a_stalled_volutil_is_stopped_after_the_stall_timeout(coda_lab, tmp_path):
+    # a server that takes the connection and then never reads (the simulated
+    # side of the restore: the Coda server is the one thing not run for real)
+    hung = tmp_path / "volutil"
+    hung.write_text("#!/bin/sh\n"
+                    'for a in "$@"; do [ "$a" = restore ] && exec sleep 600; done\n'
+                    f'exec {volutil_wrapper(coda_lab.lab.root)} "$@"\n')
+    hung.chmod(0o755)
+    started = time.monotonic()
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "w", "u.jan.tstall"),
+                "--volutil", str(hung), "--stall-timeout", "3", exit_status=1)
+    assert "moved no data for 3 s" in r.stderr and "volutil restore" in r.stderr
+    assert time.monotonic() - started < 60
+    assert not _exists(coda_lab, "u.jan.tstall")
