@@ -394,9 +394,11 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         watchdog.check()  # a stall explains the rest
         if isinstance(sink, VolutilSink) and sink.started and isinstance(err, CodaRestoreError):
             vu = _volutil(opts)
-            raise HalfRestored(str(err), pre.volume_name, opts.server,
-                               proc.display(vu.argv("info", pre.volume_name)),
-                               proc.display(vu.argv("purge", "VOLID", pre.volume_name))) from err
+            half = HalfRestored(str(err), pre.volume_name, opts.server,
+                                proc.display(vu.argv("info", pre.volume_name)),
+                                proc.display(vu.argv("purge", "VOLID", pre.volume_name)))
+            half.exit_status = err.exit_status  # a bad image stays 4, a signal 5
+            raise half from err
         raise
     reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
     return restored_id, pre.volume_name, sink.bytes, notes
