@@ -44,3 +44,17 @@ def test_exit_statuses_are_documented_as_the_code_defines_them():
     for status, meaning in EXIT_STATUSES.items():
         assert f".B {status}\n{meaning}" in exit_section
         assert f"| {status} | {meaning.replace('--strict', '`--strict`').replace('plan and check', '`plan` and `check`')} |" in README
+
+
+def test_the_readme_plan_example_is_what_plan_prints_on_example_logs(monkeypatch):
+    from conftest import run_cli
+
+    monkeypatch.setenv("COLUMNS", "200")  # the width the example was taken at
+    prompt = "    $ coda-restore plan u.ann --date 'last saturday' --now 2026-03-09 --tz UTC \\\n"
+    block = README.split(prompt, 1)[1].split("\n\n", 1)[0].splitlines()
+    assert block[0].strip().startswith("--logdir example-logs/log")
+    shown = [line[4:].rstrip() for line in block[1:]]
+    result = run_cli("plan", "u.ann", "--date", "last saturday", "--now", "2026-03-09", "--tz", "UTC",
+                     "--logdir", ROOT / "example-logs/log", "--tapelist", ROOT / "example-logs/tapelist",
+                     "--holding", ROOT / "example-logs/holding")
+    assert shown == [line.rstrip() for line in result.stdout.splitlines()]
