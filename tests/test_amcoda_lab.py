@@ -125,7 +125,7 @@ def test_fetched_images_are_valid_and_their_headers_chain(coda_lab, tmp_path, cl
             assert header(images[cur]).oldest == header(images[prev]).latest, (prev, cur)
     # n06's dumps were recorded, then their holding files were lost
     assert broken >= 1
-    assert foreign == 1  # n11's p.proj
+    assert foreign == 1  # n12's u.jan
 
 
 def _manual_dump_before(lab: CodaLab, volume: str, r: DumperResult) -> bool:

@@ -138,7 +138,7 @@ class Night:
     note: str = ""
 
     def __repr__(self) -> str:
-        edit = self.edit if isinstance(self.edit, (Small, ManualDump)) else getattr(self.edit, "__qualname__", None)
+        edit = self.edit if isinstance(self.edit, (Small, ManualDump, Remove)) else getattr(self.edit, "__qualname__", None)
         return (f"Night({self.name}, {self.at}, {edit}, {self.flags}, down={self.server_down}, "
                 f"lose={self.lose_holding}, {self.expect_status})")
 
@@ -306,6 +306,20 @@ class Small:
 
 
 @dataclass(frozen=True)
+class Remove:
+    """EDIT, then delete PATH of VOLUME."""
+
+    volume: str
+    path: str
+    edit: Callable[[Server], None]
+
+    def __call__(self, s: Server) -> None:
+        self.edit(s)
+        with s.edit(self.volume) as ed:
+            ed.remove(self.path)
+
+
+@dataclass(frozen=True)
 class ManualDump:
     """An operator's backup outside Amanda (lock, backup, dump, ancient) after
     EDIT: the next Amanda incremental of VOLUME is relative to it, so its
@@ -338,10 +352,11 @@ NIGHTS = (
     Night("n08", "2026-05-11 01:00:00", Small((("u.jan", "a"), ("p.proj", "x")))),
     Night("n09", "2026-05-12 01:00:00", Small((("u.jan", "b"), ("p.proj", "y")))),
     Night("n10", "2026-05-13 01:00:00", Small((("u.jan", "c"), ("p.proj", "z")))),
-    Night("n11", "2026-05-14 01:00:00", ManualDump("p.proj", Small((("u.jan", "d"), ("p.proj", "m")))),
-          note="p.proj was dumped and marked outside Amanda just before: its n11 image belongs to no Amanda chain"),
-    Night("n12", "2026-05-15 01:00:00", Small((("u.jan", "e"), ("p.proj", "w"))),
-          note="the first night's vtape is reused: its dumps vanish"),
+    Night("n11", "2026-05-14 01:00:00", Remove("p.proj", "/src/x.c", Small((("u.jan", "d"),))),
+          note="a deletion in p.proj that Amanda's own (minimal) chain for n12 skips"),
+    Night("n12", "2026-05-15 01:00:00", ManualDump("u.jan", Small((("u.jan", "e"), ("p.proj", "w")))),
+          note="the first night's vtape is reused: its dumps vanish; u.jan was dumped and marked outside "
+               "Amanda just before: its n12 image belongs to no Amanda chain"),
 )
 
 # Ten vtapes, nine in the cycle: the last night reuses the first night's tape
