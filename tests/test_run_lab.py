@@ -236,3 +236,21 @@ def test_an_image_from_another_chain_is_refused_before_volutil_starts(coda_lab, 
     steps = [e["step"] for e in _events(log)]
     assert "restore" not in steps  # volutil was never started
     assert not _exists(coda_lab, "u.jan.tswap")
+
+
+def test_a_saved_plan_runs_as_planned_and_an_edited_one_is_refused(coda_lab, tmp_path):
+    saved = tmp_path / "plan.json"
+    run_cli("plan", coda_lab.disk("u.jan"), "--date", "2026-05-13", "--config", coda_lab.config,
+            "--output", saved)
+    plan_hash = json.loads(saved.read_text())["plan_hash"]
+    common = ["run", coda_lab.disk("u.jan"), "--config", coda_lab.config, "--workdir", tmp_path / "w",
+              "--output", tmp_path / "merged", "--dry-run", "--json"]
+    by_plan = json.loads(run_cli(*common, "--plan", saved, "--plan-hash", plan_hash[:12]).stdout)
+    by_date = json.loads(run_cli(*common, "--date", "2026-05-13").stdout)
+    assert by_plan["commands"] == by_date["commands"] and by_plan["plan_hash"] == plan_hash
+    r = run_cli(*common, "--plan", saved, "--plan-hash", "0" * 12, exit_status=2)
+    assert "plan_hash is" in r.stderr
+    saved.write_text(saved.read_text().replace('"level": 3', '"level": 2'))
+    r = run_cli(*common, "--plan", saved, exit_status=2)
+    assert "was it edited?" in r.stderr
+    assert not (tmp_path / "merged").exists()
