@@ -1,0 +1,41 @@
+"""Pure parts of the executor: fetch order, default names, the volume lock."""
+
+import pytest
+
+from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
+from coda_restore.plan import CopyRef, Plan, Step, TapeFile, TapeRead, Target
+
+
+def _plan(steps, tapes, disk="u.jan"):
+    target = Target("friday", "2026-05-15T23:59:59+00:00", True, "20260515235959")
+    return Plan("localhost", disk, target, "exact", True, "", steps[-1].datestamp + "/1", tuple(steps),
+                tuple(tapes), config="daily")
+
+
+def _step(ds, level, kind="tape"):
+    return Step(ds, level, CopyRef(kind), "why")
+
+
+def test_incrementals_come_in_tape_read_order_with_holding_first_and_the_full_last():
+    steps = [_step("20260510010000", 0), _step("20260511010000", 1), _step("20260512010000", 2),
+             _step("20260513010000", 3, kind="holding")]
+    tapes = [TapeRead("A-01", (TapeFile(1, "20260512010000", 2, 1), TapeFile(2, "20260510010000", 0, 1))),
+             TapeRead("A-02", (TapeFile(1, "20260511010000", 1, 1),))]
+    order = [(s.datestamp[6:8], s.level) for s in fetch_order(_plan(steps, tapes))]
+    assert order == [("13", 3), ("12", 2), ("11", 1), ("10", 0)]
+
+
+def test_the_default_name_is_the_volume_and_the_day_of_the_chosen_dump():
+    steps = [_step("20260510010000", 0), _step("20260513010000", 1)]
+    assert default_name(_plan(steps, [])) == "u.jan.20260513"
+    assert default_name(_plan(steps, [], disk="/coda/u.jan")) == "u.jan.20260513"
+    assert len(default_name(_plan(steps, [], disk="a" * 40))) == 31  # V_MAXVOLNAMELEN - 1
+
+
+def test_a_second_run_on_the_same_volume_is_refused_while_the_first_holds_the_lock(tmp_path):
+    with _locked(tmp_path / "w"):
+        with pytest.raises(RunLocked, match="another coda-restore run holds"):
+            with _locked(tmp_path / "w"):
+                pass
+    with _locked(tmp_path / "w"):  # released: free again
+        pass
