@@ -16,11 +16,10 @@ import typer
 
 from coda_restore import plan as planfile
 from coda_restore import proc
-from coda_restore.amanda.sources import find_volume
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
-from coda_restore.cli.catalog_source import check_strict, open_catalog
+from coda_restore.cli.catalog_source import check_strict, open_volume
 from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import BadPlan, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
@@ -134,8 +133,7 @@ def run_command(
     if config is None:
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     check_options(options)
-    catalog = open_catalog(config, logdir, tapelist, holding)
-    h, d = find_volume(catalog, volume, host)
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
     fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)
