@@ -151,9 +151,12 @@ def test_a_failing_volutil_restore_is_reported_with_the_purge_command(coda_lab, 
     failing = tmp_path / "volutil"
     failing.write_text(f"#!/bin/sh\nCODASIM_FAIL=restore exec {volutil_wrapper(coda_lab.lab.root)} \"$@\"\n")
     failing.chmod(0o755)
+    log = tmp_path / "events.jsonl"
     r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "w", "u.jan.tfail"),
-                "--volutil", str(failing), exit_status=1)
+                "--volutil", str(failing), "--log-json", log, exit_status=1)
     assert "told to fail" in r.stderr  # volutil's own stderr is shown
+    last = _events(log)[-1]  # the event log ends with why the run stopped
+    assert (last["step"], last["ok"], last["finished"]) == ("end", False, True) and "told to fail" in last["message"]
     assert "may be half-created" in r.stderr and "purge" in r.stderr
     assert not _exists(coda_lab, "u.jan.tfail")
 

@@ -35,6 +35,8 @@ class StderrLog(NullReporter):
     """One line per event, for people and for cron mail."""
 
     def event(self, event: Event) -> None:
+        if event.step is Step.END and not event.ok:
+            return  # the error itself is the last line, printed once by the CLI
         what = event.step.value + (f" {event.dump}" if event.dump else "")
         state = "done" if event.finished else ("FAILED" if not event.ok else "")
         detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")

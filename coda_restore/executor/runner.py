@@ -257,10 +257,15 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
     if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
         raise files.OutputExists(opts.output)
     try:
-        with _locked(workdir):
-            return _execute(plan, opts, pre, workdir, volume, reporter)
-    except OSError as err:  # a full or read-only workdir, mostly
-        raise SpoolFailed(err.filename or workdir, err.strerror or err) from None
+        try:
+            with _locked(workdir):
+                return _execute(plan, opts, pre, workdir, volume, reporter)
+        except OSError as err:  # a full or read-only workdir, mostly
+            raise SpoolFailed(err.filename or workdir, err.strerror or err) from None
+    except CodaRestoreError as err:
+        # the event log of an unattended run ends with why it stopped
+        reporter.event(Event(Stage.END, volume, finished=True, ok=False, message=str(err)))
+        raise
 
 
 def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume: str,
