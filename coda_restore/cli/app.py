@@ -65,8 +65,8 @@ TzOpt = Annotated[
 
 def print_json(data) -> None:
     """stdout is the result; JSON is sorted and indented for diffs."""
-    json.dump(data, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    # one write: json.dump to a stream writes every token separately (slow)
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _print_version(value: bool) -> None:
