@@ -39,6 +39,7 @@ from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
 from coda_restore.volutil import BACKUP, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.records import DumpHeader, Vnode
 from coda_restore.voldump.tree import Meta, build_layout
 
@@ -228,29 +229,6 @@ def fresh_clone(s: Settings, now: Callable[[], float] = time.time) -> Clone:
 
 
 # --- the stream check and the index -----------------------------------------
-
-
-class Tee:
-    """The dump as the codec's reader pulls it, copied to Amanda (fd 1) on
-    the way: one pass, bounded chunks, nothing held."""
-
-    def __init__(self, src: BinaryIO, fd: int | None):
-        self.src, self.fd, self.size = src, fd, 0
-
-    def _out(self, data) -> None:
-        if self.fd is not None and len(data):
-            _write_all(self.fd, data)
-        self.size += len(data)
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.src.read(n if n is not None and n >= 0 else CHUNK)
-        self._out(data)
-        return data
-
-    def readinto(self, view) -> int:
-        got = self.src.readinto(view) or 0
-        self._out(memoryview(view)[:got])
-        return got
 
 
 @dataclass(frozen=True)
@@ -479,7 +457,8 @@ def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
                                      stderr=errf)
         except OSError as exc:
             return 127, f"{argv[0]}: {exc}", Inspection(None, (b"/",), "volutil did not start"), 0
-        tee = Tee(child.stdout, data_fd)
+        tee = Tee(child.stdout, (lambda data: _write_all(data_fd, data)) if data_fd is not None else (lambda data: None),
+                  CHUNK)
         try:
             seen = inspect(tee, "volutil dump")
             # After a bad stream, read to the end anyway: volutil's own status

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from coda_restore.voldump.stream import Tee
 from coda_restore import amcoda
 from coda_restore.amcoda import Command, inspect, parse_age, parse_args, settings
 from coda_restore.voldump import dirpage
@@ -167,7 +168,7 @@ def test_tee_copies_every_byte_while_the_reader_parses(tmp_path):
     data = _dump()
     out = tmp_path / "out"
     with open(out, "wb") as f:
-        tee = amcoda.Tee(io.BufferedReader(io.BytesIO(data)), f.fileno())
+        tee = Tee(io.BufferedReader(io.BytesIO(data)), f.write)
         assert inspect(tee).problem is None
         while tee.read(amcoda.CHUNK):
             pass

@@ -25,6 +25,7 @@ from coda_restore.executor.sink import FileSink, VolutilSink
 from coda_restore.plan import Plan, Step
 from coda_restore.voldump import files
 from coda_restore.voldump.merge import merge
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.validate import validate
 from coda_restore.volutil import Volutil
 
@@ -421,20 +422,6 @@ class _SinkChild:
 
 def _copy_validated(source, sink, name: str) -> None:
     """A chain of one full dump: pass it through while validating it."""
-
-    class _Tee:
-        def readinto(self, view) -> int:
-            n = source.readinto(view)
-            if n:
-                sink.write(bytes(memoryview(view)[:n]))
-            return n
-
-        def read(self, n: int = -1) -> bytes:
-            data = source.read(n)
-            if data:
-                sink.write(data)
-            return data
-
-    checked = validate(_Tee(), name)
+    checked = validate(Tee(source, sink.write), name)
     if not checked.valid:
         raise checked.error

@@ -171,3 +171,28 @@ def read_exact(stream: InputStream, n: int, what: str) -> bytes:
     except TruncatedDump:
         raise TruncatedDump(start, what, n, got, stream.source) from None
     return b"".join(parts)
+
+
+class Tee:
+    """A binary input that hands every byte read from ``src`` to ``write`` on
+    the way, so the codec reads a dump once while it goes elsewhere
+    (Amanda's fd 1 in amcoda, volutil's stdin in run).  ``size`` counts the
+    bytes that passed."""
+
+    def __init__(self, src: BinaryIO, write, chunk: int = CHUNK):
+        self.src, self.write, self.chunk, self.size = src, write, chunk, 0
+
+    def _passed(self, data) -> None:
+        if len(data):
+            self.write(data)
+            self.size += len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n if n is not None and n >= 0 else self.chunk)
+        self._passed(data)
+        return data
+
+    def readinto(self, view) -> int:
+        got = self.src.readinto(view) or 0
+        self._passed(memoryview(view)[:got])
+        return got
