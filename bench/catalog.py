@@ -128,20 +128,26 @@ def measure(argv: list[str], repeat: int) -> tuple[float, int, float]:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str, root: Path) -> argparse.Namespace:
+    """The synthetic logdir's options, shared with bench/plan.py."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="50 DLEs x 60 nights, 12 tapes")
     ap.add_argument("--dles", type=int, default=500)
     ap.add_argument("--nights", type=int, default=365)
     ap.add_argument("--tapes", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--root", type=Path, default=Path("/var/tmp/codarestore-bench"))
+    ap.add_argument("--root", type=Path, default=root)
     ap.add_argument("--keep", action="store_true", help="keep the logdir and the Amanda config afterwards")
     args = ap.parse_args()
     if args.quick:
         args.dles, args.nights, args.tapes = 50, 60, 12
     if os.geteuid() != 0:
         sys.exit("run as root: amadmin must run as user backup (runuser)")
+    return args
+
+
+def main() -> None:
+    args = parse_args(__doc__, Path("/var/tmp/codarestore-bench"))
     coda = [sys.executable, "-m", "coda_restore"]
     src = ["--logdir", str(args.root / "log"), "--tapelist", str(args.root / "tapelist")]
     amadmin = ["runuser", "-u", "backup", "--", "amadmin", CONFIG, "find"]

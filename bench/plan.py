@@ -19,7 +19,6 @@ Run as root (Amanda runs as user backup):  python3 bench/plan.py [--quick]
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import importlib.util
 import os
@@ -65,19 +64,7 @@ def measure(argv: list[str], repeat: int) -> tuple[float, float, int]:
 
 def main() -> None:
     cb = _catalog_bench()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="50 DLEs x 60 nights, 12 tapes")
-    ap.add_argument("--dles", type=int, default=500)
-    ap.add_argument("--nights", type=int, default=365)
-    ap.add_argument("--tapes", type=int, default=60)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--root", type=Path, default=Path("/var/tmp/codarestore-planbench"))
-    ap.add_argument("--keep", action="store_true", help="keep the logdir and the Amanda config afterwards")
-    args = ap.parse_args()
-    if args.quick:
-        args.dles, args.nights, args.tapes = 50, 60, 12
-    if os.geteuid() != 0:
-        sys.exit("run as root: amadmin must run as user backup (runuser)")
+    args = cb.parse_args(__doc__, Path("/var/tmp/codarestore-planbench"))
     coda = [sys.executable, "-m", "coda_restore"]
     src = ["--logdir", str(args.root / "log"), "--tapelist", str(args.root / "tapelist")]
     amadmin = ["runuser", "-u", "backup", "--", "amadmin", cb.CONFIG, "find"]

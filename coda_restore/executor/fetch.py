@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from coda_restore import proc
 from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header
@@ -68,6 +69,10 @@ def read_amanda_header(stream, host: str, disk: str, datestamp: str, level: int)
     return header
 
 
+class _Killable(Protocol):
+    def kill(self) -> None: ...
+
+
 class Watchdog:
     """Kills the children it watches when ``tick`` has not been called for
     ``timeout`` seconds.  ``stalled`` names what was stopped."""
@@ -75,7 +80,7 @@ class Watchdog:
     def __init__(self, timeout: float | None):
         self.timeout = timeout
         self._last = time.monotonic()
-        self._children: list[tuple[str, proc.Child]] = []
+        self._children: list[tuple[str, _Killable]] = []
         self.stalled: str | None = None
         self._stop = threading.Event()
         if timeout:
@@ -84,11 +89,11 @@ class Watchdog:
     def tick(self, _n: int = 0) -> None:
         self._last = time.monotonic()
 
-    def watch(self, what: str, child: proc.Child) -> None:
+    def watch(self, what: str, child: _Killable) -> None:
         self.tick()
         self._children.append((what, child))
 
-    def forget(self, child: proc.Child) -> None:
+    def forget(self, child: _Killable) -> None:
         self._children = [(w, c) for w, c in self._children if c is not child]
 
     def check(self) -> None:

@@ -378,7 +378,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
                 stack.enter_context(f)
             if opts.output is None:
                 sink = VolutilSink(list(pre.commands[-1]), before_first_byte, restored)
-                watchdog.watch("volutil restore", _SinkChild(sink))
+                watchdog.watch("volutil restore", sink)  # the sink kills volutil once started
             else:
                 out = stack.enter_context(files.output(opts.output, force=opts.force))
                 sink = FileSink(out, restored)
@@ -408,16 +408,6 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         raise
     reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
     return restored_id, pre.volume_name, sink.bytes, notes
-
-
-class _SinkChild:
-    """Lets the watchdog kill volutil once the sink has started it."""
-
-    def __init__(self, sink: VolutilSink):
-        self.sink = sink
-
-    def kill(self) -> None:
-        self.sink.kill()
 
 
 def _copy_validated(source, sink, name: str) -> None:
