@@ -16,6 +16,10 @@ USAGE = 2
 NOT_RESTORABLE = 3
 VERIFICATION_FAILED = 4
 INTERRUPTED = 5
+RESTORE_WRONG = 6
+NO_RECORDS = 7
+STALE = 8
+PREFLIGHT_FAILED = 9
 
 EXIT_STATUSES = {
     OK: "success; for plan and check: the volume is restorable",
@@ -26,6 +30,11 @@ EXIT_STATUSES = {
     VERIFICATION_FAILED: "verification failed: a dump image is invalid, truncated "
     "or does not belong on its base",
     INTERRUPTED: "interrupted by a signal; the run can be resumed",
+    RESTORE_WRONG: "restore not verified: the server failed the restore, or the volume "
+    "it made differs from what was sent",
+    NO_RECORDS: "no Amanda records: the log directory holds no Amanda log",
+    STALE: "stale: for check, a volume's newest restore point is older than --max-age",
+    PREFLIGHT_FAILED: "a preflight check failed (run and run --dry-run)",
 }
 
 
