@@ -19,7 +19,8 @@ from coda_restore import proc
 from coda_restore.chain import ChainMode
 from coda_restore.errors import CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
+from coda_restore.executor.fetch import (Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
+                                         read_amanda_header, spool)
 from coda_restore.executor.journal import Journal, SpooledImage
 from coda_restore.executor.sink import FileSink, VolutilSink
 from coda_restore.plan import Plan, Step
@@ -394,10 +395,15 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
             child.wait()
             restored_id = sink.finish() if isinstance(sink, VolutilSink) else None
     except BaseException as err:
-        child.kill()
         if sink is not None and isinstance(sink, VolutilSink):
             sink.kill()
-        watchdog.check()  # a stall explains the rest
+        try:
+            watchdog.check()  # a stall explains the rest
+            raise_own_failure(child, err)  # then amfetchdump's own failure
+        except CodaRestoreError as first:
+            err = first
+        finally:
+            child.kill()
         if isinstance(sink, VolutilSink) and sink.started and isinstance(err, CodaRestoreError):
             vu = _volutil(opts)
             half = HalfRestored(str(err), pre.volume_name, opts.server,
@@ -405,6 +411,8 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
                                 proc.display(vu.argv("purge", "VOLID", pre.volume_name)))
             half.exit_status = err.exit_status  # a bad image stays 4, a signal 5
             raise half from err
+        if isinstance(err, CodaRestoreError):
+            raise err
         raise
     reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
     return restored_id, pre.volume_name, sink.bytes, notes
