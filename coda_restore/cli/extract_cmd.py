@@ -15,7 +15,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
 from coda_restore.errors import UsageError
 from coda_restore.voldump import extract as ex
-from coda_restore.voldump.files import display_name, output
+from coda_restore.voldump.files import output
 from coda_restore.voldump.tree import show_path
 
 ArgsArg = Annotated[
@@ -84,7 +84,12 @@ def extract_cmd(
         target = str(to)
     else:
         with output(tar, force) as f:  # a temporary name, renamed when complete
-            result = ex.run(dumps, ex.TarSink(f, name=display_name(tar)), options, stdin, chain)
+            tar_sink = ex.TarSink(f, name="standard output" if tar == "-" else tar)
+            try:
+                result = ex.run(dumps, tar_sink, options, stdin, chain)
+            except BaseException:
+                tar_sink.abandon()
+                raise
         target = tar
     warn(result.notes)
     hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"

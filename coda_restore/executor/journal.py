@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from coda_restore.errors import UsageError
+from coda_restore.voldump import files
 
 JOURNAL_NAME = "journal.json"
 SCHEMA = "coda-restore.journal/1"
@@ -88,9 +88,5 @@ class Journal:
             "spooled": {k: asdict(v) for k, v in self.spooled.items()},
             "restore_started": self.restore_started,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        with files.output(self.path, force=True) as f:  # the one atomic writer
+            f.write(json.dumps(data, indent=2, sort_keys=True).encode("utf-8"))

@@ -608,6 +608,13 @@ class TarSink:
         ti.linkname = b"/".join(first).decode("utf-8", "surrogateescape")
         self._add(ti)
 
+    def abandon(self) -> None:
+        """The archive will not be finished: drop what tarfile still buffers.
+        Else its stream writes it when garbage-collected, after the file is
+        closed ("Exception ignored ... write to closed file")."""
+        self.tar.fileobj.closed = True  # tarfile's _Stream: nothing left to flush
+        self.tar.closed = True
+
     def finish(self) -> None:
         try:
             self.tar.close()
