@@ -128,7 +128,7 @@ def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[
 def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | None) -> VolumeCheck:
     bound = to_datestamp(now)
     newest = hist.target_dump(bound)
-    restorable = newest is not None and hist.exactly_restorable(newest)
+    restorable = newest is not None and hist.exactly_restorable(newest, bound)
     # The chain (and its graph) only to explain a failure.
     reason = "" if restorable else explain_problem(
         hist.exact_chain(bound), hist, f"now ({now:%Y-%m-%d %H:%M:%S})", bound)
@@ -141,7 +141,7 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
         end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
         target = hist.target_dump(to_datestamp(end))
         days += 1
-        if target is None or not hist.exactly_restorable(target):
+        if target is None or not hist.exactly_restorable(target, to_datestamp(end)):
             bad.append(day.isoformat())
         day += timedelta(days=1)
     return VolumeCheck(
@@ -156,7 +156,7 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
-    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v)) for v in volumes}
+    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v), catalog.unreadable) for v in volumes}
     results = tuple(check_volume(h, now, window_start) for h in hists.values())
     at_risk: list[TapeRisk] = []
     note = ""

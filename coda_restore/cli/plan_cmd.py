@@ -122,7 +122,7 @@ def plan_command(
     if output is not None:
         check_output(output, force)  # a directory, a missing one, an existing file: before any log
     catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
-    result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
+    result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
     if output is not None:
         with atomic_output(output, force) as f:  # a full disk leaves no half plan behind
             f.write(planfile.dumps(result).encode("utf-8"))

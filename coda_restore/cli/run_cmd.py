@@ -136,7 +136,7 @@ def run_command(
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     check_options(options)
     catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
-    fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
+    fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
