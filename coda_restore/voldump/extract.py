@@ -157,7 +157,7 @@ def extract_records(
                 result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} in the large index is no directory; skipped")
                 continue
             where = f"{fid_text(rec.fid)} ({source} offset {rec.offset})"
-            large.append((meta, dirpage.decode(rec.pages, where)))
+            large.append((meta, dirpage.validate(rec.pages, where)))
             continue
         if meta is None or meta.kind is Kind.DIRECTORY:
             result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} has type {rec.type}; skipped")
