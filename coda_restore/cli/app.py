@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,13 +18,13 @@ class _Group(TyperGroup):
     """Catches library errors for every command: one line on stderr, the
     class's exit status, no traceback (unless the class asks for one)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CodaRestoreError as err:
             if err.traceback:
                 raise
-            click.echo(f"coda-restore: error: {err}", err=True)
+            typer.echo(f"coda-restore: error: {err}", err=True)
             raise typer.Exit(err.exit_status) from None
 
 
@@ -73,7 +72,7 @@ def _print_version(value: bool) -> None:
     if value:
         from coda_restore import __version__
 
-        click.echo(f"coda-restore {__version__}")
+        typer.echo(f"coda-restore {__version__}")
         raise typer.Exit()
 
 
