@@ -32,6 +32,8 @@ app = typer.Typer(
     cls=_Group,
     name="coda-restore",
     help="Plan and run restores of Coda volumes from Amanda backups.",
+    epilog="The backup side is the Amanda plugin amcoda: 'amcoda install' puts it into Amanda's "
+    "application directory (see 'amcoda --help').",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
