@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
 from coda_restore.history import Chain, Problem, VolumeHistory, is_usable, node
@@ -46,6 +47,7 @@ _WHY_GONE = {
     Unavailable.NOT_WRITTEN: "it was dumped but never written to tape or kept on the holding disk",
     Unavailable.DUMP_FAILED: "the dump failed",
     Unavailable.UNFINISHED: "the run writing it was interrupted",
+    Unavailable.HOLDING_NOT_SEARCHED: HOLDING_HINT,
 }
 
 

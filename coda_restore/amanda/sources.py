@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.amanda.catalog import build_catalog
+from coda_restore.amanda.catalog import build_catalog, list_logs
 from coda_restore.amanda.model import Catalog
-from coda_restore.errors import AmbiguousVolume, UnknownVolume, UsageError
+from coda_restore.errors import AmbiguousVolume, NoRecords, UnknownVolume, UsageError
 
 AMGETCONF = "amgetconf"
 CONFIG_ROOT = "/etc/amanda"  # Debian's CONFIG_DIR: relative paths in amanda.conf are under CONF
@@ -74,6 +74,8 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError(f"log directory {os.fspath(logdir)} does not exist")  # type: ignore[arg-type]
     if tapelist is not None and not os.path.isfile(tapelist):
         raise UsageError(f"tapelist {os.fspath(tapelist)} does not exist")
+    if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
+        raise NoRecords(os.fspath(logdir))
     return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
 
 
