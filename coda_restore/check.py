@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import UsageError
 from coda_restore.history import Gap, VolumeHistory
-from coda_restore import proc
 from coda_restore.planner import explain_problem, ref
 from coda_restore.when import from_datestamp, to_datestamp
 
@@ -102,8 +102,8 @@ class CheckReport:
 
 
 def tapecycle_of(config: str) -> int:
-    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises CommandFailed."""
-    out = proc.run(["amgetconf", config, "tapecycle"]).stdout.strip()
+    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises ConfigUnreadable."""
+    out = amgetconf(config, "tapecycle").strip()
     try:
         return int(out)
     except ValueError:
@@ -111,8 +111,8 @@ def tapecycle_of(config: str) -> int:
 
 
 def runtapes_of(config: str) -> int:
-    """``amgetconf CONF runtapes``.  Raises CommandFailed."""
-    out = proc.run(["amgetconf", config, "runtapes"]).stdout.strip()
+    """``amgetconf CONF runtapes``.  Raises ConfigUnreadable."""
+    out = amgetconf(config, "runtapes").strip()
     return int(out) if out.isdigit() else 1
 
 
