@@ -23,7 +23,7 @@ from coda_restore.executor.events import Event, NullReporter, Reporter, Step as 
 from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
 from coda_restore.executor.sink import FileSink, VolutilSink
-from coda_restore.plan import Plan, Step
+from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.stream import Tee
@@ -131,14 +131,9 @@ def workdir_for(root: Path, plan: Plan) -> Path:
 
 
 def fetch_order(plan: Plan) -> list[Step]:
-    """Incrementals in tape-read order (holding copies first), the level 0 last."""
-    position: dict[str, int] = {}
-    for t in plan.tapes:
-        for f in t.files:
-            position.setdefault(f"{f.datestamp}/{f.level}", len(position))
-    incrementals = [s for s in plan.steps if s.level != 0]
-    incrementals.sort(key=lambda s: (s.copy.kind != "holding", position.get(key(s), -1)))
-    return incrementals + [s for s in plan.steps if s.level == 0]
+    """The plan's read order (the one its tape list shows): incrementals
+    first, holding copies before tapes, the level 0 last."""
+    return read_order(plan.steps)
 
 
 def _volutil(opts: RunOptions) -> Volutil:
