@@ -209,14 +209,19 @@ def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str 
         return f"no dump of {who} at or before {instant}{later}"
     if chain.problem is Problem.NO_LEVEL0:
         base = chain.dumps[0]
+        # the level 0 being gone must not hide the incrementals that are gone too
+        links = [d for d in chain.broken if d is not base or base.level != 0]
+        also = ("; it also cannot cross a broken link: "
+                + "; ".join(f"{ref(d)} ({why_gone(d)})" for d in links)) if links else ""
         if base.level == 0:
             return (f"the chain for {instant} has no level 0: the level 0 {ref(base)} "
-                    f"cannot be read because {why_gone(base)}")
+                    f"cannot be read because {why_gone(base)}{also}")
         bare = ", ".join(ref(d) for d in chain.dumps)
         if chain.mode is ChainMode.MINIMAL:
             return (f"Amanda's chain for {instant} is bare incrementals ({bare}) with no level 0 "
                     "under them (amrecover would restore them anyway)")
-        return f"the chain for {instant} has no level 0 under it ({bare}): the history starts with incrementals"
+        return (f"the chain for {instant} has no level 0 under it ({bare}): the history starts with "
+                f"incrementals{also}")
     if chain.problem is Problem.BROKEN_LINK:
         links = "; ".join(f"{ref(d)} ({why_gone(d)})" for d in chain.broken)
         return (f"the exact chain for {instant} cannot cross a broken link: {links}. It was recorded "

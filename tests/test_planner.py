@@ -238,3 +238,21 @@ def test_same_datestamp_is_warned():
 def test_no_config_uses_a_placeholder_in_the_command():
     p = plan(WEEK[:1], "2004-02-01", config=None)
     assert p.steps[0].amfetchdump[4] == "CONFIG"
+
+
+def test_a_broken_link_is_named_also_when_the_level_0_is_gone_too():
+    # the full's tape was reused, and day 2 was recorded on the Coda server
+    # but never written anywhere: both must be named, not only the full
+    dumps = (dump(ds(1), 0, tape("DAILY-01", 1, unavailable=Unavailable.TAPE_REUSED)),
+             dump(ds(2), 1),  # recorded, no copy: not-written
+             dump(ds(3), 1, tape("DAILY-03", 1)))
+    p = plan(dumps, "2004-02-03")
+    assert not p.restorable and codes(p)[0] == "no-level-0"
+    assert p.reason.endswith(
+        f"the level 0 {ds(1)}/0 cannot be read because its tape was overwritten by a later run (DAILY-01); "
+        f"it also cannot cross a broken link: {ds(2)}/1 (it was dumped but never written to tape or kept "
+        "on the holding disk)")
+    # a history that starts with incrementals names its broken links as well
+    bare = plan(dumps[1:], "2004-02-03")
+    assert bare.reason.endswith(f"the history starts with incrementals; it also cannot cross a broken link: "
+                                f"{ds(2)}/1 (it was dumped but never written to tape or kept on the holding disk)")
