@@ -87,7 +87,7 @@ def check_command(
         table = Table(box=None, header_style="bold")
         for col in ("host", "volume", "verdict", "now", "newest restore point", "age", "oldest restore point",
                     "days", "gaps"):
-            table.add_column(col, no_wrap=col != "gaps")
+            table.add_column(col, overflow="fold")
         for v in report.volumes:
             gaps = "; ".join(f"{pretty_datestamp(g.start)} to {pretty_datestamp(g.until) if g.until else 'now'}"
                              for g in v.gaps) or "none"

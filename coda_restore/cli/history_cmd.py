@@ -63,8 +63,8 @@ def history(
         dumps = sorted(catalog.dumps_of(h, d), key=lambda x: (x.datestamp, -x.level), reverse=True)
         table = Table(title=f"{h} {d}", box=None, header_style="bold", title_justify="left")
         for col in ("date", "lvl", "status", "available", "client"):
-            table.add_column(col, no_wrap=True)
-        table.add_column("copies (storage label:files)")
+            table.add_column(col, overflow="fold")
+        table.add_column("copies (storage label:files)", overflow="fold")
         for x in dumps:
             avail = "yes" if x.available else f"no: {x.unavailable_because.value}"
             if x.unavailable_because is Unavailable.HOLDING_NOT_SEARCHED:

@@ -19,7 +19,7 @@ from coda_restore import proc
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
-from coda_restore.cli.catalog_source import check_strict, open_volume
+from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
@@ -152,7 +152,7 @@ def run_command(
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
     if output != "-" and not json:
-        render(the_plan)  # the plan first, on stdout, unless stdout is the dump
+        render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz))  # the plan first, on stdout
     reporters = [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))
