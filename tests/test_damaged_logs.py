@@ -53,8 +53,11 @@ def _answers_fail(ex, where: str, no_dac: bool = False):
         done = coda_restore("plan", "u.ann", "--date", "2026-03-08", "--chain", chain, *_sources(ex), no_dac=no_dac)
         assert done.returncode == 3, done.stdout + done.stderr
         assert "NOT RESTORABLE: the records cannot prove the chain" in done.stdout
-        assert where in " ".join(done.stdout.split())  # the table wraps
         assert "Traceback" not in done.stderr
+        done = coda_restore("plan", "u.ann", "--date", "2026-03-08", "--chain", chain, *_sources(ex), "--json",
+                            no_dac=no_dac)
+        plan = json.loads(done.stdout)
+        assert plan["restorable"] is False and where in plan["reason"], plan["reason"]
     done = coda_restore("check", "u.ann", *_sources(ex), "--json", no_dac=no_dac)
     report = json.loads(done.stdout)
     assert done.returncode != 0 and report["ok"] is False
