@@ -257,3 +257,30 @@ def test_a_saved_plan_runs_as_planned_and_an_edited_one_is_refused(coda_lab, tmp
     r = run_cli(*common, "--plan", saved, exit_status=2)
     assert "was it edited?" in r.stderr
     assert not (tmp_path / "merged").exists()
+
+
+def test_a_rerun_names_the_volume_an_interrupted_restore_may_have_half_created_and_resumes(coda_lab, tmp_path):
+    """Issue 13 item 6: volutil restore made the volume but the run failed
+    (the reply was lost); the rerun must not say "nothing was restored"."""
+    name, workdir = "u.jan.thalf", tmp_path / "w"
+    lost = tmp_path / "volutil"
+    lost.write_text("#!/bin/sh\n"
+                    f"{volutil_wrapper(coda_lab.lab.root)} \"$@\" || exit\n"
+                    "case \" $* \" in *\" restore \"*) echo 'RPC2_CONNBUSY: the reply was lost' >&2; exit 1;; esac\n")
+    lost.chmod(0o755)
+    args = _restore_args(coda_lab, "u.jan", "2026-05-13", workdir, name)
+    first = run_cli(*args, "--volutil", lost, exit_status=1)
+    assert "the reply was lost" in first.stderr and "may be half-created" in first.stderr
+    assert _exists(coda_lab, name)  # made by the server, not verified by the run
+    rerun = run_cli(*args, exit_status=6)
+    assert "nothing was restored" not in rerun.stderr
+    assert f"volume {name} may be half-created on localhost" in rerun.stderr
+    assert f"Check with: {volutil_wrapper(coda_lab.lab.root)} -h localhost info {name}" in rerun.stderr
+    assert "Remove it with:" in rerun.stderr and "purge VOLID" in rerun.stderr
+    dry = json.loads(run_cli(*args, "--dry-run", "--json", exit_status=None).stdout)
+    assert any(c["check"] == "target name" and "half-created" in c["detail"] for c in dry["preflight"])
+    _purge(coda_lab, name)  # what the message says to do, then the same command resumes
+    log = tmp_path / "events.jsonl"
+    run_cli(*args, "--log-json", log)
+    assert any(e["step"] == "fetch" and e["resumed"] for e in _events(log))  # the spool was kept
+    assert coda_lab.server().state(name) == _state_at(coda_lab, "u.jan", "n10")

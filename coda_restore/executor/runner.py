@@ -18,11 +18,11 @@ from pathlib import Path
 from coda_restore import proc
 from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
-from coda_restore.errors import PREFLIGHT_FAILED, CodaRestoreError, NotRestorable, UsageError
+from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import (Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
                                          read_amanda_header, spool)
-from coda_restore.executor.journal import Journal, SpooledImage
+from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
 from coda_restore.executor.sink import FileSink, VolutilSink
 from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
@@ -62,6 +62,16 @@ class HalfRestored(CodaRestoreError):
 volutil restore had started: volume {} may be half-created on {}.
 Check with: {}
 Remove it with: {}"""
+
+
+def half_restored(opts: "RunOptions", name: str, why: str, status: int) -> HalfRestored:
+    """The volume volutil restore may have half-created, with the commands to
+    check and remove it: for the run that stopped, and for every rerun."""
+    vu = _volutil(opts)
+    half = HalfRestored(why, name, opts.server, proc.display(vu.argv("info", name)),
+                        proc.display(vu.argv("purge", "VOLID", name)))
+    half.exit_status = status
+    return half
 
 
 @dataclass(frozen=True)
@@ -220,8 +230,12 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     checks.append(Check("workdir space", free_kb >= spool_kb * SPOOL_MARGIN,
                         f"{workdir}: {free_kb // 1024} MiB free, spool needs {spool_kb // 1024 + 1} MiB"))
     if name is not None:
-        checks.append(_name_is_free(opts, name) if shutil.which(opts.volutil)
-                      else Check("target name", False, "cannot ask: volutil not found"))
+        named = (_name_is_free(opts, name) if shutil.which(opts.volutil)
+                 else Check("target name", False, "cannot ask: volutil not found"))
+        if not named.ok and "already exists" in named.detail and restore_started(workdir, plan.plan_hash) == name:
+            named = Check("target name", False, f"{named.detail}: may be half-created by an earlier run of this "
+                          "plan that stopped after volutil restore started; remove it, then run again")
+        checks.append(named)
     return Preflight(tuple(checks), _commands(plan, opts, name, user), name)
 
 
@@ -271,6 +285,12 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
     failed = [c for c in pre.checks if not c.ok]
     if failed:
         if any(c.name == "target name" and "already exists" in c.detail for c in failed):
+            if restore_started(workdir, plan.plan_hash) == pre.volume_name:
+                # an earlier run of this plan was stopped (a failure, a signal, kill -9) after
+                # volutil restore started: the volume is its own, not the operator's
+                raise half_restored(opts, pre.volume_name, "an earlier run of this plan was stopped after "
+                                    f"volutil restore started (journal {workdir / JOURNAL_NAME}); "
+                                    "remove the volume, then the same command resumes", RESTORE_WRONG)
             raise VolumeExists(pre.volume_name, opts.server)
         raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
     if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
@@ -422,12 +442,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         finally:
             child.kill()
         if isinstance(sink, VolutilSink) and sink.started and isinstance(err, CodaRestoreError):
-            vu = _volutil(opts)
-            half = HalfRestored(str(err), pre.volume_name, opts.server,
-                                proc.display(vu.argv("info", pre.volume_name)),
-                                proc.display(vu.argv("purge", "VOLID", pre.volume_name)))
-            half.exit_status = err.exit_status  # a bad image stays 4, a signal 5
-            raise half from err
+            raise half_restored(opts, pre.volume_name, str(err), err.exit_status) from err  # 4 stays 4, 5 stays 5
         if isinstance(err, CodaRestoreError):
             raise err
         raise
