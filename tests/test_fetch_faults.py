@@ -52,3 +52,14 @@ def test_a_fetch_that_fails_by_itself_reports_its_status_and_stderr_first(tmp_pa
         _within(20, lambda: _spool(argv, tmp_path / "x.dump", timeout=None))
     assert err.value.status == 3 and stderr in str(err.value)
     assert "no Amanda header" in str(err.value.__cause__)  # what the stream alone says, as the cause
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("amfetchdump") is None, reason="needs root and Amanda")
+def test_the_real_amfetchdump_failing_under_runuser_is_reported_as_itself(tmp_path):
+    from coda_restore.executor.fetch import fetch_argv
+
+    argv = fetch_argv("codarestore-no-such-config", "localhost", "u.jan", "20260510010000", 0, "backup")
+    with pytest.raises(CommandFailed) as err:
+        _within(60, lambda: _spool(argv, tmp_path / "x.dump", timeout=30))
+    assert err.value.status == 1 and "could not open conf file" in str(err.value)
+    assert "amfetchdump" in str(err.value) and "no Amanda header" not in str(err.value)
