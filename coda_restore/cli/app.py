@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -91,13 +90,13 @@ class _Group(TyperGroup):
             _fit_param(param)
         return super().get_params(ctx)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CodaRestoreError as err:
             if err.traceback:
                 raise
-            click.echo(f"coda-restore: error: {err}", err=True)
+            typer.echo(f"coda-restore: error: {err}", err=True)
             raise typer.Exit(err.exit_status) from None
 
 
@@ -105,6 +104,8 @@ app = typer.Typer(
     cls=_Group,
     name="coda-restore",
     help="Plan and run restores of Coda volumes from Amanda backups.",
+    epilog="The backup side is the Amanda plugin amcoda: 'amcoda install' puts it into Amanda's "
+    "application directory (see 'amcoda --help').",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh and fish
     pretty_exceptions_enable=False,
@@ -145,7 +146,7 @@ def _print_version(value: bool) -> None:
     if value:
         from coda_restore import __version__
 
-        click.echo(f"coda-restore {__version__}")
+        typer.echo(f"coda-restore {__version__}")
         raise typer.Exit()
 
 

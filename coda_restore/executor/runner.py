@@ -164,7 +164,8 @@ def _name_is_free(opts: RunOptions, name: str) -> Check:
     done = proc.run(_volutil(opts).argv("info", name), check=False)
     if done.status == 0:
         return Check("target name", False, f"volume {name} already exists on {opts.server}")
-    if re.search(r"not found|does not exist|VNOVOL|no such", done.stderr, re.I):
+    # a real server: 22 for a name its VLDB lacks, 603 for no such volume (ref §23 rows 8, 9)
+    if re.search(r"not found|does not exist|VNOVOL|no such|return code (?:22|603)\b", done.stderr, re.I):
         return Check("target name", True, f"{name} is free on {opts.server}")
     return Check("target name", False, f"cannot tell whether {name} exists: volutil info exited "
                  f"{done.status}: {done.stderr.strip()[-300:]}")
