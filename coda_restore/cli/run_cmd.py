@@ -21,7 +21,7 @@ from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, Logdi
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
-from coda_restore.errors import PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
+from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
 from coda_restore.executor.runner import RunOptions, RunResult, check_options, run, unplanned_preflight
 from coda_restore.history import VolumeHistory
@@ -153,6 +153,11 @@ def run_command(
     the_plan = loaded or fresh
     if output != "-" and not json:
         render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz))  # the plan first, on stdout
+    if dry_run and not the_plan.restorable:
+        # the rehearsal still shows the checks; a real run refuses with the same status (3)
+        pre = unplanned_preflight(config, options, f"not restorable: {the_plan.reason}")
+        _render_result(RunResult(pre), dry_run, json, the_plan)
+        raise typer.Exit(NOT_RESTORABLE)
     reporters = [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))
