@@ -14,8 +14,9 @@ docs cannot drift from the program again:
   parser as it stands, and a ``run`` line by run's own option check, which
   it makes before reading any record.
 
-Not run: the stderr log of a real run (it needs the Coda lab's server) and
-``--install-completion`` (it would edit the shell's startup file)."""
+The stderr log of a real run needs the Coda lab's server:
+test_docs_run_lab.py runs it there.  Not run: ``--install-completion`` (it
+would edit the shell's startup file)."""
 
 from __future__ import annotations
 
