@@ -23,7 +23,8 @@ from coda_restore.cli.catalog_source import check_strict, open_volume, source_ar
 from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
-from coda_restore.executor.runner import RunOptions, RunResult, check_options, run, unplanned_preflight
+from coda_restore.executor.runner import (PreflightFailed, RunOptions, RunResult, check_options, run,
+                                          unplanned_preflight)
 from coda_restore.history import VolumeHistory
 from coda_restore.planner import make_plan
 from coda_restore.when import Target, parse_now, parse_when, zone
@@ -138,15 +139,16 @@ def run_command(
     try:
         catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
     except ConfigUnreadable as err:
-        if not dry_run:
-            raise
-        # A rehearsal shows every check it can: the config's FAIL line among them.
+        # The config's failure is a preflight FAIL, in a rehearsal and in a run
+        # alike; a rehearsal shows every other check it can.
         if logdir is None:
+            if not dry_run:
+                raise PreflightFailed(f"Amanda config: {err}") from None
             pre = unplanned_preflight(config, options, "no plan: the records' place is asked of the config "
                                                         "(or give --logdir DIR)")
             _render_result(RunResult(pre), dry_run, json, None)
             raise typer.Exit(PREFLIGHT_FAILED) from None
-        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)
+        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)  # its preflight FAILs
     fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)

@@ -204,7 +204,8 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     needed = sorted({t.label for t in plan.tapes})
     if needed:
         # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
-        held = _changer_labels(plan.config, user) if checks[-1].ok else None
+        config_ok = all(c.ok for c in checks if c.name == "Amanda config")
+        held = _changer_labels(plan.config, user) if config_ok else None
         if held is None:
             checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown",
                                 warn=True))
