@@ -17,14 +17,16 @@ callers' error paths.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import stat
 import socket
 import sys
 import time
 from typing import BinaryIO, TextIO
 
-from .errors import ServerError
+from .errors import ServerError, TransferFailed
 from .server import Server
 from .tree import volume_state
 
@@ -232,19 +234,34 @@ class Volutil:
             partition = partition[:-1]
         name = a[3] if len(a) > 3 and a[3] else None
         volid = (_hex(a[4]) or 0) if len(a) > 4 else 0
+        if filename is None:
+            self._hang_on_stdin()
         try:
-            src = self.stdin if filename is None else open(filename, "rb")
+            fd = os.open(filename, os.O_RDONLY)
         except OSError as e:
             self.err(f"RestoreFile: {e.strerror}\n")
             raise Exit(1)
         try:
-            created = self.server.restore(src, partition, name, volid)
+            received = read_as_sftp(fd)
+        finally:
+            os.close(fd)
+        limit = self.env.get("CODASIM_RESTORE_LIMIT")
+        try:
+            created = self.server.restore(io.BytesIO(received), partition, name, volid,
+                                          limit=int(limit) if limit else None)
+        except TransferFailed as e:
+            self.fail("VolRestore", e, lead=e.detail + "\n")
         except ServerError as e:
             self.fail("VolRestore", e, lead="\n")
-        finally:
-            if src is not self.stdin:
-                src.close()
         self.stdout.write(f"\nVolRestore successful, created {created:08x}\n".encode())
+
+    def _hang_on_stdin(self) -> None:
+        """§23 row 1: without -f the client's rock holds fd 0 and
+        ``CODA_ASSERT(rockinfo->fd != 0)`` fails; coda_assert sleeps forever."""
+        self.err('Assertion failed: rockinfo->fd != 0, file "volclient.cc", line 1011\n')
+        self.err(f"Sleeping forever.  You may use gdb to attach to process {os.getpid()}.")
+        while True:
+            time.sleep(1)
 
     def cmd_purge(self) -> None:
         if len(self.args) != 4:
@@ -330,6 +347,24 @@ def info_text(vol, dump_all: bool = False) -> str:
     for path, node in sorted(volume_state(vol).items()):
         out.append(f"{path}\t{node}\n")
     return "".join(out)
+
+
+SFTP_PACKET = 8192  # bytes the client's side-effect transfer asks of its file per read
+
+
+def read_as_sftp(fd: int) -> bytes:
+    """What the server receives from the client's ``-f`` file (§23 row 2).
+
+    A regular file is read to its end.  On a pipe, FIFO or /dev/fd a read
+    returns what is in the pipe now: the first short read ends the transfer,
+    so a writer that pauses loses the rest, unnoticed."""
+    chunks = []
+    regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    while chunk := os.read(fd, SFTP_PACKET):
+        chunks.append(chunk)
+        if not regular and len(chunk) < SFTP_PACKET:
+            break
+    return b"".join(chunks)
 
 
 def main(argv: list[str] | None = None) -> int:
