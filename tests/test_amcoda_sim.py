@@ -291,14 +291,59 @@ def test_coda6_ancient_takes_group_and_replica_ids(coda):
 # --- restore and validate ------------------------------------------------------------
 
 
-def test_restore_feeds_a_full_dump_to_volutil_restore(coda):
+def test_restore_spools_the_dump_restores_it_from_the_file_and_verifies_it(coda, tmp_path):
+    # the simulator hangs, as a real client does, if the dump comes on volutil's stdin (§23 row 1)
     full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
     r = coda.amcoda("restore", "--config", "lab", "--disk", "/coda/u.jan", "--level", "0",
-                    "--partition", "/vicepb", "--restore-name", "u.jan.restored", ".",
-                    stdin=full.data)
+                    "--partition", "/vicepb", "--restore-name", "u.jan.restored", "--staging", str(staging),
+                    ".", stdin=full.data)
     assert r.status == 0, r
-    assert "VolRestore successful" in r.stderr
+    assert f" restore -f {staging}/amcoda-restore." in r.stderr and "VolRestore successful" in r.stderr
+    assert "amcoda: verified: volume" in r.stderr
     assert coda.server.state("u.jan.restored") == coda.server.state("u.jan")
+    assert list(staging.iterdir()) == []  # the spool is gone
+
+
+def test_restore_ends_with_one_clear_error_on_every_failure(coda, tmp_path):
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record")).data
+    args = ("restore", "--disk", "/coda/u.jan", "--level", "0", "--partition", "/vicepa")
+    # a truncated image never reaches the server
+    r = coda.amcoda(*args, "--restore-name", "u.jan.cut", stdin=full[:-7])
+    assert r.status == 1 and "truncated" in r.stderr, r
+    # the server fails the restore (a size above its transfer buffer, §23 row 3)
+    small = tmp_path / "small-volutil"
+    small.write_text(f"#!/bin/sh\nCODASIM_RESTORE_LIMIT=100 exec {coda.volutil} \"$@\"\n")
+    small.chmod(0o755)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.big", stdin=full, volutil=small)
+    assert r.status == 1 and "failed to read a dump this size" in r.stderr, r
+    # the server says successful but holds other data (its buffer, read on past a short transfer)
+    stale = tmp_path / "stale-volutil"
+    stale.write_text("#!/bin/bash\n"
+                     'args=("$@"); for i in "${!args[@]}"; do [ "${args[$i]}" = "-f" ] && f="${args[$((i+1))]}" '
+                     '&& args[$((i+1))]=/dev/stdin; done\n'
+                     f'if [ -n "$f" ]; then {{ head -c 40 "$f"; sleep 4; tail -c +41 "$f"; }} | '
+                     f'exec {coda.volutil} "${{args[@]}}"; exit; fi\nexec {coda.volutil} "$@"\n')
+    stale.chmod(0o755)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/new", b"n")
+    coda.tick(5 * 3600)
+    newer = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    assert coda.amcoda(*args, "--restore-name", "u.jan.prev", stdin=full).status == 0
+    r = coda.amcoda(*args, "--restore-name", "u.jan.stale", stdin=newer, volutil=stale)
+    assert r.status == 1 and "is WRONG" in r.stderr and "purge" in r.stderr, r
+    assert coda.server.state("u.jan.stale") == coda.server.state("u.jan.prev")  # what the server holds
+    kept = Path(r.stderr.split("The merged image is kept: ")[1].split()[0])
+    assert kept.read_bytes() == newer  # kept for the operator, as the message says
+    kept.unlink()
+    # a dead server
+    dead = tmp_path / "dead-volutil"
+    dead.write_text(f"#!/bin/sh\necho 'V_BindToServer: binding to host localhost' >&2\n"
+                    "echo 'VolRestore failed with RPC2_DEAD (F)' >&2\nexit 1\n")
+    dead.chmod(0o755)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.dead", stdin=full, volutil=dead)
+    assert r.status == 1 and "the server is dead or unreachable" in r.stderr, r
 
 
 def test_restore_refuses_an_incremental(coda):

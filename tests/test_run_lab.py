@@ -307,7 +307,7 @@ def test_a_stale_restore_is_caught_by_the_dump_back(coda_lab, tmp_path):
         '# restore -f FILE ...: feed FILE through a pipe that pauses after 40 bytes\n'
         'args=("$@"); for i in "${!args[@]}"; do\n'
         '  if [ "${args[$i]}" = "-f" ]; then f="${args[$((i+1))]}"; args[$((i+1))]=/dev/stdin;\n'
-        f'    {{ head -c 40 "$f"; sleep 1; tail -c +41 "$f"; }} | exec {real} "${{args[@]}}"; fi\n'
+        f'    {{ head -c 40 "$f"; sleep 4; tail -c +41 "$f"; }} | exec {real} "${{args[@]}}"; exit; fi\n'
         f'done\nexec {real} "$@"\n')
     stale.chmod(0o755)
     name = "u.jan.tstale"

@@ -74,7 +74,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     volid = created_id(out)
     if status != 0 or volid is None:
         why = explain(child.stderr_tail) if status != 0 else f"no 'VolRestore successful' in {out.strip()!r}"
-        raise RestoreFailed(name, why, name, vu.server, proc.display(vu.argv("info", name)),
+        raise RestoreFailed(name, why, name, vu.server or "the local server", proc.display(vu.argv("info", name)),
                             purge_command(vu, "VOLID", name), staged)
     return volid
 
@@ -105,10 +105,10 @@ def verify(vu: Volutil, volid: int, name: str, server: str | None, sent: Content
     try:
         got = dump_back(vu, volid, on_bytes)
     except _DumpBackFailed as err:
-        raise NotVerified(name, hexid(volid), server, err, purge, staged) from None
+        raise NotVerified(name, hexid(volid), server or "the local server", err, purge, staged) from None
     diffs = differences(sent, got)
     if diffs:
-        raise RestoreWrong(name, hexid(volid), server, "\n  ".join(diffs), purge, staged)
+        raise RestoreWrong(name, hexid(volid), server or "the local server", "\n  ".join(diffs), purge, staged)
     return got
 
 

@@ -114,6 +114,12 @@ class Txn:
         _write_atomic(self.root / "server.json", json.dumps(self.meta, indent=1))
 
 
+def _write_atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -361,7 +367,7 @@ class Server:
         path = self.root / TRANSFER_BUFFER
         old = path.read_bytes() if path.exists() else b""
         buf = received + old[len(received):]
-        path.write_bytes(buf)
+        _write_atomic_bytes(path, buf)  # replaced, not rewritten: root and Amanda's user share the state
         return buf
 
     def _resolve_acls(self, vol: Volume) -> None:
@@ -391,9 +397,14 @@ class Server:
             t.meta["restore_limit"] = limit
 
     def log(self, line: str) -> None:
-        """The server's SrvLog."""
-        with open(self.root / "SrvLog", "a") as f:
-            f.write(line + "\n")
+        """The server's SrvLog (writable by every user that runs volutil on this state)."""
+        fd = os.open(self.root / "SrvLog", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            if os.fstat(fd).st_uid == os.geteuid():
+                os.fchmod(fd, 0o666)
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
 
     def purge(self, volid: int, name: str) -> None:
         with self.txn() as t:
