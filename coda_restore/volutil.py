@@ -175,6 +175,16 @@ class Volutil:
         return self.argv("dump", hexid(volid))
 
 
+# vol-getvolumelist.cc's VListVolumes: one line per volume on the server,
+# VLDB or not: "<W|R|B|?><name> I<id> H<server> P<partition> m.. M.. ..."
+_LISTED = re.compile(r"^[WRB?](.*) I([0-9a-fA-F]+) H[0-9a-fA-F]+ P\S+ m", re.M)
+
+
+def parse_volume_list(text: str) -> dict[int, str]:
+    """``volutil getvolumelist`` output -> {volume id: name}."""
+    return {int(m.group(2), 16): m.group(1) for m in _LISTED.finditer(text)}
+
+
 _CREATED = re.compile(r"VolRestore successful, created ([0-9a-fA-F]+)")
 _RPC2_CODE = re.compile(r"Unknown RPC2 return code (-?\d+)")
 # what current Coda's volutil means by "Unknown RPC2 return code N" (§23 row 11)

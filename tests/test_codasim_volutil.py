@@ -325,3 +325,19 @@ def test_parallel_calls_share_the_server(state):
     for bid, (out, _err) in zip(clones * 3, outs):
         assert parse_dump(io.BytesIO(out)).volume_id == bid
     assert len(list((state / "backup").glob("*.newlist"))) == 2
+
+
+def test_getvolumelist_lists_every_volume_as_vlistvolumes_writes_it(state, tmp_path):
+    bid, dump = _dump_of_backup(state)
+    staged = tmp_path / "d"
+    staged.write_bytes(dump)
+    created = re.search(r"created (\w+)", volutil(state, "restore", "-f", staged, "/vicepb", "u.jan.r").stdout.decode())
+    r = volutil(state, "getvolumelist")
+    assert r.stderr.decode() == "GetVolumeList finished successfully\n"
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("P/vicepa H") and lines[1].startswith("P/vicepb H")
+    rw = rw_id(state)
+    assert re.fullmatch(rf"Wu\.jan I{rw:x} H1 P/vicepa m0 M0 U[0-9a-f]+ W{rw:x} C[0-9a-f]+ D[0-9a-f]+ "
+                        r"B[0-9a-f]+ A0", lines[2])
+    assert lines[3].startswith(f"Bu.jan.backup I{int(bid, 16):x} H1 P/vicepa ")
+    assert lines[4].startswith(f"Bu.jan.r I{int(created.group(1), 16):x} H1 P/vicepb ")

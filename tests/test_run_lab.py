@@ -105,6 +105,35 @@ def test_an_existing_target_name_is_refused_and_nothing_is_fetched(coda_lab, tmp
     assert not [e for e in _events(log) if e["step"] == "fetch"]
 
 
+def test_a_name_a_restore_took_or_a_volume_id_is_refused(coda_lab, tmp_path):
+    # restored volumes are in no VLDB: getvolumelist finds them, by name and by id
+    name = "u.jan.ttaken"
+    run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "a", name))
+    volid = next(v.id for v in coda_lab.server().volumes() if v.name == name)
+    r = run_cli(*_run_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "b", "--server", "localhost",
+                           "--partition", "/vicepa", "--name", name), exit_status=2)
+    assert f"volume {name} already exists on localhost" in r.stderr
+    r = run_cli(*_run_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "c", "--server", "localhost",
+                           "--partition", "/vicepa", "--name", f"{volid:08x}"), exit_status=2)
+    assert f"is the id of {name}" in r.stderr
+    assert [v.name for v in coda_lab.server().volumes()].count(name) == 1
+
+
+def test_acl_users_the_server_does_not_know_are_warned_about_or_said_unchecked(coda_lab, tmp_path):
+    # a protection DB without System:Administrators (the lab's ACLs name it)
+    other = tmp_path / "pdb-state"
+    other.mkdir()
+    (other / "pdb.json").write_text(json.dumps({"System:AnyUser": -101}))
+    pdbtool = checkout_tool(coda_lab.lab.root, tmp_path / "pdb", tool="pdbtool",
+                            env=f"CODASIM_STATE={shlex.quote(str(other))}; export CODASIM_STATE")
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "w", "u.jan.tacl",
+                               "--pdbtool", str(pdbtool)))
+    assert "ACL users: WARN: the server's protection DB does not know System:Administrators" in r.stderr
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "w2", "u.jan.tacl2",
+                               "--pdbtool", str(tmp_path / "no-pdbtool")))
+    assert "ACL users: WARN: not checked:" in r.stderr
+
+
 def test_minimal_chain_restores_the_tree_and_announces_what_it_skips(coda_lab, tmp_path):
     # p.proj on 05-10: the exact chain cannot cross n06's recorded dump, whose
     # holding file was lost; Amanda's chain (05-08/0, 05-10/1) skips it

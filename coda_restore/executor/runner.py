@@ -29,7 +29,7 @@ from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.validate import validate
-from coda_restore.volutil import Volutil
+from coda_restore.volutil import Volutil, explain, parse_volume_list
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
 MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
@@ -175,15 +175,39 @@ def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None,
 
 
 def _name_is_free(opts: RunOptions, name: str) -> Check:
-    """``volutil info NAME``: 0 means it exists; a 'not found' failure means free."""
+    """Every volume the server holds (``volutil getvolumelist``: restored ones
+    too, which ``info NAME`` misses since they are not in the VLDB, §23 row 8)
+    by name and by id (volutil takes a name or a hex id); ``info NAME`` when
+    the server has no getvolumelist."""
+    listed = proc.run(_volutil(opts).argv("getvolumelist"), check=False)
+    if listed.status == 0:
+        volumes = parse_volume_list(listed.stdout)
+        taken = [f"{volid:08x}" for volid, vname in volumes.items() if vname == name]
+        as_id = _hex_or_none(name)
+        if taken:
+            return Check("target name", False, f"volume {name} already exists on {opts.server} "
+                         f"(id {', '.join(taken)})")
+        if as_id is not None and as_id in volumes:
+            return Check("target name", False, f"volume {name} already exists on {opts.server}: "
+                         f"{name} is the id of {volumes[as_id]}")
+        return Check("target name", True, f"{name} is free on {opts.server} (no volume of {len(volumes)} "
+                     "has that name or id)")
     done = proc.run(_volutil(opts).argv("info", name), check=False)
     if done.status == 0:
         return Check("target name", False, f"volume {name} already exists on {opts.server}")
     # current Coda: 22 for a name not in the VLDB, 603 for no such volume (§23 rows 8, 9)
     if re.search(r"not found|does not exist|VNOVOL|no such|return code (22|603)\b", done.stderr, re.I):
-        return Check("target name", True, f"{name} is free on {opts.server}")
+        return Check("target name", True, f"{name} is free on {opts.server} (volutil info; getvolumelist "
+                     f"failed: {explain(listed.stderr)})")
     return Check("target name", False, f"cannot tell whether {name} exists: volutil info exited "
-                 f"{done.status}: {done.stderr.strip()[-300:]}")
+                 f"{done.status}: {explain(done.stderr)}")
+
+
+def _hex_or_none(word: str) -> int | None:
+    try:
+        return int(word, 16)
+    except ValueError:
+        return None
 
 
 def _changer_labels(config: str, user: str | None) -> set[str] | None:
@@ -456,7 +480,8 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
     with open(staged, "rb") as f:  # what is compared, and the ACL names to look up
         sent = contents(f, str(staged))
     known, detail = acl_users_check(opts.pdbtool, sent.acl_names())
-    reporter.event(Event(Stage.PREFLIGHT, volume, message=f"ACL users: {detail}", ok=known is not False))
+    # a warning, not a failure: the restore goes on and the dump back tells
+    reporter.event(Event(Stage.PREFLIGHT, volume, message=f"ACL users: {'ok' if known else 'WARN'}: {detail}"))
     reporter.event(Event(Stage.RESTORE, volume, message=pre.restore_shown))
     journal.record_restore_started(name)
     restored_id = restore_staged(vu, list(pre.commands[-1]), staged, name, opts.transport)

@@ -27,7 +27,7 @@ import time
 from typing import BinaryIO, TextIO
 
 from .errors import ServerError, TransferFailed
-from .server import Server
+from .server import SERVER_ID, Server
 from .tree import volume_state
 
 USAGE = ("Usage: volutil [-h host] [-r realm] [-t timeout] [-d debuglevel] <option>,\n"
@@ -272,6 +272,26 @@ class Volutil:
         except ServerError as e:
             self.fail("VolPurge", e)
         self.stdout.write(f"Volume {vid:08x} ({self.args[3]}) successfully purged\n".encode())
+
+    def cmd_getvolumelist(self) -> None:
+        """Every volume on the server, VLDB or not, as vol-getvolumelist.cc's
+        VListVolumes writes it: ``P<part> H<host> T<total> F<free>`` per
+        partition, then ``<W|R|B|?><name> I<id> H<server> P<part> m M U W C D B A``."""
+        with self.server.txn() as t:
+            vols = [t.volume(v) for v in t.ids()]
+            parts = t.meta["partitions"]
+        host = socket.gethostname()
+        lines = [f"P{p} H{host} T{0x100000:x} F{0x80000:x}\n" for p in parts]
+        kind = {0: "W", 1: "R", 2: "B"}
+        for v in vols:
+            usage = sum(v.week_use)
+            lines.append(f"{kind.get(int(v.type), '?')}{v.name} I{v.id:x} H{SERVER_ID:x} P{v.partition} "
+                         f"m{v.minquota:x} M{v.maxquota:x} U{v.diskused:x} W{v.parent_id:x} "
+                         f"C{v.creation_date:x} D{v.copy_date:x} B{v.backup_date:x} A{usage:x}\n")
+        out = self.stdout if len(self.args) < 3 else open(self.args[2], "wb")
+        out.write("".join(lines).encode())
+        out.flush()
+        self.err("GetVolumeList finished successfully\n")
 
     def cmd_info(self) -> None:
         a = self.args
