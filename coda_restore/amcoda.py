@@ -5,8 +5,16 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
 ``coda-dump-format.md`` §12, §16):
 
 * ``estimate``: make sure the volume's backup clone is at most CLONE-MAX-AGE
-  old (``lock`` + ``backup`` otherwise), then ``dumpestimate`` the clone and
-  print ``LEVEL KiB 1`` per requested level.
+  old (``lock`` + ``backup`` otherwise; the age is the RW volume's
+  backupDate, which every ``backup`` moves, ref §23 row 5), then print
+  ``LEVEL KiB 1`` per requested level: level 0 from the clone's size in
+  ``volutil info``, an incremental by counting the bytes of an unmarked
+  ``dump -i LEVEL`` of the clone (the next dump's base does not move).
+  ``volutil dumpestimate`` kills a current server once an ``.ancient`` list
+  exists (§23 row 4): it is used only with ESTIMATE "dumpestimate".
+* A backupId of 0 or naming no volume (a purged clone, ``Unknown RPC2 return
+  code 603``) is not an error: ``lock`` + ``backup`` make a new clone, as
+  S_VolMakeBackups does, and the id ``backup`` printed is dumped.
 * ``backup``: the same clone check, ``dump [-i LEVEL] CLONE`` streamed to
   fd 1 in bounded chunks while the stream is checked and its directories are
   read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
@@ -28,6 +36,7 @@ import enum
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +49,8 @@ from typing import BinaryIO, TextIO
 from coda_restore import proc
 from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
 from coda_restore.executor.restore import NotVerified, RestoreFailed, RestoreWrong, Transport, restore_staged, verify
-from coda_restore.volutil import BACKUP, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid
+from coda_restore.volutil import (BACKUP, RW, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid,
+                                  no_such_volume, not_in_vldb, one_line, refused, server_gone)
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.reader import DumpReader
@@ -61,6 +71,18 @@ SUPPORT = (
     ("RECORD", "YES"), ("COLLECTION", "NO"),
     ("MULTI-ESTIMATE", "YES"), ("CALCSIZE", "NO"), ("CLIENT-ESTIMATE", "YES"),
 )
+
+
+USAGE = """\
+usage: amcoda COMMAND [--NAME VALUE]...   (run by Amanda as its own user)
+       amcoda install [--amlibexecdir DIR] [--user USER] [--force]
+
+Amanda's Application-API commands: support, selfcheck, estimate, backup,
+restore, validate; properties are passed as --NAME VALUE (see the README or
+coda-restore(1), AMANDA APPLICATION).  'amcoda install' (as root) puts this
+amcoda into Amanda's application directory, tried as Amanda's user first;
+'amcoda install --help' tells more.
+"""
 
 
 class Command(enum.Enum):
@@ -92,8 +114,12 @@ class Request:
     files: tuple[str, ...] = ()  # restore: what to restore (only the whole volume)
 
     def prop(self, name: str, default: str | None = None) -> str | None:
-        found = [v for k, v in self.properties if k == name]
+        found = self.props(name)
         return found[-1] if found else default
+
+    def props(self, name: str) -> tuple[str, ...]:
+        """Every value of a multi-valued property, in Amanda's order."""
+        return tuple(v for k, v in self.properties if k == name)
 
 
 def _norm(name: str) -> str:
@@ -157,6 +183,13 @@ def parse_age(text: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2).lower()]
 
 
+class Estimate(enum.Enum):
+    """ESTIMATE: how estimate sizes a level."""
+
+    COUNT = "count"  # level 0 from volutil info, incrementals by counting an unmarked dump
+    DUMPESTIMATE = "dumpestimate"  # only for a server fixed for ref §23 row 4
+
+
 @dataclass(frozen=True)
 class Settings:
     """The application-tool properties, checked once at the edge."""
@@ -167,30 +200,38 @@ class Settings:
     clone_max_age: float
     ancient: AncientStyle
     restore_name: str | None = None
+    estimate: Estimate = Estimate.COUNT
     staging: str | None = None  # where restore spools the image (default: the temp directory)
 
 
+def _choice(enum_type, req: Request, name: str, default):
+    text = _norm(req.prop(name, default.value))
+    try:
+        return enum_type(text)
+    except ValueError:
+        choices = ", ".join(e.value for e in enum_type)
+        raise UsageError(f"bad {name.upper()} {text!r}: one of {choices}") from None
+
+
 def settings(req: Request) -> Settings:
-    program = req.prop("volutil", "volutil")
+    # VOLUTIL may be multi-valued: the words volutil runs through, e.g.
+    # "sudo" "-n" "/usr/sbin/volutil" (a list, never a shell string).
+    command = req.props("volutil") or ("volutil",)
     # The volume: property VOLUME, else the DLE's device, else its disk; a path
     # like /coda/u.jan names the volume by its last component.
     where = req.prop("volume") or req.device or req.disk or ""
     volume = where.rstrip("/").rsplit("/", 1)[-1]
     if not volume and req.command not in (Command.SUPPORT, Command.VALIDATE, Command.RESTORE):
         raise UsageError("no volume: give --disk, --device or the VOLUME property")
-    style_text = _norm(req.prop("ancient-id", AncientStyle.BACKUP_ID.value))
-    try:
-        style = AncientStyle(style_text)
-    except ValueError:
-        choices = ", ".join(s.value for s in AncientStyle)
-        raise UsageError(f"bad ANCIENT-ID {style_text!r}: one of {choices}") from None
+    style = _choice(AncientStyle, req, "ancient-id", AncientStyle.BACKUP_ID)
     timeout = req.prop("volutil-timeout")
     return Settings(
-        volutil=Volutil(program=program, server=req.prop("server"),
+        volutil=Volutil(program=command[-1], prefix=command[:-1], server=req.prop("server"),
                         timeout=float(timeout) if timeout else None),
         volume=volume, partition=req.prop("partition"),
         clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
-        ancient=style, restore_name=req.prop("restore-name"), staging=req.prop("staging"))
+        ancient=style, restore_name=req.prop("restore-name"),
+        estimate=_choice(Estimate, req, "estimate", Estimate.COUNT), staging=req.prop("staging"))
 
 
 # --- the backup clone --------------------------------------------------------
@@ -203,21 +244,66 @@ class Clone:
     notes: tuple[str, ...] = ()  # what was done to get it, for the messages
 
 
+class VolumeProblem(CodaRestoreError):
+    """{}"""
+
+
+def find_volume(s: Settings) -> VolumeInfo:
+    """``volutil info VOLUME``, with a failure that says what it means."""
+    try:
+        return s.volutil.info(s.volume)
+    except CommandFailed as exc:
+        if not_in_vldb(exc):
+            raise VolumeProblem(f"volume {s.volume}: the name is not in the server's VLDB (volutil "
+                                "info finds a name only there): give the replica's hex id, or run "
+                                "bldvldb.sh on the server") from None
+        if no_such_volume(exc):
+            raise VolumeProblem(f"no volume {s.volume} on the server") from None
+        raise
+
+
+def backup_clone(s: Settings, rw: VolumeInfo) -> VolumeInfo | None:
+    """The RW volume's backup clone, or None when its backupId names no volume
+    (0, or a purged clone: ``Unknown RPC2 return code 603``)."""
+    if not rw.backup_id:
+        return None
+    try:
+        clone = s.volutil.info(hexid(rw.backup_id))
+    except CommandFailed as exc:
+        if no_such_volume(exc):
+            return None
+        raise
+    if clone.type != BACKUP or clone.parent_id != rw.id:
+        # vol-backup.cc asserts on this: volutil backup would take the server down
+        raise VolumeProblem(f"backupId {hexid(rw.backup_id)} of {hexid(rw.id)} names volume "
+                            f"{clone.name} (type {clone.type}, parent {hexid(clone.parent_id)}), "
+                            "not its backup clone: volutil backup would fail")
+    return clone
+
+
 def fresh_clone(s: Settings, now: Callable[[], float] = time.time) -> Clone:
-    """The volume's backup clone, re-cloned first if it is missing or older
-    than CLONE-MAX-AGE (``lock`` then ``backup``, which unlocks)."""
+    """The volume's backup clone, made or refreshed first (``lock`` then
+    ``backup``, which unlocks) when the backupId names no volume or the RW
+    volume's backupDate is older than CLONE-MAX-AGE: so at most once a night
+    however many times Amanda asks."""
     vu = s.volutil
-    first = vu.info(s.volume)
+    first = find_volume(s)
     if first.type == BACKUP:  # the DLE names the clone itself: dump it as it is
         return Clone(vu.info(hexid(first.parent_id)), first)
+    if first.type != RW:
+        raise VolumeProblem(f"volume {s.volume} ({first.name}) is of type {first.type}, not a "
+                            "read/write replica or its backup clone")
     rw, notes = first, []
-    if rw.backup_id:
-        clone = vu.info(hexid(rw.backup_id))
-        age = now() - clone.copy_date
+    clone = backup_clone(s, rw)
+    if clone is not None:
+        age = now() - rw.backup_date
         if age <= s.clone_max_age:
             return Clone(rw, clone, (f"using backup clone {hexid(clone.id)} made "
                                      f"{age / 3600:.1f} h ago",))
         notes.append(f"backup clone {hexid(clone.id)} is {age / 3600:.1f} h old, re-cloning")
+    elif rw.backup_id:
+        notes.append(f"backupId {hexid(rw.backup_id)} of {hexid(rw.id)} names no volume "
+                     "(the clone was purged), making a new clone")
     else:
         notes.append(f"volume {hexid(rw.id)} has no backup clone yet, cloning")
     vu.lock(rw.id)
@@ -338,60 +424,131 @@ def do_support(req: Request, out: TextIO) -> int:
     return 0
 
 
+MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
+_PARTITION = re.compile(r"/vicep[a-z0-9]+/?")
+
+
 def do_selfcheck(req: Request, out: TextIO) -> int:
-    """``OK``/``ERROR`` lines for amcheck: volutil runs, the server answers,
-    the volume exists (and whether it has a backup clone yet)."""
+    """``OK``/``ERROR`` lines for amcheck, for what estimate and backup would
+    fail on: volutil runnable and permitted, the server answering, the volume
+    present and a RW replica (or its clone), the clone present or creatable,
+    the partition and restore name valid, the record style usable."""
     bad = 0
 
     def ok(text):
-        out.write(f"OK {text}\n")
+        out.write(f"OK amcoda: {one_line(text)}\n")
 
     def error(text):
         nonlocal bad
         bad += 1
-        out.write(f"ERROR {text}\n")
+        out.write(f"ERROR amcoda: {one_line(text)}\n")
 
     try:
         s = settings(req)
     except CodaRestoreError as exc:
-        error(f"amcoda: {exc}")
+        error(str(exc))
         return 1
-    program = s.volutil.program
-    found = program if os.sep in program else _which(program)
+    vu = s.volutil
+    command = proc.display([*vu.prefix, vu.program])
+    runner = (vu.prefix or (vu.program,))[0]
+    found = runner if os.sep in runner else shutil.which(runner)
     if not found or not os.access(found, os.X_OK):
-        error(f"amcoda: volutil {program!r} is not an executable (set the VOLUTIL property)")
+        error(f"volutil {command}: {runner!r} is not an executable (set the VOLUTIL property)")
         return 1
-    ok(f"amcoda: volutil is {found}")
-    where = f"server {s.volutil.server}" if s.volutil.server else "the local server"
+    ok(f"volutil is {command}")
+    if s.partition is not None and not _PARTITION.fullmatch(s.partition):
+        error(f"PARTITION {s.partition!r} is not a Coda server partition (/vicepa, /vicepb, ...)")
+    if s.restore_name is not None and not _volume_name_ok(s.restore_name):
+        error(f"RESTORE-NAME {s.restore_name!r} is not a Coda volume name "
+              f"(1-{MAX_VOLNAME} characters, no '/' or white space)")
+    where = f"server {vu.server}" if vu.server else "the local server"
     try:
-        info = s.volutil.info(s.volume)
-    except CodaRestoreError as exc:
-        error(f"amcoda: volume {s.volume} on {where}: {exc}")
+        info = find_volume(s)
+    except CommandFailed as exc:
+        if refused(exc):
+            error(f"volutil is refused for lack of privilege: {exc.stderr_tail} (volutil must run as "
+                  "root: VOLUTIL \"sudo\" \"-n\" \"/usr/sbin/volutil\" with the sudoers rule of the README)")
+        elif server_gone(exc):
+            error(f"{where} does not answer: {exc}")
+        else:
+            error(f"volume {s.volume} on {where}: {exc}")
         return 1
-    ok(f"amcoda: {where} answers; volume {s.volume} is {hexid(info.id)} ({info.name})")
-    if info.type != BACKUP and not info.backup_id:
-        ok(f"amcoda: volume {s.volume} has no backup clone yet; the first estimate makes one")
+    except CodaRestoreError as exc:
+        error(str(exc))
+        return 1
+    ok(f"{where} answers; volume {s.volume} is {hexid(info.id)} ({info.name})")
+    if info.type == BACKUP:
+        ok(f"volume {s.volume} is a backup clone: it is dumped as it is, never refreshed")
+    elif info.type != RW:
+        error(f"volume {s.volume} ({info.name}) is of type {info.type}, not a read/write replica")
+    else:
+        try:
+            clone = backup_clone(s, info)
+        except CodaRestoreError as exc:
+            error(str(exc))
+        else:
+            if clone is not None:
+                ok(f"backup clone {hexid(clone.id)} of {s.volume}")
+            elif info.backup_id:
+                ok(f"the backupId {hexid(info.backup_id)} of {s.volume} names no volume (purged "
+                   "clone): the next estimate makes a new clone")
+            else:
+                ok(f"volume {s.volume} has no backup clone yet; the first estimate makes one")
     if s.ancient is AncientStyle.GROUP_REPLICA and info.type != BACKUP and not info.group_id:
-        error(f"amcoda: ANCIENT-ID group-replica needs a replicated volume; {s.volume} has no groupId")
+        error(f"ANCIENT-ID group-replica needs a replicated volume; {s.volume} has no groupId")
     return 1 if bad else 0
 
 
-def _which(program: str) -> str | None:
-    import shutil
+def _volume_name_ok(name: str) -> bool:
+    return 0 < len(name) <= MAX_VOLNAME and "/" not in name and not any(c.isspace() for c in name)
 
-    return shutil.which(program)
+
+VNODE_RECORD = 128  # bytes a vnode takes in a dump besides its data (ref §11: about 109)
+DUMP_OVERHEAD = 1024  # header, volume data, index headers, end
+
+
+def full_size(vol: VolumeInfo) -> int:
+    """A level 0's size from ``volutil info``: its KiB in use plus a record per vnode."""
+    return vol.disk_used * 1024 + vol.file_count * VNODE_RECORD + DUMP_OVERHEAD
+
+
+def counted_dump(vu: Volutil, clone_id: int, level: int) -> int:
+    """The bytes of ``volutil dump -i LEVEL CLONE``, counted and dropped.  Not
+    marked (no ``ancient``), so the base of the next incremental stays."""
+    argv = vu.dump_argv(clone_id, level)
+    child = proc.Child(argv, stdout=subprocess.PIPE)
+    size = 0
+    try:
+        for chunk in iter(lambda: child.stdout.read(CHUNK), b""):
+            size += len(chunk)
+    finally:
+        status = child.wait(check=False)
+    if status != 0:
+        raise CommandFailed(argv, status, one_line(child.stderr_tail))
+    return size
+
+
+def estimate_sizes(s: Settings, c: Clone, levels: Sequence[int]) -> dict[int, int]:
+    """Bytes per level.  Never ``dumpestimate`` unless ESTIMATE says so: it
+    kills a current server once an .ancient list exists (ref §23 row 4)."""
+    if s.estimate is Estimate.DUMPESTIMATE:
+        sizes = s.volutil.dumpestimate(c.clone.id)
+        return {level: sizes[level] for level in levels}
+    return {level: full_size(c.clone) if level == 0 else counted_dump(s.volutil, c.clone.id, level)
+            for level in levels}
 
 
 def do_estimate(req: Request, out: TextIO, err: TextIO) -> int:
-    """One ``LEVEL KiB 1`` line per requested level, from ``dumpestimate``."""
+    """One ``LEVEL KiB 1`` line per requested level (``estimate_sizes``)."""
+    levels = req.levels or (0,)
     try:
         s = settings(req)
         c = fresh_clone(s)
-        sizes = s.volutil.dumpestimate(c.clone.id)
+        sizes = estimate_sizes(s, c, levels)
     except CodaRestoreError as exc:
-        err.write(f"ERROR amcoda: {exc}\n")
+        err.write(f"ERROR amcoda: {one_line(str(exc))}\n")
         return 1
-    for level in req.levels or (0,):
+    for level in levels:
         out.write(f"{level} {kib(sizes[level])} 1\n")
     return 0
 
@@ -415,7 +572,7 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
         return 1
     problems = []
     if status != 0:
-        problems.append(str(CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])))
+        problems.append(str(CommandFailed(argv, status, one_line(stderr)[-proc.STDERR_TAIL:])))
     if seen.problem:
         problems.append(seen.problem)
     elif (seen.header.volume_id, seen.header.parent_id) != (c.clone.id, c.rw.id):
@@ -554,6 +711,13 @@ def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["install"]:  # the operator's command, not Amanda's API
+        from coda_restore import plugin_install
+
+        return plugin_install.main(argv[1:])
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(USAGE)
+        return 0
     try:
         req = parse_args(argv)
     except UsageError as exc:

@@ -7,7 +7,11 @@ Only the commands a backup or a restore needs are here: ``info``, ``lock``,
 streaming ones (``dump`` to stdout, ``restore`` from stdin) are only built
 here and started by their caller, which owns the pipes.
 
-Volume ids are printed and taken in hexadecimal without ``0x``.
+Volume ids are printed and taken in hexadecimal without ``0x``.  A real
+volutil starts stderr with ``V_BindToServer: binding to host HOST`` on every
+call and says some failures on stdout (ref §23 row 10), so a failed short
+command is reported as one line: its stdout and stderr without the binding
+line.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from coda_restore import proc
-from coda_restore.errors import VolutilOutputError
+from coda_restore.errors import CommandFailed, VolutilOutputError
 
 # vol-info.cc's typestring(): 0 read/write, 1 readonly, 2 backup.
 RW, RO, BACKUP = 0, 1, 2
@@ -41,13 +45,16 @@ class VolumeInfo:
     parent_id: int
     backup_id: int
     group_id: int  # 0 when the volume is not replicated
-    copy_date: float  # Unix seconds; for a clone, when it was made
-    backup_date: float  # Unix seconds; for a RW volume, its last backup clone
+    copy_date: float  # Unix seconds; for a clone, when it was first made
+    backup_date: float  # Unix seconds; for a RW volume, when its clone was last made or refreshed
+    file_count: int = 0  # vnodes
+    disk_used: int = 0  # KiB
 
 
 _HEADER = re.compile(r"^Volume header for volume ([0-9a-fA-F]+) \((.*)\)\s*$", re.M)
 _TYPE = re.compile(r"\btype = (\d+)")
 _IDS = {key: re.compile(rf"\b{key} = ([0-9a-fA-F]+)") for key in ("parentId", "backupId")}
+_SIZES = re.compile(r"\bfilecount = (\d+), diskused = (\d+)")
 _GROUP = re.compile(r"\bgroupId = ([0-9a-fA-F]+)")  # vol-info.cc: "replicated groupId = "
 # vol-info.cc prints "(YYYY/MM/DD.hh:mm:ss)" in local time; plain Unix seconds
 # are accepted too (the test simulator's form).
@@ -82,12 +89,15 @@ def parse_info(text: str) -> VolumeInfo:
         m = rx.search(text)
         ids[key] = int(m.group(1), 16) if m else 0
     group = _GROUP.search(text)
+    sizes = _SIZES.search(text)
     dates = {key: (_local_time(m) if (m := rx.search(text)) else 0.0)
              for key, rx in _DATE.items()}
     return VolumeInfo(id=int(head.group(1), 16), name=head.group(2), type=int(kind.group(1)),
                       parent_id=ids["parentId"], backup_id=ids["backupId"],
                       group_id=int(group.group(1), 16) if group else 0,
-                      copy_date=dates["copyDate"], backup_date=dates["backupDate"])
+                      copy_date=dates["copyDate"], backup_date=dates["backupDate"],
+                      file_count=int(sizes.group(1)) if sizes else 0,
+                      disk_used=int(sizes.group(2)) if sizes else 0)
 
 
 def parse_estimate(text: str) -> tuple[int, ...]:
@@ -116,20 +126,62 @@ def hexid(volid: int) -> str:
     return f"{volid:08x}"
 
 
+BINDING = "V_BindToServer: binding to host"
+
+
+def one_line(*texts: str) -> str:
+    """What volutil said, as one message line: every non-empty line but the
+    binding line every call prints, joined with '; '."""
+    lines = [line.strip() for text in texts for line in text.splitlines()]
+    said = [line for line in lines if line and not line.startswith(BINDING)]
+    return "; ".join(said or [line for line in lines if line])
+
+
+# How a failure reads (ref §23 rows 8, 9, 11; volclient.cc; sudo -n).
+_NO_VOLUME = re.compile(r"return code 603\b")
+_BAD_NAME = re.compile(r"VolInfo failed with Unknown RPC2 return code 22\b")
+_NO_PRIVILEGE = re.compile(r"Couldn't get a token to authenticate|^sudo: |\bsudo: .*(password is required|"
+                           r"not allowed|may not run|terminal is required)|[Pp]ermission denied", re.M)
+_SERVER_GONE = re.compile(r"RPC2_DEAD|RPC2_NOBINDING|RPC2_TIMEOUT|is not a valid host name")
+
+
+def no_such_volume(exc: CommandFailed) -> bool:
+    return bool(_NO_VOLUME.search(exc.stderr_tail))
+
+
+def not_in_vldb(exc: CommandFailed) -> bool:
+    return bool(_BAD_NAME.search(exc.stderr_tail))
+
+
+def refused(exc: CommandFailed) -> bool:
+    """volutil (or sudo in front of it) refused for lack of privilege."""
+    return exc.status == 126 or bool(_NO_PRIVILEGE.search(exc.stderr_tail))
+
+
+def server_gone(exc: CommandFailed) -> bool:
+    return bool(_SERVER_GONE.search(exc.stderr_tail))
+
+
 @dataclass(frozen=True)
 class Volutil:
-    """How to reach one server: the program and its ``-h`` host."""
+    """How to reach one server: the program, what it runs through (e.g.
+    ``("sudo", "-n")``) and its ``-h`` host."""
 
     program: str = "volutil"
     server: str | None = None
     timeout: float | None = None  # seconds, for the short commands only
+    prefix: tuple[str, ...] = ()
 
     def argv(self, *words: object) -> list[str]:
         host = ["-h", self.server] if self.server else []
-        return proc.argv_of([self.program, *host, *words])
+        return proc.argv_of([*self.prefix, self.program, *host, *words])
 
     def _run(self, *words: object) -> proc.Completed:
-        return proc.run(self.argv(*words), timeout=self.timeout)
+        done = proc.run(self.argv(*words), timeout=self.timeout, check=False)
+        if done.status != 0:
+            said = one_line(done.stderr, done.stdout)
+            raise CommandFailed(done.argv, done.status, said[-proc.STDERR_TAIL:])
+        return done
 
     def info(self, volume: str) -> VolumeInfo:
         return parse_info(self._run("info", volume).stdout)
@@ -204,19 +256,11 @@ def created_id(stdout: str) -> int | None:
     return int(m.group(1), 16) if m else None
 
 
-def flatten(stderr: str) -> str:
-    """volutil's stderr as one line: every call starts with
-    ``V_BindToServer: binding to host H`` (§23 row 10), which says nothing."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("V_BindToServer: binding to host")]
-    return "; ".join(lines)
-
-
 def explain(stderr: str) -> str:
     """What a failed volutil call means, from its stderr: a dead server, a
     transfer the server could not take (its size), or a return code."""
-    text = flatten(stderr)
-    if re.search(r"RPC2_(DEAD|NOBINDING)", text):
+    text = one_line(stderr)
+    if _SERVER_GONE.search(text):
         return f"the server is dead or unreachable ({text})"
     if "ReadDump" in text and ("SEFAIL" in text or "CheckSideEffect" in text):
         return ("the server failed to read a dump this size (its transfer buffer is about 512,000 "

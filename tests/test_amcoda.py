@@ -15,6 +15,7 @@ from coda_restore.voldump.records import (DataKind, DumpHeader, IndexHeader, Vno
                                           VolumeDiskData)
 from coda_restore.voldump.writer import DumpWriter
 from coda_restore.errors import UsageError, VolutilOutputError
+from coda_restore import volutil as volutil_mod
 from coda_restore.volutil import (AncientStyle, Volutil, VolumeInfo, bytes_dumped, parse_backup,
                                   parse_estimate, parse_info)
 
@@ -42,7 +43,7 @@ def test_parse_info_reads_ids_type_and_dates_in_local_time():
         id=0x1000001, name="u.jan.0", type=0, parent_id=0x1000001, backup_id=0x1000005,
         group_id=0x7F000003,
         copy_date=time.mktime((2026, 1, 5, 10, 0, 0, 0, 0, -1)),
-        backup_date=time.mktime((2026, 1, 6, 1, 0, 0, 0, 0, -1)))
+        backup_date=time.mktime((2026, 1, 6, 1, 0, 0, 0, 0, -1)), file_count=12, disk_used=40)
 
 
 def test_parse_info_without_group_or_dates():
@@ -179,3 +180,48 @@ def test_tee_copies_every_byte_while_the_reader_parses(tmp_path):
 def test_inspect_names_a_truncated_stream(cut):
     seen = inspect(io.BytesIO(_dump()[:-cut]), "u.jan.1")
     assert seen.problem and "u.jan.1" in seen.problem and "offset" in seen.problem
+
+
+def test_volutil_property_is_a_command_prefix_never_a_shell_string():
+    req = parse_args(["backup", "--disk", "v", "--volutil", "sudo", "--volutil", "-n",
+                      "--volutil", "/usr/sbin/volutil", "--server", "coda 1"])
+    vu = settings(req).volutil
+    assert vu == Volutil(program="/usr/sbin/volutil", prefix=("sudo", "-n"), server="coda 1")
+    assert vu.dump_argv(0x1000005, 1) == ["sudo", "-n", "/usr/sbin/volutil", "-h", "coda 1", "dump",
+                                          "-i", "1", "01000005"]
+
+
+def test_estimate_property():
+    assert settings(parse_args(["estimate", "--disk", "v"])).estimate is amcoda.Estimate.COUNT
+    s = settings(parse_args(["estimate", "--disk", "v", "--estimate", "DumpEstimate"]))
+    assert s.estimate is amcoda.Estimate.DUMPESTIMATE
+    with pytest.raises(UsageError, match="ESTIMATE"):
+        settings(parse_args(["estimate", "--disk", "v", "--estimate", "server"]))
+
+
+# What a real volutil prints when it fails (ref §23 rows 8-11; volclient.cc; sudo -n).
+BIND = "V_BindToServer: binding to host coda1\n"
+
+
+def test_one_line_drops_the_binding_line_and_joins_the_rest():
+    assert volutil_mod.one_line(BIND + "VolInfo failed with Unknown RPC2 return code 603\n") == (
+        "VolInfo failed with Unknown RPC2 return code 603")
+    assert volutil_mod.one_line(BIND + "\nVolDump failed with RPC2_DEAD (F)\n", "more\n") == (
+        "VolDump failed with RPC2_DEAD (F); more")
+    assert volutil_mod.one_line(BIND) == BIND.strip()  # nothing else said: keep what there is
+
+
+@pytest.mark.parametrize("said, kind", [
+    ("VolInfo failed with Unknown RPC2 return code 603", "no_such_volume"),
+    ("VolInfo failed with Unknown RPC2 return code 22", "not_in_vldb"),
+    ("Couldn't get a token to authenticate with the server", "refused"),
+    ("sudo: a password is required", "refused"),
+    ("sudo: a terminal is required to read the password", "refused"),
+    ("VolLock failed with RPC2_DEAD (F)", "server_gone"),
+    ("VolInfo failed with RPC2_NOBINDING (F)", "server_gone"),
+])
+def test_failures_are_told_apart(said, kind):
+    exc = volutil_mod.CommandFailed(["volutil", "info", "x"], 1, said)
+    kinds = [k for k in ("no_such_volume", "not_in_vldb", "refused", "server_gone")
+             if getattr(volutil_mod, k)(exc)]
+    assert kinds == [kind]

@@ -175,18 +175,137 @@ def test_estimate_clones_once_and_prints_every_level_in_kib(coda):
     assert r.status == 0, r
     rw = coda.server.volume("u.jan")
     assert rw.backup_id, "the first estimate makes the backup clone"
-    sizes = coda.server.dumpestimate(rw.backup_id)
-    assert r.data.decode().splitlines() == [f"0 {kib(sizes[0])} 1", f"1 {kib(sizes[1])} 1"]
-    made = coda.server.volume(rw.backup_id).copy_date
+    made = rw.backup_date
+    assert made == coda.clock.now
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    lines = r.data.decode().splitlines()
+    # level 0 from volutil info's size: never below the real dump; level 1 (no
+    # .ancient list yet, so the server dumps everything) counted exactly
+    assert lines[1] == f"1 {kib(len(full))} 1"
+    assert lines[0].startswith("0 ") and kib(len(full)) <= int(lines[0].split()[1]) <= 2 * kib(len(full))
 
     coda.tick(3600)  # within CLONE-MAX-AGE (4 h): the clone is kept
     assert coda.amcoda("estimate", *dle("u.jan", "--level", "0")).status == 0
-    assert coda.server.volume(rw.backup_id).copy_date == made
+    assert coda.server.volume("u.jan").backup_date == made
 
     coda.tick(4 * 3600)  # now older than 4 h: lock + backup make a fresh clone
     assert coda.amcoda("estimate", *dle("u.jan", "--level", "0")).status == 0
-    assert coda.server.volume(rw.backup_id).copy_date == coda.clock.now
+    assert coda.server.volume("u.jan").backup_date == coda.clock.now
+    assert coda.server.volume("u.jan").backup_id == rw.backup_id  # refreshed in place
     assert not coda.server.volume("u.jan").locked
+
+
+def night(coda, level: int, record: bool = True) -> tuple[Result, Result]:
+    """What amdump does for one DLE: estimate, a few minutes, backup."""
+    est = coda.amcoda("estimate", *dle("u.jan", "--level", str(level), "--level", str(level + 1)))
+    coda.tick(300)
+    more = ("--record",) if record else ()
+    return est, coda.amcoda("backup", *dle("u.jan", "--level", str(level), *more))
+
+
+def test_estimates_after_a_recorded_dump_never_call_dumpestimate(coda):
+    """ref §23 row 4: dumpestimate with an .ancient list kills the server."""
+    est, full = night(coda, 0)
+    assert (est.status, full.status) == (0, 0), (est, full)
+    coda.tick(86400)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/docs/ch1.tex", b"y" * 5000)
+    est, inc = night(coda, 1)
+    assert not coda.server.dead, "amcoda called dumpestimate"
+    assert (est.status, inc.status) == (0, 0), (est, inc)
+    sizes = dict(line.split()[:2] for line in est.data.decode().splitlines())
+    assert sizes["1"] == str(kib(len(inc.data)))  # the unmarked counted dump is the real one
+    h = DumpReader(io.BytesIO(inc.data)).read_header()
+    assert h.level == 1 and h.oldest == DumpReader(io.BytesIO(full.data)).read_header().latest
+
+
+def test_dumpestimate_only_behind_its_property(coda):
+    r = coda.amcoda("estimate", *dle("u.jan", "--level", "0", "--estimate", "dumpestimate"))
+    assert r.status == 0, r
+    sizes = coda.server.dumpestimate(coda.server.volume("u.jan").backup_id)
+    assert r.data.decode() == f"0 {kib(sizes[0])} 1\n"
+    bad = coda.amcoda("estimate", *dle("u.jan", "--level", "0", "--estimate", "guess"))
+    assert bad.status == 1 and "bad ESTIMATE 'guess'" in bad.stderr
+
+
+def test_the_clone_is_made_at_most_once_a_night(coda):
+    """The age is the RW volume's backupDate (ref §23 row 5: the clone's own
+    dates never move): estimate makes the clone, the backup uses it."""
+    for n in range(3):
+        est, bak = night(coda, min(n, 1))
+        assert (est.status, bak.status) == (0, 0), (est, bak)
+        rw = coda.server.volume("u.jan")
+        assert rw.backup_date == coda.clock.now - 300, f"night {n}: the backup re-cloned"
+        assert any("using backup clone" in line for line in bak.mesg.splitlines()), bak.mesg
+        coda.tick(86400 - 300)
+
+
+def test_a_purged_clone_is_backed_up_from_estimate_to_restore(coda):
+    """issue 10 point 4: a backupId naming no volume (603) is a normal state
+    (vol-backup.cc makes a new clone under a new id)."""
+    est, first = night(coda, 0)
+    assert first.status == 0, first
+    old = coda.server.volume("u.jan").backup_id
+    coda.server.purge(old, "u.jan.backup")
+    coda.tick(86400)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/after-purge", b"z" * 1000)
+    sel = coda.amcoda("selfcheck", *dle("u.jan"))
+    assert sel.status == 0 and "names no volume" in sel.data.decode(), sel
+    est, full = night(coda, 0)
+    assert (est.status, full.status) == (0, 0), (est, full)
+    new = coda.server.volume("u.jan").backup_id
+    assert new != old
+    assert DumpReader(io.BytesIO(full.data)).read_header().volume_id == new
+    r = coda.amcoda("restore", "--config", "lab", "--disk", "/coda/u.jan", "--level", "0",
+                    "--partition", "/vicepb", "--restore-name", "u.jan.back", ".", stdin=full.data)
+    assert r.status == 0, r
+    assert coda.server.state("u.jan.back") == coda.server.state("u.jan")
+    assert "/after-purge" in coda.server.state("u.jan.back")
+
+
+def test_volume_names_need_the_vldb_and_hex_ids_always_work(coda):
+    """ref §23 row 8; and every message is one line although volutil's stderr
+    has several (row 10)."""
+    coda.server.create_volume("u.bare", in_vldb=False)
+    bare = coda.server.volume("u.bare").id
+    r = coda.amcoda("estimate", *dle("u.bare", "--level", "0"))
+    assert r.status == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("ERROR amcoda: volume u.bare: the name is not in the server's VLDB")
+    sel = coda.amcoda("selfcheck", *dle("u.bare"))
+    assert sel.status == 1
+    assert [line for line in sel.data.decode().splitlines() if line.startswith("ERROR")] == [
+        r.stderr.rstrip("\n")]
+    by_id = ["--config", "lab", "--host", "h", "--disk", "/coda/u.bare", "--device", f"{bare:08x}"]
+    assert coda.amcoda("selfcheck", *by_id).status == 0
+    est = coda.amcoda("estimate", *by_id, "--level", "0")
+    assert est.status == 0, est
+    bak = coda.amcoda("backup", *by_id, "--level", "0", "--record")
+    assert bak.status == 0, bak
+
+
+def test_volutil_runs_through_a_command_prefix(coda):
+    """VOLUTIL is multi-valued: the words before volutil, never a shell string."""
+    r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--volutil", "/usr/bin/env",
+                                   "--volutil", "LC_ALL=C"))
+    assert r.status == 0, r
+    assert any(f"running /usr/bin/env LC_ALL=C {coda.volutil} dump" in line
+               for line in r.mesg.splitlines()), r.mesg
+    sel = coda.amcoda("selfcheck", *dle("u.jan", "--volutil", "/usr/bin/env", "--volutil", "LC_ALL=C"))
+    assert sel.status == 0 and f"OK amcoda: volutil is /usr/bin/env LC_ALL=C {coda.volutil}" in sel.data.decode()
+
+
+def test_selfcheck_says_plainly_when_volutil_lacks_privilege(coda):
+    """The server's secret (volutil.tk) is root's: run as another user volutil
+    gets no token (volclient.cc)."""
+    nobody = ("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              "/usr/bin/env", f"CODASIM_STATE={coda.root / 'state'}")
+    words = [w for word in nobody for w in ("--volutil", word)]
+    r = coda.amcoda("selfcheck", *dle("u.jan", *words), volutil=SIM_VOLUTIL)
+    [error] = [line for line in r.data.decode().splitlines() if line.startswith("ERROR")]
+    assert r.status == 1
+    assert error.startswith("ERROR amcoda: volutil is refused for lack of privilege: "
+                            "Couldn't get a token to authenticate with the server"), error
 
 
 def test_estimate_error_goes_to_stderr_with_a_nonzero_exit(coda):

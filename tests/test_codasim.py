@@ -10,6 +10,7 @@ from codasim import FakeClock, Server, diff, volume_state
 from codasim.model import VnodeType
 from codasim.restore import ParsedDump, Removed, parse_dump
 from codasim.vvlist import list_path
+from codasim import dump as dumping
 
 T0 = 1_700_000_000
 DAY = 86_400
@@ -111,7 +112,8 @@ def test_i1_incremental_as_the_server_makes_it(srv, clock):
         ed.remove("/link")
         ed.symlink("/link", "a.txt", vnum=6, uniq=8)
     i1 = cycle(srv, vol, 1)
-    assert (i1.level, i1.oldest, i1.backup_date) == (1, f1.latest, T0 + DAY)
+    # the refreshed clone keeps its first creation time (ref §23 row 5)
+    assert (i1.level, i1.oldest, i1.backup_date) == (1, f1.latest, T0)
     assert i1.latest > f1.latest
     assert fids(i1.large) == ["1.1", "3.2", "5.6"]
     assert fids(i1.small) == ["2.3", "RM 4.4", "6.8", "RM 6.5", "8.7"]
@@ -339,7 +341,8 @@ def test_estimate_per_level_matches_the_dumps(srv, vol, clock):
         ed.remove("/gone")
     srv.lock(vol.id)
     bid = srv.backup(vol.id)
-    sizes = srv.dumpestimate(bid)
+    # what a fixed server would answer: the real one dies here (ref §23 row 4)
+    sizes = dumping.estimate(srv.volume(bid), srv.backup_dir)
     assert sizes[0] > sizes[1] > sizes[2] == sizes[9]
     clone = srv.volume(bid)
     slack = (32 - len(clone.name)) + (128 - len(clone.name) - len(clone.partition))
@@ -348,6 +351,52 @@ def test_estimate_per_level_matches_the_dumps(srv, vol, clock):
         buf = io.BytesIO()
         srv.dump(bid, level, buf)
         assert sizes[level] - len(buf.getvalue()) == slack + 9 * removals_not_dumped, level
+
+
+def test_estimate_with_an_ancient_list_kills_the_server(srv, vol):
+    from codasim.errors import ServerDied
+    cycle(srv, vol, 0)
+    srv.lock(vol.id)
+    bid = srv.backup(vol.id)
+    assert not srv.dead
+    with pytest.raises(ServerDied):
+        srv.dumpestimate(bid)
+    assert srv.dead
+    srv.restart()
+    assert not srv.dead
+
+
+# -- backup clones (ref §23 rows 5, 9; vol-backup.cc) ----------------------------
+
+def test_refreshing_a_clone_keeps_its_dates_and_moves_only_the_rw_backup_date(srv, vol, clock):
+    srv.lock(vol.id)
+    bid = srv.backup(vol.id)
+    first = srv.volume(bid)
+    assert (first.creation_date, first.copy_date, srv.volume(vol.id).backup_date) == (T0, T0, T0)
+    clock.tick(DAY)
+    with srv.edit("u.jan") as ed:
+        ed.write("/new", "n")
+    srv.lock(vol.id)
+    assert srv.backup(vol.id) == bid
+    again = srv.volume(bid)
+    assert (again.creation_date, again.copy_date) == (T0, T0)
+    assert srv.volume(vol.id).backup_date == T0 + DAY
+    assert "/new" in volume_state(again)  # its contents did follow the RW volume
+
+
+def test_a_purged_clone_leaves_a_backup_id_naming_no_volume_and_backup_makes_a_new_one(srv, vol, clock):
+    from codasim import NoVolume
+    srv.lock(vol.id)
+    bid = srv.backup(vol.id)
+    srv.purge(bid, "u.jan.backup")
+    assert srv.volume(vol.id).backup_id == bid  # nothing told the RW volume
+    with pytest.raises(NoVolume):
+        srv.volume(bid)
+    clock.tick(DAY)
+    srv.lock(vol.id)
+    new = srv.backup(vol.id)
+    assert new != bid and srv.volume(vol.id).backup_id == new  # a newly allocated id
+    assert srv.volume(new).copy_date == srv.volume(vol.id).backup_date == T0 + DAY
 
 
 # -- the timeline -------------------------------------------------------------------

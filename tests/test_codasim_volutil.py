@@ -15,6 +15,7 @@ from codasim import PDBTOOL, VOLUTIL, FakeClock, Server
 from codasim.restore import parse_dump
 
 T0 = 1_700_000_000
+BIND = r"V_BindToServer: binding to host [^\n]+\n"  # ref §23 row 10
 
 
 def volutil(state, *args, input: bytes | None = None, status: int = 0, env=None):
@@ -54,7 +55,7 @@ def test_backup_cycle_output_formats(state):
     sizes = re.fullmatch(r"Level0> ((?:\d+ ){10})<Level9\n", est.stdout.decode())
     assert sizes and len(set(sizes.group(1).split())) == 1
     d = volutil(state, "dump", "0x" + bid)
-    assert re.fullmatch(rf"\.\nVolDump completed, {len(d.stdout)} bytes dumped\n", d.stderr.decode())
+    assert re.fullmatch(rf"{BIND}\.\nVolDump completed, {len(d.stdout)} bytes dumped\n", d.stderr.decode())
     parsed = parse_dump(io.BytesIO(d.stdout))
     assert parsed.level == 0 and parsed.volume_id == int(bid, 16)
     assert volutil(state, "ancient", bid).stdout == b""
@@ -64,7 +65,7 @@ def test_backup_cycle_output_formats(state):
     volutil(state, "lock", f"{rw:x}")
     volutil(state, "backup", f"{rw:x}")
     inc = volutil(state, "dump", "-i", "2", bid)
-    assert re.fullmatch(rf"\.\nIncremental VolDump completed, {len(inc.stdout)} bytes dumped\n", inc.stderr.decode())
+    assert re.fullmatch(rf"{BIND}\.\nIncremental VolDump completed, {len(inc.stdout)} bytes dumped\n", inc.stderr.decode())
     p = parse_dump(io.BytesIO(inc.stdout))
     assert p.level == 2 and p.oldest == parsed.latest
     assert [type(r).__name__ for r in p.small] == ["Removed"]
@@ -94,7 +95,8 @@ def test_dump_to_a_file_and_the_dash_i_misparse(state, tmp_path):
 def test_dump_of_rw_or_unknown_volume_fails(state):
     rw = rw_id(state)
     assert "VolDump failed with VFAIL" in volutil(state, "dump", f"{rw:x}", status=1).stderr.decode()
-    assert "VolDump failed with VNOVOL" in volutil(state, "dump", "7777777", status=1).stderr.decode()
+    assert ("VolDump failed with Unknown RPC2 return code 603"
+            in volutil(state, "dump", "7777777", status=1).stderr.decode())
 
 
 def test_lock_twice_and_ancient_without_dump(state):
@@ -119,7 +121,10 @@ def test_restore_from_a_file_info_and_purge(state, tmp_path):
     r = volutil(state, "restore", "-f", staged, "/vicepa/")
     m = re.fullmatch(r"\nVolRestore successful, created ([0-9a-f]{8})\n", r.stdout.decode())
     assert m
-    info = volutil(state, "info", "u.jan.restored").stdout.decode()
+    # a restored volume is not in the VLDB: found by its id only (ref §23 row 8)
+    assert volutil(state, "info", "u.jan.restored", status=1).stderr.decode().endswith(
+        "VolInfo failed with Unknown RPC2 return code 22\n")
+    info = volutil(state, "info", m.group(1)).stdout.decode()
     assert "/docs/a.txt\tfile 0644 6 bytes\n" in info and "/a\tsymlink 0777 -> docs/a.txt\n" in info
     assert re.search(rf"^id = {m.group(1).lstrip('0')}, parentId = {rw_id(state):x}, ", info, re.M)
     assert "Large vnodes (directories)" in volutil(state, "info", "-all", m.group(1)).stdout.decode()
@@ -127,10 +132,10 @@ def test_restore_from_a_file_info_and_purge(state, tmp_path):
     assert "RestoreFile" in r2.stderr.decode()  # -f - names a file called "-"
     staged.write_bytes(dump[:-1] + bytes([dump[-1] ^ 1]))
     bad = volutil(state, "restore", "-f", staged, "/vicepa", status=1)
-    assert bad.stderr.decode() == "\nVolRestore failed with Unknown RPC2 return code 700\n"
+    assert re.fullmatch(rf"{BIND}\nVolRestore failed with Unknown RPC2 return code 700\n", bad.stderr.decode())
     assert "wrong end magic" in (state / "SrvLog").read_text()  # the reason is in the server's log
     taken = volutil(state, "restore", "-f", staged, "/vicepa", "x", m.group(1), status=1)
-    assert taken.stderr.decode() == "\nVolRestore failed with Unknown RPC2 return code 604\n"
+    assert re.fullmatch(rf"{BIND}\nVolRestore failed with Unknown RPC2 return code 604\n", taken.stderr.decode())
     out = volutil(state, "purge", m.group(1), "u.jan.restored").stdout.decode()
     assert out == f"Volume {m.group(1)} (u.jan.restored) successfully purged\n"
     volutil(state, "info", "u.jan.restored", status=1)
@@ -149,7 +154,7 @@ def test_restore_without_a_file_asserts_and_sleeps_forever(state):
     p.kill()
     p.wait()
     err = p.stderr.read()
-    assert err.decode().startswith("Assertion failed: rockinfo->fd != 0")
+    assert re.match(rf"{BIND}Assertion failed: rockinfo->fd != 0", err.decode())
     assert "Sleeping forever" in err.decode()
     assert not [v for v in Server(state).volumes() if v.name == "u.jan.stdin"]
 
@@ -201,8 +206,8 @@ def test_a_dump_above_the_transfer_buffer_fails_on_the_server(state, tmp_path):
     staged.write_bytes(dump)
     r = volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.big", status=1,
                 env={"CODASIM_RESTORE_LIMIT": str(len(dump) - 1)})
-    assert r.stderr.decode() == ("ReadDump: Error RPC2_SEFAIL2 (F) in CheckSideEffect\n"
-                                 "VolRestore failed with Unknown RPC2 return code 700\n")
+    assert re.fullmatch(rf"{BIND}ReadDump: Error RPC2_SEFAIL2 \(F\) in CheckSideEffect\n"
+                        r"VolRestore failed with Unknown RPC2 return code 700\n", r.stderr.decode())
     volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.fits", env={"CODASIM_RESTORE_LIMIT": str(len(dump))})
     Server(state).set_restore_limit(len(dump) - 1)  # the same, kept in the server's state
     volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.big", status=1)
@@ -249,6 +254,13 @@ def test_clock_follows_libfaketime(state):
     bid = re.search(rb"id = (\w+)", p.stdout).group(1).decode()
     backup_date = parse_dump(io.BytesIO(volutil(state, "dump", bid).stdout)).backup_date
     assert abs(backup_date - 1712297228) < 5
+    # a refreshed clone keeps its first time; only the RW's backupDate moves (ref §23 row 5)
+    volutil(state, "lock", f"{rw:x}")
+    p = subprocess.run(["faketime", "2024-04-06 06:07:08", str(VOLUTIL), "backup", f"{rw:x}"],
+                       capture_output=True, env=env, timeout=60)
+    assert re.search(rb"id = (\w+)", p.stdout).group(1).decode() == bid  # the same clone
+    assert parse_dump(io.BytesIO(volutil(state, "dump", bid).stdout)).backup_date == backup_date
+    assert abs(Server(state).volume(rw).backup_date - (1712297228 + 86400)) < 5
 
 
 def test_told_to_fail(state):
@@ -288,7 +300,8 @@ def test_runs_with_a_minimal_environment(state, tmp_path):
     assert p.returncode == 0, p.stderr
 
 
-def test_a_dump_that_does_not_arrive_leaves_no_newlist(state):
+def test_a_dump_whose_reader_quits_early_succeeds_and_writes_the_newlist(state):
+    """ref §23 row 13: the server counts what it made, not what arrived."""
     rw = rw_id(state)
     with Server(state, clock=FakeClock(T0 + 5)).edit("u.jan") as ed:
         ed.write("/big", os.urandom(1 << 20))
@@ -300,9 +313,88 @@ def test_a_dump_that_does_not_arrive_leaves_no_newlist(state):
     p.stdout.read(100)
     p.stdout.close()
     err = p.stderr.read().decode()
-    assert p.wait(timeout=60) == 1
-    assert "VolDump failed with" in err and "Traceback" not in err
-    assert not list((state / "backup").glob("*.newlist"))
+    assert p.wait(timeout=60) == 0, err
+    nbytes = int(re.search(r"VolDump completed, (\d+) bytes dumped", err).group(1))
+    assert nbytes > 1 << 20 and "Traceback" not in err and "Exception" not in err
+    assert len(list((state / "backup").glob("*.newlist"))) == 1
+
+
+def test_every_call_starts_stderr_with_the_binding_line(state):
+    """ref §23 row 10, success or not."""
+    rw = rw_id(state)
+    host = __import__("socket").gethostname()
+    for args, status in ((["lock", f"{rw:x}"], 0), (["-h", "localhost", "unlock", f"{rw:x}"], 0),
+                         (["info", "7777777"], 1), (["ancient", f"{rw:x}"], 1)):
+        err = volutil(state, *args, status=status).stderr.decode()
+        expected = "localhost" if "-h" in args else host
+        assert err.startswith(f"V_BindToServer: binding to host {expected}\n"), (args, err)
+
+
+def test_info_takes_names_only_from_the_vldb_and_any_hex_id(state):
+    """ref §23 rows 8, 9: EINVAL (22) for a name the VLDB lacks, 603 for a missing id."""
+    srv = Server(state, clock=FakeClock(T0))
+    rw = rw_id(state)
+    assert volutil(state, "info", "u.jan").stdout.decode().startswith(f"Volume header for volume {rw:x} ")
+    srv.create_volume("u.bare", in_vldb=False)  # volutil create_rep without bldvldb
+    bare = srv.volume("u.bare").id
+    err = volutil(state, "info", "u.bare", status=1).stderr.decode()
+    assert err.splitlines()[-1] == "VolInfo failed with Unknown RPC2 return code 22"
+    volutil(state, "info", f"{bare:08x}")
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    volutil(state, "info", "u.jan.backup", status=1)  # a clone: by id only
+    volutil(state, "info", bid)
+    srv.bldvldb()
+    volutil(state, "info", "u.bare")
+    volutil(state, "info", "u.jan.backup")
+    err = volutil(state, "info", "7777777", status=1).stderr.decode()
+    assert err.splitlines()[-1] == "VolInfo failed with Unknown RPC2 return code 603"
+
+
+def test_a_purged_clone_makes_info_of_the_backup_id_fail_with_603(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    volutil(state, "purge", bid, "u.jan.backup")
+    info = volutil(state, "info", f"{rw:x}").stdout.decode()
+    assert f"backupId = {int(bid, 16):x}," in info  # the RW still names it
+    err = volutil(state, "info", bid, status=1).stderr.decode()
+    assert err.splitlines()[-1] == "VolInfo failed with Unknown RPC2 return code 603"
+    volutil(state, "lock", f"{rw:x}")
+    new = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    assert new != bid
+    volutil(state, "info", new)
+
+
+def test_dumpestimate_with_an_ancient_list_kills_the_server(state):
+    """ref §23 row 4: the first estimate after a recorded dump takes the server
+    down; every later call fails as with a dead server."""
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    volutil(state, "dumpestimate", bid)  # no .ancient yet: answered
+    volutil(state, "dump", bid)
+    volutil(state, "ancient", bid)
+    err = volutil(state, "dumpestimate", bid, status=1).stderr.decode()
+    assert err.splitlines()[-1] == "VolDumpEstimate failed with RPC2_DEAD (F)"
+    for args in (["info", f"{rw:x}"], ["lock", f"{rw:x}"], ["dump", bid]):
+        err = volutil(state, *args, status=1).stderr.decode()
+        assert "failed with RPC2_DEAD (F)" in err, (args, err)
+    Server(state).restart()
+    volutil(state, "info", f"{rw:x}")
+
+
+def test_without_the_servers_secret_volutil_gets_no_token(state, tmp_path):
+    """volclient.cc: no readable volutil.tk (and no Coda token): exit 1."""
+    rw = rw_id(state)
+    token = state / "volutil.tk"
+    assert token.exists() and (token.stat().st_mode & 0o777) == 0o600
+    nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             str(VOLUTIL), "info", f"{rw:x}"], capture_output=True,
+                            env={"PATH": "/usr/bin:/bin", "CODASIM_STATE": str(state)}, timeout=60)
+    assert nobody.returncode == 1, nobody
+    assert nobody.stdout == b"Couldn't get a token to authenticate with the server\n"
+    assert nobody.stderr.decode().startswith("V_BindToServer: binding to host ")
 
 
 def test_parallel_calls_share_the_server(state):
@@ -333,7 +425,7 @@ def test_getvolumelist_lists_every_volume_as_vlistvolumes_writes_it(state, tmp_p
     staged.write_bytes(dump)
     created = re.search(r"created (\w+)", volutil(state, "restore", "-f", staged, "/vicepb", "u.jan.r").stdout.decode())
     r = volutil(state, "getvolumelist")
-    assert r.stderr.decode() == "GetVolumeList finished successfully\n"
+    assert re.fullmatch(rf"{BIND}GetVolumeList finished successfully\n", r.stderr.decode())
     lines = r.stdout.decode().splitlines()
     assert lines[0].startswith("P/vicepa H") and lines[1].startswith("P/vicepb H")
     rw = rw_id(state)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import io
 
-from coda_restore.volutil import explain, flatten
+from coda_restore.volutil import explain, one_line
 from coda_restore.voldump.contents import contents, differences
 import voldump_vectors as V
 
 
 def test_volutils_two_line_stderr_is_one_line_without_the_binding_noise():
     err = "V_BindToServer: binding to host fs1\nVolRestore failed with Unknown RPC2 return code 604\n"
-    assert flatten(err) == "VolRestore failed with Unknown RPC2 return code 604"
+    assert one_line(err) == "VolRestore failed with Unknown RPC2 return code 604"
 
 
 def test_return_codes_are_told_apart():

@@ -99,12 +99,19 @@ def vnode_estimate(v: Vnode) -> int:
     return 109 + 6 + acl + 2049 * v.dir.npages
 
 
+def has_ancient(clone: Volume, backup_dir: Path) -> bool:
+    """Whether the replica has an .ancient list the server would read."""
+    group, _ = _ids(clone)
+    return _usable_ancient(clone, backup_dir, group) is not None
+
+
 def estimate(clone: Volume, backup_dir: Path) -> list[int]:
     """Sizes in bytes of a dump at levels 0..9 against the current ancient list.
 
-    Unlike the real server (ref §22.6), the list headers are matched without
-    regard to case, and an unusable ancient list counts as none (every level
-    then estimates a full dump), as the dump itself treats it.
+    The real server dies reading an .ancient list here (ref §23 row 4), so the
+    Server calls this only when there is none; the ancient-list branch below
+    is what a fixed server would answer (list headers matched without regard
+    to case, an unusable list counted as none).
     """
     _check_dumpable(clone)
     group, _ = _ids(clone)

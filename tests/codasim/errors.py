@@ -21,7 +21,29 @@ class ServerError(Exception):
 
 
 class NoVolume(ServerError):
+    """No volume has that id (ref §23 row 9: also the id of a clone not made yet)."""
+
     code = "VNOVOL"
+
+    @property
+    def text(self) -> str:
+        return "Unknown RPC2 return code 603"
+
+
+class BadName(ServerError):
+    """``info NAME`` for a name the VLDB does not hold (ref §23 row 8: EINVAL)."""
+
+    @property
+    def text(self) -> str:
+        return "Unknown RPC2 return code 22"
+
+
+class ServerDied(ServerError):
+    """The file server process is gone (ref §23 row 4): every call after it fails."""
+
+    @property
+    def text(self) -> str:
+        return "RPC2_DEAD (F)"
 
 
 class WouldBlock(ServerError):

@@ -8,6 +8,13 @@ State directory (``CODASIM_STATE`` for the volutil executable)::
     backup/<g>.<r>.ancient
     timeline/<name>.jsonl  one line per edit session: time and the volume's tree
     lock                   every call holds an exclusive flock on it
+    volutil.tk             the server's volutil secret: only who can read it may call
+    dead                   present once the server process has died (ref §23 row 4)
+
+The VLDB (``server.json``'s ``vldb``) holds the names ``volutil info NAME``
+resolves (ref §23 row 8): volumes made by ``create_volume`` (createvol_rep
+runs bldvldb.sh) and whatever ``bldvldb()`` adds; clones and restored volumes
+are found by hex id only until then.
 
 Every call takes the lock, so concurrent volutil processes (Amanda runs
 dumps in parallel) see a consistent server.
@@ -29,7 +36,7 @@ from . import restore as restoring
 from . import vvlist
 from .clock import Clock, system_clock
 from .editor import Editor
-from .errors import BadDumpStream, NoVolume, ServerError, TransferFailed, VolumeIdInUse, WouldBlock
+from .errors import BadDumpStream, BadName, NoVolume, ServerDied, ServerError, TransferFailed, VolumeIdInUse, WouldBlock
 from .model import DEFAULT_ACL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType
 from .tree import State, state_from_json, state_to_json, volume_state
 
@@ -81,6 +88,27 @@ class Txn:
             return self.volume(int(name_or_id, 16))
         except ValueError:
             raise NoVolume(f"no volume {name_or_id}") from None
+
+    def vldb(self) -> set[str]:
+        # a state directory made before the VLDB was simulated: every RW name
+        if "vldb" not in self.meta:
+            return {n for n in self.meta["volumes"].values() if not n.endswith(".backup")}
+        return set(self.meta["vldb"])
+
+    def locate(self, word: str) -> Volume:
+        """What ``volutil info WORD`` reaches (VOL_Locate): a name only through
+        the VLDB, else a hexadecimal id; a name the VLDB lacks is EINVAL."""
+        if word in self.vldb():
+            for key, name in self.meta["volumes"].items():
+                if name == word:
+                    return self.volume(int(key, 16))
+            raise NoVolume(f"the VLDB names {word}, the server has no such volume")
+        import re
+
+        m = re.fullmatch(r"(?:0[xX])?([0-9a-fA-F]+)", word)
+        if not m:
+            raise BadName(f"{word} is not in the VLDB")
+        return self.volume(int(m.group(1), 16))
 
     def add(self, vol: Volume) -> None:
         self.loaded[vol.id] = vol
@@ -139,7 +167,32 @@ class Server:
         if not meta.exists():
             _write_atomic(meta, json.dumps({
                 "next_volume": 1, "next_group": 0, "store_uniq": 0,
-                "partitions": list(partitions), "volumes": {}}, indent=1))
+                "partitions": list(partitions), "volumes": {}, "vldb": []}, indent=1))
+        token = self.root / "volutil.tk"
+        if not token.exists():
+            token.write_text("codasim volutil secret\n")
+            token.chmod(0o600)
+            owner = self.root.stat()
+            if os.geteuid() == 0 and owner.st_uid != 0:
+                # root opening a state Amanda's user owns (a lab test): the secret stays that user's
+                os.chown(token, owner.st_uid, owner.st_gid)
+
+    @property
+    def dead(self) -> bool:
+        """The server process died (a dumpestimate with an .ancient list, ref §23 row 4)."""
+        return (self.root / "dead").exists()
+
+    def die(self) -> None:
+        (self.root / "dead").touch()
+
+    def restart(self) -> None:
+        """An operator starts codasrv again."""
+        (self.root / "dead").unlink(missing_ok=True)
+
+    def bldvldb(self) -> None:
+        """bldvldb.sh: every volume the server holds gets its name into the VLDB."""
+        with self.txn() as t:
+            t.meta["vldb"] = sorted(t.vldb() | set(t.meta["volumes"].values()))
 
     @property
     def backup_dir(self) -> Path:
@@ -161,8 +214,11 @@ class Server:
     def create_volume(self, name: str, partition: str = "/vicepa", *, replicated: bool = True,
                       group_id: int | None = None, replica_id: int | None = None,
                       replica_index: int = 0, large_lists: int = 128, small_lists: int = 256,
-                      large_step: int = 128, small_step: int = 256, owner: int = 0) -> Volume:
-        """A new RW replica (``volutil create_rep``) holding an empty root directory 1.1."""
+                      large_step: int = 128, small_step: int = 256, owner: int = 0,
+                      in_vldb: bool = True) -> Volume:
+        """A new RW replica holding an empty root directory 1.1: ``createvol_rep``
+        (which puts the name into the VLDB) or, with ``in_vldb=False``, a bare
+        ``volutil create_rep``."""
         now = self.clock()
         with self.txn() as t:
             if partition not in t.meta["partitions"]:
@@ -191,6 +247,8 @@ class Server:
             vol.uniquifier = 2
             vol.vv.versions[replica_index] = 1
             t.add(vol)
+            if in_vldb:
+                t.meta["vldb"] = sorted(t.vldb() | {name})
         self._record(vol, now)
         return vol
 
@@ -258,7 +316,13 @@ class Server:
             t.volume(volid).locked = False
 
     def backup(self, volid: int) -> int:
-        """Create or refresh the .backup clone of a locked RW replica; unlocks it."""
+        """Create or refresh the .backup clone of a locked RW replica; unlocks it.
+
+        As S_VolMakeBackups (vol-backup.cc): when backupId names no volume (0,
+        or a purged clone) a new clone is made under a newly allocated id,
+        which becomes the backupId; an existing clone is brought up to date in
+        place and keeps its creation and copy dates (ref §23 row 5): only the
+        RW volume's backupDate moves."""
         now = self.clock()
         with self.txn() as t:
             rw = t.volume(volid)
@@ -266,16 +330,22 @@ class Server:
                 raise ServerError(f"volume {volid:08x} is not a read-write replica")
             if not rw.locked:
                 raise ServerError(f"volume {volid:08x} is not locked")
-            if not rw.backup_id or f"{rw.backup_id:08x}" not in t.meta["volumes"]:
-                rw.backup_id = rw.backup_id or t.new_id()
+            try:
+                old = t.volume(rw.backup_id) if rw.backup_id else None
+            except NoVolume:
+                old = None
             clone = Volume.from_json(rw.to_json())  # a deep copy: vnodes, VV, dates
+            if old is None:
+                rw.backup_id = t.new_id()
+                clone.creation_date = clone.copy_date = clone.backup_date = now
+            else:
+                clone.creation_date, clone.copy_date = old.creation_date, old.copy_date
+                clone.backup_date = old.backup_date
             clone.id = rw.backup_id
             clone.name = f"{rw.name}.backup"
             clone.type = VolType.BACKUP
             clone.parent_id = rw.id
             clone.backup_id = rw.backup_id
-            clone.copy_date = now
-            clone.backup_date = now
             clone.locked = False
             rw.backup_date = now
             rw.locked = False
@@ -286,23 +356,34 @@ class Server:
         """Dump clone ``volid`` at ``level`` to ``out``; returns (level done, bytes).
 
         The dump is made under the server lock and sent after it is released,
-        so a slow receiver does not stall other calls.  As on the server, the
-        .newlist exists only once the whole dump has been sent."""
+        so a slow receiver does not stall other calls.  The .newlist is
+        written once the dump has been sent, and also when the receiver quit
+        early: the real server counts the bytes it made, not those that
+        arrived, and succeeds (ref §23 row 13)."""
         buf = io.BytesIO()
         with self.txn() as t:
             done, nbytes, newlist, text = dumping.dump(t.volume(volid), level, buf, self.backup_dir)
         view = buf.getbuffer()
-        for at in range(0, len(view), SEND_CHUNK):  # in pieces, as the server's WriteDump calls
-            out.write(view[at:at + SEND_CHUNK])
-            out.flush()
+        try:
+            for at in range(0, len(view), SEND_CHUNK):  # in pieces, as the server's WriteDump calls
+                out.write(view[at:at + SEND_CHUNK])
+                out.flush()
+        except BrokenPipeError:
+            pass  # the receiver quit early: the real server does not notice (ref §23 row 13)
         del view
         with self.txn():
             newlist.write_text(text)
         return done, nbytes
 
     def dumpestimate(self, volid: int) -> list[int]:
+        """The sizes per level; with an .ancient list the real server asserts
+        (list headers compared case-sensitively, ref §22.6, §23 row 4) and dies."""
         with self.txn() as t:
-            return dumping.estimate(t.volume(volid), self.backup_dir)
+            clone = t.volume(volid)
+            if dumping.has_ancient(clone, self.backup_dir):
+                self.die()
+                raise ServerDied("codasrv: Assertion failed: strcmp(Class, ...) == 0, vol-dump.cc:483")
+            return dumping.estimate(clone, self.backup_dir)
 
     def ancient(self, first: int, second: int | None = None) -> None:
         """Rename the replica's .newlist to .ancient: ``ancient BACKUPID`` (current

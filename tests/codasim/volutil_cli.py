@@ -26,7 +26,7 @@ import sys
 import time
 from typing import BinaryIO, TextIO
 
-from .errors import ServerError, TransferFailed
+from .errors import BadName, NoVolume, ServerDied, ServerError, TransferFailed
 from .server import SERVER_ID, Server
 from .tree import volume_state
 
@@ -81,6 +81,7 @@ class Volutil:
 
     def _run(self) -> None:
         args = ["volutil"] + list(self.argv)
+        host = socket.gethostname()
         while len(args) > 2 and args[1].startswith("-"):
             if args[1] == "-S":
                 self.state_dir = args[2]
@@ -90,21 +91,32 @@ class Volutil:
                 except OSError:
                     self.err(f"{args[2]} is not a valid host name.\n")
                     raise Exit(1)
+                host = args[2]
             del args[1:3]
         if len(args) < 2:
             self.usage(USAGE.rstrip("\n"))
         if not self.state_dir:
             self.usage("codasim volutil: set CODASIM_STATE (or -S DIR) to the server's state directory")
-        self.server = Server(self.state_dir)
-        self.args = args
         command = args[1]
-        failing = {c.strip() for c in self.env.get("CODASIM_FAIL", "").split(",") if c.strip()}
-        if command in failing:
-            self.err(f"V_BindToServer: RPC2_Bind to server failed (codasim: {command} told to fail)\n")
-            raise Exit(1)
         handler = getattr(self, "cmd_" + command, None)
         if handler is None:
             self.usage(USAGE.rstrip("\n"))
+        # ref §23 row 10: every call's stderr starts so, whatever follows
+        self.err(f"V_BindToServer: binding to host {host}\n")
+        if not _can_read_token(self.state_dir):
+            # volclient.cc: no readable volutil.tk and no Coda token (stdout, exit 1)
+            self.stdout.write(b"Couldn't get a token to authenticate with the server\n")
+            raise Exit(1)
+        call = _CALLS.get(command, command)
+        if os.path.exists(os.path.join(self.state_dir, "dead")):
+            self.err(f"{call} failed with RPC2_DEAD (F)\n")
+            raise Exit(1)
+        self.server = Server(self.state_dir)
+        self.args = args
+        failing = {c.strip() for c in self.env.get("CODASIM_FAIL", "").split(",") if c.strip()}
+        if command in failing:
+            self.err(f"{call} failed with RPC2_NOBINDING (F) (codasim: {command} told to fail)\n")
+            raise Exit(1)
         handler()
 
     # -- commands ---------------------------------------------------------
@@ -192,19 +204,13 @@ class Volutil:
         if bad or len(a) < 3:
             self.usage("Usage: volutil dump [-i [lvl]] <volume-id> [file]")
         vid = self._volid(a[2], "Dump: Bad Volumeid")
-        out = self.stdout if len(a) < 4 else open(a[3], "wb")
+        out = _Receiver(self.stdout) if len(a) < 4 else open(a[3], "wb")
         try:
             done, nbytes = self.server.dump(vid, level, out)
         except ServerError as e:
             self.fail("VolDump", e, lead="\n")
-        except BrokenPipeError:
-            # as the server does, no .newlist is left for a dump that did not arrive
-            if out is self.stdout:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more can reach the reader
-            self.err("\nVolDump failed with RPC2_SEFAIL2 (the receiver went away)\n")
-            raise Exit(1)
         finally:
-            if out is not self.stdout:
+            if not isinstance(out, _Receiver):
                 out.close()
         self.err(".\n" + ("Incremental " if done else "") + f"VolDump completed, {nbytes & 0xFFFFFFFF} bytes dumped\n")
 
@@ -214,6 +220,9 @@ class Volutil:
         vid = self._volid(self.args[2], "Dump: Bad Volumeid")
         try:
             sizes = self.server.dumpestimate(vid)
+        except ServerDied as e:
+            self.err(f"VolDumpEstimate failed with {e.text}\n")
+            raise Exit(1)
         except ServerError as e:
             self.fail("VolDumpEstimate", e)
         self.stdout.write(("Level0> " + " ".join(str(s & 0xFFFFFFFF) for s in sizes) + " <Level9\n").encode())
@@ -305,16 +314,32 @@ class Volutil:
             self.usage("Usage: volutil info [-all] volumeName/volumeNumber [file]")
         try:
             with self.server.txn() as t:
-                vol = t.find(a[2])
-        except ServerError:
-            self.err(f"VolInfo failed, {a[2]} not found\n")
-            raise Exit(1)
+                vol = t.locate(a[2])  # names only through the VLDB (ref §23 rows 8, 9)
+        except ServerError as e:
+            self.fail("VolInfo", e)
         text = info_text(vol, dump_all)
         if len(a) > 3:
             with open(a[3], "w") as f:
                 f.write(text)
         else:
             self.stdout.write(text.encode())
+
+
+# the RPC each command makes, as its error messages name it
+_CALLS = {"lock": "VolLock", "unlock": "VolUnlock", "backup": "VolMakeBackups",
+          "ancient": "VolMarkAsAncient", "dump": "VolDump", "dumpestimate": "VolDumpEstimate",
+          "restore": "VolRestore", "info": "VolInfo", "purge": "VolPurge",
+          "create": "VolCreate", "create_rep": "VolCreate"}
+
+
+def _can_read_token(state_dir: str) -> bool:
+    """The server's secret is readable (the state of a new directory always is)."""
+    token = os.path.join(state_dir, "volutil.tk")
+    if os.path.exists(token):
+        return os.access(token, os.R_OK)
+    if os.path.isdir(state_dir):  # made before the token was simulated
+        return os.access(state_dir, os.R_OK | os.X_OK)
+    return os.access(os.path.dirname(os.path.abspath(state_dir)), os.W_OK | os.X_OK)
 
 
 _TYPENAMES = {0: "read/write", 1: "readonly", 2: "backup"}
@@ -367,6 +392,27 @@ def info_text(vol, dump_all: bool = False) -> str:
     for path, node in sorted(volume_state(vol).items()):
         out.append(f"{path}\t{node}\n")
     return "".join(out)
+
+
+class _Receiver:
+    """The dump's stdout.  When the reader quits early the rest is dropped and
+    the dump still succeeds with its full byte count (ref §23 row 13)."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.gone = False
+
+    def write(self, data) -> None:
+        if not self.gone:
+            try:
+                self.stream.write(data)
+                self.stream.flush()
+            except BrokenPipeError:
+                self.gone = True
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def flush(self) -> None:
+        pass
 
 
 SFTP_PACKET = 8192  # bytes the client's side-effect transfer asks of its file per read
