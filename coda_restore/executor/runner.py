@@ -28,8 +28,7 @@ from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
-from coda_restore.voldump.stream import Tee
-from coda_restore.voldump.validate import validate
+from coda_restore.voldump.validate import copy_validated, validate
 from coda_restore.volutil import Volutil, explain, parse_volume_list
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
@@ -472,7 +471,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
             read_amanda_header(child.stdout, plan.host, plan.disk, full.datestamp, full.level)
             mode = ChainMode(plan.chain)
             if len(inputs) == 1:
-                _copy_validated(source, sink, k)
+                copy_validated(source, sink.write, k)
             else:
                 result = merge(sink, inputs, mode, spill_dir=str(workdir))
                 notes = result.discrepancies
@@ -515,10 +514,3 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
            f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
     reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
     return restored_id, how
-
-
-def _copy_validated(source, sink, name: str) -> None:
-    """A chain of one full dump: pass it through while validating it."""
-    checked = validate(Tee(source, sink.write), name)
-    if not checked.valid:
-        raise checked.error
