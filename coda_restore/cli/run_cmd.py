@@ -222,7 +222,8 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
             print(f"  (merged into {proc.display([str(pre.staged)])})", file=out)
             print(f"  {pre.restore_shown}", file=out)
         if pre.verify_command is not None:
-            print(f"  {proc.display(pre.verify_command)}  (the dump back, compared with what was sent)", file=out)
+            print(f"  {proc.display(pre.verify_command)}  (NEWID: the id the restore prints; the dump back is "
+                  "compared with what was sent)", file=out)
         if not pre.ok:
             failed = sum(not c.ok for c in pre.checks)
             print(f"preflight FAILED ({failed} check(s)): a run would refuse to start", file=out)

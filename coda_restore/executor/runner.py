@@ -154,7 +154,7 @@ def _amanda_config(config: str) -> tuple[Check, str | None]:
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
-VOLID = "<created id>"  # stands for the id volutil restore prints, in dry-run output
+VOLID = "NEWID"  # stands for the id volutil restore prints, in dry-run output
 
 
 def staging_for(opts: RunOptions, workdir: Path) -> Path:
