@@ -375,3 +375,28 @@ def test_no_verify_is_an_explicit_choice_said_in_the_report_and_keep_keeps_the_i
     assert "NOT verified (--no-verify)" in r.stdout
     assert (tmp_path / "st" / f"{name}.dump").is_file()
     assert coda_lab.server().state(name) == _state_at(coda_lab, "u.jan", "n03")
+
+
+def test_the_stdin_transport_is_for_old_servers_only_and_still_verified(coda_lab, tmp_path):
+    seen = tmp_path / "seen"
+    old = checkout_tool(coda_lab.lab.root, tmp_path / "old",
+                        env=f'CODASIM_CLIENT=old; export CODASIM_CLIENT; '
+                            f'echo "$* fd0=$(readlink /proc/self/fd/0)" >> {shlex.quote(str(seen))}')
+    name = "u.jan.tstdin"
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-08", tmp_path / "w", name, "--volutil", str(old),
+                               "--transport", "stdin"))
+    assert "verified: dumped back and compared" in r.stdout
+    restore = next(line for line in seen.read_text().splitlines() if " restore " in line)
+    assert " -f " not in restore and restore.endswith(f"/staging/{name}.dump")  # a regular file, never a pipe
+    assert coda_lab.server().state(name) == _state_at(coda_lab, "u.jan", "n05")
+
+
+def test_a_restore_that_cannot_be_dumped_back_is_not_verified(coda_lab, tmp_path):
+    nodump = checkout_tool(coda_lab.lab.root, tmp_path / "nodump", env="CODASIM_FAIL=dump; export CODASIM_FAIL")
+    name = "u.jan.tnodump"
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-06", tmp_path / "w", name, "--volutil", str(nodump)),
+                exit_status=6)
+    volume = next(v for v in coda_lab.server().volumes() if v.name == name)
+    assert f"volume {name} ({volume.id:08x}) on localhost was restored but could not be dumped back" in r.stderr
+    assert "the server is dead or unreachable" in r.stderr and f"purge {volume.id:08x} {name}" in r.stderr
+    assert "restored" not in r.stdout

@@ -243,10 +243,10 @@ class Volutil:
             partition = partition[:-1]
         name = a[3] if len(a) > 3 and a[3] else None
         volid = (_hex(a[4]) or 0) if len(a) > 4 else 0
-        if filename is None:
+        if filename is None and self.env.get("CODASIM_CLIENT") != "old":
             self._hang_on_stdin()
         try:
-            fd = os.open(filename, os.O_RDONLY)
+            fd = os.dup(0) if filename is None else os.open(filename, os.O_RDONLY)
         except OSError as e:
             self.err(f"RestoreFile: {e.strerror}\n")
             raise Exit(1)
