@@ -82,7 +82,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
 def dump_back(vu: Volutil, volid: int, on_bytes) -> Contents:
     """``volutil dump ID`` of the restored volume, read as it streams."""
     child = proc.Child(vu.dump_back_argv(volid), stdout=subprocess.PIPE)
-    counted = _Counting(child.stdout, on_bytes)
+    counted = CountingReader(child.stdout, on_bytes)
     try:
         got = contents(counted, f"volutil dump {hexid(volid)}")
     except CodaRestoreError as err:
@@ -112,7 +112,9 @@ def verify(vu: Volutil, volid: int, name: str, server: str | None, sent: Content
     return got
 
 
-class _Counting:
+class CountingReader:
+    """A pipe as the codec reads it: every byte counted and reported."""
+
     def __init__(self, raw, on_bytes):
         self.raw, self.on_bytes, self.bytes = raw, on_bytes, 0
 

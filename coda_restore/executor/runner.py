@@ -22,7 +22,7 @@ from coda_restore.errors import PREFLIGHT_FAILED, CodaRestoreError, NotRestorabl
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
-from coda_restore.executor.restore import Transport, acl_users_check, restore_staged, verify
+from coda_restore.executor.restore import CountingReader, Transport, acl_users_check, restore_staged, verify
 from coda_restore.executor.sink import FileSink
 from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
@@ -416,25 +416,6 @@ def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Wa
     return SpooledImage(k, str(dest), got.bytes, got.sha256)
 
 
-class _CountingReader:
-    """The full dump's pipe as the merge reads it: counted and watched."""
-
-    def __init__(self, raw, on_bytes):
-        self.raw, self.on_bytes, self.bytes = raw, on_bytes, 0
-
-    def readinto(self, view) -> int:
-        n = self.raw.readinto(view) or 0
-        self.bytes += n
-        self.on_bytes(self.bytes)
-        return n
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.bytes += len(data)
-        self.on_bytes(self.bytes)
-        return data
-
-
 def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watchdog, journal, volume, reporter):
     """amfetchdump the level 0 into a pipe and merge it with the spooled
     incrementals into --output, or into the staged file volutil restores from."""
@@ -452,7 +433,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         watchdog.tick()
         reporter.progress(Stage.MERGE, None, n, total)
 
-    source = _CountingReader(child.stdout, fetched)
+    source = CountingReader(child.stdout, fetched)
     inputs = [(f"{k} (full, from amfetchdump)", source)]
     opened = [open(path, "rb") for _, path in incrementals]
     inputs += [(f"{ik} ({path.name})", f) for (ik, path), f in zip(incrementals, opened)]
