@@ -481,3 +481,21 @@ def test_validate_accepts_a_dump_and_rejects_a_truncated_one(coda):
     assert coda.amcoda("validate", stdin=full).status == 0
     bad = coda.amcoda("validate", stdin=full[:-3])
     assert bad.status == 1 and "invalid dump" in bad.stderr
+
+
+def test_restore_to_a_server_whose_protection_db_lacks_a_user_is_caught_by_the_dump_back(coda):
+    # §23 row 16: the server restores the directory with a stale ACL and says
+    # successful; the dump back shows it (ACLs compared as sets, row 17)
+    coda.server.set_pdb({**coda.server.pdb(), "jan": 1001})
+    with coda.server.edit("u.jan") as ed:
+        ed.mkdir("/shared")
+        ed.setacl("/shared", [("jan", 127), ("System:AnyUser", 9)])
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    args = ("restore", "--disk", "/coda/u.jan", "--level", "0", "--partition", "/vicepa")
+    ok = coda.amcoda(*args, "--restore-name", "u.jan.known", stdin=full)
+    assert ok.status == 0 and "amcoda: verified" in ok.stderr, ok
+    coda.server.set_pdb({k: v for k, v in coda.server.pdb().items() if k != "jan"})  # another server
+    r = coda.amcoda(*args, "--restore-name", "u.jan.unknown", stdin=full)
+    assert r.status == 1 and "is WRONG" in r.stderr and "differs in acl" in r.stderr, r
+    assert "failed to parse ExternalAccessList" in (coda.root / "state" / "SrvLog").read_text()
+    Path(r.stderr.split("The merged image is kept: ")[1].split()[0]).unlink()
