@@ -79,9 +79,11 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     return volid
 
 
-def dump_back(vu: Volutil, volid: int, on_bytes) -> Contents:
-    """``volutil dump ID`` of the restored volume, read as it streams."""
+def dump_back(vu: Volutil, volid: int, on_bytes, watch=lambda child: None) -> Contents:
+    """``volutil dump ID`` of the restored volume, read as it streams;
+    ``watch(child)`` lets a stall watchdog stop it."""
     child = proc.Child(vu.dump_back_argv(volid), stdout=subprocess.PIPE)
+    watch(child)
     counted = CountingReader(child.stdout, on_bytes)
     try:
         got = contents(counted, f"volutil dump {hexid(volid)}")
@@ -99,11 +101,11 @@ class _DumpBackFailed(Exception):
 
 
 def verify(vu: Volutil, volid: int, name: str, server: str | None, sent: Contents, staged: Path,
-           on_bytes=lambda n: None) -> Contents:
+           on_bytes=lambda n: None, watch=lambda child: None) -> Contents:
     """Dump the restored volume back and compare; raise unless it is what was sent."""
     purge = purge_command(vu, volid, name)
     try:
-        got = dump_back(vu, volid, on_bytes)
+        got = dump_back(vu, volid, on_bytes, watch)
     except _DumpBackFailed as err:
         raise NotVerified(name, hexid(volid), server or "the local server", err, purge, staged) from None
     diffs = differences(sent, got)

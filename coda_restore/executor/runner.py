@@ -489,8 +489,19 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
         return restored_id, how
     argv = _volutil(opts).dump_back_argv(restored_id)
     reporter.event(Event(Stage.VERIFY, volume, message=proc.display(argv)))
-    verify(vu, restored_id, name, opts.server, sent, staged,
-           lambda n: reporter.progress(Stage.VERIFY, None, n, staged.stat().st_size))
+    size = staged.stat().st_size
+
+    def dumped(n: int) -> None:
+        watchdog.tick()
+        reporter.progress(Stage.VERIFY, None, n, size)
+
+    watched = []
+    try:
+        verify(vu, restored_id, name, opts.server, sent, staged, dumped,
+               lambda child: (watched.append(child), watchdog.watch("volutil dump", child)))
+    finally:  # a stalled dump back is killed, and named as not verified
+        for child in watched:
+            watchdog.forget(child)
     how = (f"verified: dumped back and compared, {sent.count(True)} directories and "
            f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
     reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
