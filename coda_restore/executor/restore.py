@@ -74,7 +74,9 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     volid = created_id(out)
     if status != 0 or volid is None:
         why = explain(child.stderr_tail) if status != 0 else f"no 'VolRestore successful' in {out.strip()!r}"
-        raise RestoreFailed(name, why, name, vu.server or "the local server", proc.display(vu.argv("info", name)),
+        # a restored volume is in no VLDB: getvolumelist finds it, info NAME does not
+        check = f"{proc.display(vu.argv('getvolumelist'))} (a line B{name} I<VOLID> ...)"
+        raise RestoreFailed(name, why, name, vu.server or "the local server", check,
                             purge_command(vu, "VOLID", name), staged)
     return volid
 

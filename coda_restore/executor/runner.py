@@ -495,13 +495,9 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
         watchdog.tick()
         reporter.progress(Stage.VERIFY, None, n, size)
 
-    watched = []
-    try:
-        verify(vu, restored_id, name, opts.server, sent, staged, dumped,
-               lambda child: (watched.append(child), watchdog.watch("volutil dump", child)))
-    finally:  # a stalled dump back is killed, and named as not verified
-        for child in watched:
-            watchdog.forget(child)
+    # a stalled dump back is killed, and the volume named as not verified
+    verify(vu, restored_id, name, opts.server, sent, staged, dumped,
+           lambda child: watchdog.watch("volutil dump", child))
     how = (f"verified: dumped back and compared, {sent.count(True)} directories and "
            f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
     reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
