@@ -48,7 +48,8 @@ from typing import BinaryIO, TextIO
 
 from coda_restore import proc
 from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
-from coda_restore.executor.restore import NotVerified, RestoreFailed, RestoreWrong, Transport, restore_staged, verify
+from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free, restore_staged,
+                                           verify)
 from coda_restore.volutil import (BACKUP, RW, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid,
                                   no_such_volume, not_in_vldb, one_line, refused, server_gone)
 from coda_restore.voldump import dirpage
@@ -663,6 +664,11 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
                   "dumps: merge the chain first (coda-restore)\n")
         return 1
     name = s.restore_name or "(the server's default name)"
+    if s.restore_name:  # the server would make a second volume of a name in use (§23 row 15)
+        free, why = name_free(s.volutil, s.restore_name)
+        if not free:
+            err.write(f"amcoda: {why}; nothing was restored\n")
+            return 1
     staged = None
     try:
         with tempfile.NamedTemporaryFile(prefix="amcoda-restore.", suffix=".dump", dir=s.staging,

@@ -456,6 +456,10 @@ def test_restore_ends_with_one_clear_error_on_every_failure(coda, tmp_path):
     kept = Path(r.stderr.split("The merged image is kept: ")[1].split()[0])
     assert kept.read_bytes() == newer  # kept for the operator, as the message says
     kept.unlink()
+    # a RESTORE-NAME in use (the server would make a second volume of it, §23 row 15)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.prev", stdin=full)
+    assert r.status == 1 and "volume u.jan.prev already exists" in r.stderr and "nothing was restored" in r.stderr
+    assert [v.name for v in coda.server.volumes()].count("u.jan.prev") == 1
     # a dead server
     dead = tmp_path / "dead-volutil"
     dead.write_text(f"#!/bin/sh\necho 'V_BindToServer: binding to host localhost' >&2\n"

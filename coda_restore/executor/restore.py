@@ -19,13 +19,14 @@ to volutil as its stdin, for old servers whose stdin path works.
 from __future__ import annotations
 
 import enum
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from coda_restore import proc
 from coda_restore.errors import RESTORE_WRONG, CodaRestoreError
-from coda_restore.volutil import Volutil, created_id, explain, hexid
+from coda_restore.volutil import Volutil, created_id, explain, hexid, parse_volume_list
 from coda_restore.voldump.contents import Contents, contents, differences
 
 
@@ -59,6 +60,39 @@ Treat it as unverified; remove it with: {}
 The merged image is kept: {}"""
 
     exit_status = RESTORE_WRONG
+
+
+def name_free(vu: Volutil, name: str) -> tuple[bool, str]:
+    """(True, why) when no volume on the server has ``name`` as its name or
+    its id (volutil takes either).  ``volutil getvolumelist`` lists every
+    volume, restored ones too, which ``info NAME`` misses since they are in
+    no VLDB (§23 row 8), and the server allows a second volume of a name in
+    use (row 15); ``info NAME`` when getvolumelist fails."""
+    where = vu.server or "the local server"
+    listed = proc.run(vu.argv("getvolumelist"), check=False)
+    if listed.status == 0:
+        volumes = parse_volume_list(listed.stdout)
+        taken = [hexid(volid) for volid, vname in volumes.items() if vname == name]
+        if taken:
+            return False, f"volume {name} already exists on {where} (id {', '.join(taken)})"
+        as_id = _hex_or_none(name)
+        if as_id is not None and as_id in volumes:
+            return False, f"volume {name} already exists on {where}: {name} is the id of {volumes[as_id]}"
+        return True, f"{name} is free on {where} (no volume of {len(volumes)} has that name or id)"
+    done = proc.run(vu.argv("info", name), check=False)
+    if done.status == 0:
+        return False, f"volume {name} already exists on {where}"
+    # current Coda: 22 for a name not in the VLDB, 603 for no such volume (§23 rows 8, 9)
+    if re.search(r"not found|does not exist|VNOVOL|no such|return code (22|603)\b", done.stderr, re.I):
+        return True, f"{name} is free on {where} (volutil info; getvolumelist failed: {explain(listed.stderr)})"
+    return False, f"cannot tell whether {name} exists: volutil info exited {done.status}: {explain(done.stderr)}"
+
+
+def _hex_or_none(word: str) -> int | None:
+    try:
+        return int(word, 16)
+    except ValueError:
+        return None
 
 
 def purge_command(vu: Volutil, volid: int | str, name: str) -> str:

@@ -22,14 +22,15 @@ from coda_restore.errors import PREFLIGHT_FAILED, CodaRestoreError, NotRestorabl
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
-from coda_restore.executor.restore import CountingReader, Transport, acl_users_check, restore_staged, verify
+from coda_restore.executor.restore import (CountingReader, Transport, acl_users_check, name_free, restore_staged,
+                                           verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.validate import copy_validated, validate
-from coda_restore.volutil import Volutil, explain, parse_volume_list
+from coda_restore.volutil import Volutil
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
 MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
@@ -176,39 +177,7 @@ def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None,
 
 
 def _name_is_free(opts: RunOptions, name: str) -> Check:
-    """Every volume the server holds (``volutil getvolumelist``: restored ones
-    too, which ``info NAME`` misses since they are not in the VLDB, §23 row 8)
-    by name and by id (volutil takes a name or a hex id); ``info NAME`` when
-    the server has no getvolumelist."""
-    listed = proc.run(_volutil(opts).argv("getvolumelist"), check=False)
-    if listed.status == 0:
-        volumes = parse_volume_list(listed.stdout)
-        taken = [f"{volid:08x}" for volid, vname in volumes.items() if vname == name]
-        as_id = _hex_or_none(name)
-        if taken:
-            return Check("target name", False, f"volume {name} already exists on {opts.server} "
-                         f"(id {', '.join(taken)})")
-        if as_id is not None and as_id in volumes:
-            return Check("target name", False, f"volume {name} already exists on {opts.server}: "
-                         f"{name} is the id of {volumes[as_id]}")
-        return Check("target name", True, f"{name} is free on {opts.server} (no volume of {len(volumes)} "
-                     "has that name or id)")
-    done = proc.run(_volutil(opts).argv("info", name), check=False)
-    if done.status == 0:
-        return Check("target name", False, f"volume {name} already exists on {opts.server}")
-    # current Coda: 22 for a name not in the VLDB, 603 for no such volume (§23 rows 8, 9)
-    if re.search(r"not found|does not exist|VNOVOL|no such|return code (22|603)\b", done.stderr, re.I):
-        return Check("target name", True, f"{name} is free on {opts.server} (volutil info; getvolumelist "
-                     f"failed: {explain(listed.stderr)})")
-    return Check("target name", False, f"cannot tell whether {name} exists: volutil info exited "
-                 f"{done.status}: {explain(done.stderr)}")
-
-
-def _hex_or_none(word: str) -> int | None:
-    try:
-        return int(word, 16)
-    except ValueError:
-        return None
+    return Check("target name", *name_free(_volutil(opts), name))
 
 
 def _changer_labels(config: str, user: str | None) -> set[str] | None:
