@@ -160,21 +160,23 @@ def test_amcoda_restore_of_a_fetched_full_dump_recreates_the_volume(coda_lab, tm
     src.write_bytes(image)
     name = "u.jan.amcoda-test"
     bin_dir = Path(tempfile.mkdtemp(prefix="amcoda-bin.", dir="/var/tmp"))  # user backup must reach it
-    bin_dir.chmod(0o755)
-    volutil = checkout_tool(coda_lab.lab.root, bin_dir)  # this checkout's server, as §23 describes one
-    with open(src, "rb") as stdin:
-        p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
-                           "--disk", "/coda/u.jan", "--level", "0",
-                           "--volutil", str(volutil),
-                           "--partition", "/vicepb", "--restore-name", name, "."],
-                          coda_lab.lab.clock, check=False, stdin=stdin)
+    try:
+        bin_dir.chmod(0o755)
+        volutil = checkout_tool(coda_lab.lab.root, bin_dir)  # this checkout's server, as §23 describes one
+        with open(src, "rb") as stdin:
+            p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
+                               "--disk", "/coda/u.jan", "--level", "0",
+                               "--volutil", str(volutil),
+                               "--partition", "/vicepb", "--restore-name", name, "."],
+                              coda_lab.lab.clock, check=False, stdin=stdin)
+    finally:
+        shutil.rmtree(bin_dir)
     assert p.returncode == 0, p.stderr
     assert "VolRestore successful" in p.stderr and "amcoda: verified" in p.stderr
     server = coda_lab.server()
     try:
         assert server.state(name) == server.state_at("u.jan", header(image).backup_date)
     finally:
-        shutil.rmtree(bin_dir)
         restored = server.volume(name)
         run_as_backup([str(volutil_wrapper(coda_lab.lab.root)), "purge", f"{restored.id:08x}",
                        name], coda_lab.lab.clock)
