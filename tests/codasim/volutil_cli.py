@@ -267,6 +267,7 @@ class Volutil:
     def _hang_on_stdin(self) -> None:
         """§23 row 1: without -f the client's rock holds fd 0 and
         ``CODA_ASSERT(rockinfo->fd != 0)`` fails; coda_assert sleeps forever."""
+        # coda_assert.c's format; the line number is the simulator's, not read from volclient.cc
         self.err('Assertion failed: rockinfo->fd != 0, file "volclient.cc", line 1011\n')
         self.err(f"Sleeping forever.  You may use gdb to attach to process {os.getpid()}.")
         while True:
