@@ -76,7 +76,7 @@ SUPPORT = (
 
 USAGE = """\
 usage: amcoda COMMAND [--NAME VALUE]...   (run by Amanda as its own user)
-       amcoda install [--amlibexecdir DIR] [--user USER] [--force]
+       amcoda install [--amlibexecdir DIR] [--user USER] [--name NAME] [--force]
 
 Amanda's Application-API commands: support, selfcheck, estimate, backup,
 restore, validate; properties are passed as --NAME VALUE (see the README or
