@@ -68,6 +68,18 @@ SUPPORT = (
 )
 
 
+USAGE = """\
+usage: amcoda COMMAND [--NAME VALUE]...   (run by Amanda as its own user)
+       amcoda install [--amlibexecdir DIR] [--user USER] [--force]
+
+Amanda's Application-API commands: support, selfcheck, estimate, backup,
+restore, validate; properties are passed as --NAME VALUE (see the README or
+coda-restore(1), AMANDA APPLICATION).  'amcoda install' (as root) puts this
+amcoda into Amanda's application directory, tried as Amanda's user first;
+'amcoda install --help' tells more.
+"""
+
+
 class Command(enum.Enum):
     SUPPORT = "support"
     SELFCHECK = "selfcheck"
@@ -678,6 +690,13 @@ def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["install"]:  # the operator's command, not Amanda's API
+        from coda_restore import plugin_install
+
+        return plugin_install.main(argv[1:])
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(USAGE)
+        return 0
     try:
         req = parse_args(argv)
     except UsageError as exc:

@@ -13,25 +13,72 @@ Amanda writes from now (k = 0, 1, ...) overwrites the (k - s)-th oldest,
 where s = max(tapecycle - written, 0), and the next run writes up to runtapes
 tapes.  For each of the next tapes in that order, the restore points lost are
 those exactly restorable now that no longer are once it *and the tapes
-before it* are overwritten.  Not modelled: retention-days/recover/full
+before it* are overwritten.
+
+Verdicts, one per volume: FAIL when it is not exactly restorable now, has no
+restore point at all, or its newest restore point is older than the max age
+(stale: a backup that silently stopped); WARN when the next run overwrites a
+tape holding the only copy of a dump its newest restore point needs; else OK.
+The max age is ``--max-age``, else the config's dumpcycle (a volume with no
+restore point within a whole dumpcycle has surely stopped), else Amanda's
+default dumpcycle (10 days); the report states which.  Not modelled: retention-days/recover/full
 policies (3.4+), several storages or pools, and a changer that prefers fresh
 tapes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog, TapelistEntry
-from coda_restore.errors import UsageError
+from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError
 from coda_restore.history import Gap, VolumeHistory
-from coda_restore import proc
 from coda_restore.planner import explain_problem, ref
 from coda_restore.when import from_datestamp, to_datestamp
 
 SCHEMA = "coda-restore.check/1"
+AMANDA_DEFAULT_DUMPCYCLE = 10  # days (conffile.c)
+_DURATION = re.compile(r"(\d+)\s*([hdw]?)")
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+@dataclass(frozen=True)
+class MaxAge:
+    limit: timedelta
+    source: str  # how it was chosen, for the report
+
+    def describe(self) -> str:
+        return f"max age {_age(self.limit)} ({self.source})"
+
+
+def parse_max_age(text: str) -> timedelta:
+    """``36h``, ``7d`` (or ``7``), ``2w``.  Raises UsageError."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--max-age {text!r}: give a positive number of hours, days or weeks (36h, 7d, 2w)")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+def max_age_for(given: str | None, dumpcycle: int | None, config: str | None) -> MaxAge:
+    if given is not None:
+        return MaxAge(parse_max_age(given), "--max-age")
+    if dumpcycle is not None:
+        return MaxAge(timedelta(days=max(dumpcycle, 1)), f"the dumpcycle of {config}")
+    return MaxAge(timedelta(days=AMANDA_DEFAULT_DUMPCYCLE),
+                  "Amanda's default dumpcycle; give --max-age or --config")
+
+
+def _age(delta: timedelta) -> str:
+    """2d 5h, 7 days, 36h: short, whole hours."""
+    hours = int(delta.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    if not hours:
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{days}d {hours}h" if days else f"{hours}h"
 
 
 @dataclass(frozen=True)
@@ -46,6 +93,10 @@ class VolumeCheck:
     restorable_days: int
     unrestorable_days: tuple[str, ...]  # YYYY-MM-DD in the window
     gaps: tuple[Gap, ...]
+    newest_age: timedelta | None = None  # now minus the newest restore point
+    stale: bool = False
+    verdict: str = "OK"  # OK, WARN or FAIL
+    why: tuple[str, ...] = ()  # one line per WARN or FAIL cause
 
 
 @dataclass(frozen=True)
@@ -67,22 +118,53 @@ class CheckReport:
     volumes: tuple[VolumeCheck, ...]
     at_risk: tuple[TapeRisk, ...]
     at_risk_note: str = ""
+    max_age: MaxAge | None = None
 
     @property
     def ok(self) -> bool:
-        return all(v.restorable_now for v in self.volumes)
+        return all(v.verdict != "FAIL" for v in self.volumes)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {v.verdict for v in self.volumes}
+        return "FAIL" if "FAIL" in verdicts else ("WARN" if "WARN" in verdicts else "OK")
+
+    @property
+    def exit_status(self) -> int:
+        """3 when a volume cannot be restored now, else 8 when one is stale."""
+        if any(not v.restorable_now or v.newest_point is None for v in self.volumes):
+            return NOT_RESTORABLE
+        return STALE if any(v.stale for v in self.volumes) else OK
+
+    def summary(self) -> str:
+        """One line for cron and monitoring: the verdict first."""
+        n = {k: sum(v.verdict == k for v in self.volumes) for k in ("OK", "WARN", "FAIL")}
+        causes = (f"{sum(not v.restorable_now for v in self.volumes)} not restorable now, "
+                  f"{sum(v.stale for v in self.volumes)} stale, "
+                  f"{sum(v.newest_point is None for v in self.volumes)} with no restore point")
+        age = f"; {self.max_age.describe()}" if self.max_age else ""
+        return (f"check: {self.verdict}: {len(self.volumes)} volume(s): {n['OK']} ok, {n['WARN']} warn, "
+                f"{n['FAIL']} fail ({causes}){age}")
 
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA,
             "now": self.now,
             "ok": self.ok,
+            "verdict": self.verdict,
+            "exit_status": self.exit_status,
+            "summary": self.summary(),
+            "max_age": None if self.max_age is None else {
+                "seconds": int(self.max_age.limit.total_seconds()), "source": self.max_age.source},
             "window_start": self.window_start,
             "tapecycle": self.tapecycle,
             "runtapes": self.runtapes,
             "volumes": [
                 {
-                    "host": v.host, "disk": v.disk, "restorable_now": v.restorable_now, "reason": v.reason,
+                    "host": v.host, "disk": v.disk, "verdict": v.verdict, "why": list(v.why),
+                    "restorable_now": v.restorable_now, "reason": v.reason, "stale": v.stale,
+                    "newest_restore_point_age_seconds": None if v.newest_age is None
+                    else int(v.newest_age.total_seconds()),
                     "newest_restore_point": v.newest_point, "oldest_restore_point": v.oldest_point,
                     "window_days": v.window_days, "restorable_days": v.restorable_days,
                     "unrestorable_days": list(v.unrestorable_days),
@@ -102,17 +184,23 @@ class CheckReport:
 
 
 def tapecycle_of(config: str) -> int:
-    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises CommandFailed."""
-    out = proc.run(["amgetconf", config, "tapecycle"]).stdout.strip()
+    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises ConfigUnreadable."""
+    out = amgetconf(config, "tapecycle").strip()
     try:
         return int(out)
     except ValueError:
         raise UsageError(f"amgetconf {config} tapecycle printed {out!r}, not a number") from None
 
 
+def dumpcycle_of(config: str) -> int | None:
+    """``amgetconf CONF dumpcycle`` in days.  Raises ConfigUnreadable."""
+    out = amgetconf(config, "dumpcycle").strip()
+    return int(out) if out.isdigit() else None
+
+
 def runtapes_of(config: str) -> int:
-    """``amgetconf CONF runtapes``.  Raises CommandFailed."""
-    out = proc.run(["amgetconf", config, "runtapes"]).stdout.strip()
+    """``amgetconf CONF runtapes``.  Raises ConfigUnreadable."""
+    out = amgetconf(config, "runtapes").strip()
     return int(out) if out.isdigit() else 1
 
 
@@ -151,8 +239,29 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
     )
 
 
+def _verdict(v: VolumeCheck, now: datetime, max_age: MaxAge | None,
+             next_run: dict[tuple[str, str], list[str]]) -> VolumeCheck:
+    why = []
+    if v.newest_point is None:
+        why.append("no restore point at all: no exact chain of it can be read")
+    elif not v.restorable_now:
+        why.append(v.reason)
+    age = now - from_datestamp(v.newest_point.split("/")[0], now.tzinfo) if v.newest_point else None
+    stale = bool(max_age and age is not None and age > max_age.limit)
+    if stale:
+        why.append(f"stale: the newest restore point ({v.newest_point}) is {_age(age)} old, "
+                   f"over the {max_age.describe()}")
+    fail = bool(why)
+    labels = next_run.get((v.host, v.disk), [])
+    if labels:
+        why.append(f"the next run overwrites {', '.join(labels)}, the only copy of a dump its newest restore "
+                   f"point needs")
+    verdict = "FAIL" if fail else ("WARN" if labels else "OK")
+    return replace(v, newest_age=age, stale=stale, verdict=verdict, why=tuple(why))
+
+
 def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
-          risk_tapes: int = 3, runtapes: int = 1) -> CheckReport:
+          risk_tapes: int = 3, runtapes: int = 1, max_age: MaxAge | None = None) -> CheckReport:
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
@@ -184,7 +293,14 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
                     loses.append((v[0], v[1], tuple(ref(d) for d in lost)))
             writes = new_first + i
             at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, writes, writes < runtapes, tuple(loses)))
+    newest = {(v.host, v.disk): v.newest_point for v in results}
+    next_run: dict[tuple[str, str], list[str]] = {}
+    for r in at_risk:
+        for h, d, points in r.loses:
+            if r.next_run and newest[(h, d)] in points:
+                next_run.setdefault((h, d), []).append(r.label)
+    results = tuple(_verdict(v, now, max_age, next_run) for v in results)
     return CheckReport(
         now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle, runtapes,
-        results, tuple(at_risk), note,
+        results, tuple(at_risk), note, max_age,
     )

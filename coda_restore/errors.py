@@ -81,6 +81,16 @@ class BadPlan(UsageError):
     """plan {} cannot be used: {}"""
 
 
+class ConfigUnreadable(UsageError):
+    """Amanda config {!r} cannot be read: {}"""
+
+
+class NoRecords(CodaRestoreError):
+    """no Amanda logs under {} (log.* files); nothing to answer from"""
+
+    exit_status = NO_RECORDS
+
+
 class NotRestorable(CodaRestoreError):
     """{}"""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -150,6 +152,41 @@ class Plan:
         d = self.body()
         d["plan_hash"] = self.plan_hash
         return d
+
+
+def label_key(label: str):
+    """Natural order: DAILY-9 before DAILY-10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", label) if t]
+
+
+def read_order(steps: Sequence[Step]) -> list[Step]:
+    """The one order images are read in, by ``run`` and in the plan's tape
+    list: the incrementals first (they are spooled), holding copies before
+    tape copies, tapes by label and file number; the level 0 last, because
+    it is streamed straight through the merge into the restore."""
+
+    def where(s: Step):
+        if s.copy.kind == "holding" or not s.copy.parts:
+            return (0, [], 0)
+        first = s.copy.parts[0]
+        return (1, label_key(first.label), first.filenum)
+
+    return sorted((s for s in steps if s.level != 0), key=where) + [s for s in steps if s.level == 0]
+
+
+def tape_reads(steps: Sequence[Step]) -> tuple[TapeRead, ...]:
+    """The tape loads of ``read_order``: reads in a row from one label are
+    one load; a label read again later (the level 0's tape, often) is
+    another load."""
+    loads: list[tuple[str, list[TapeFile]]] = []
+    for s in read_order(steps):
+        if s.copy.kind != "tape":
+            continue
+        for p in s.copy.parts:
+            if not loads or loads[-1][0] != p.label:
+                loads.append((p.label, []))
+            loads[-1][1].append(TapeFile(p.filenum, s.datestamp, s.level, p.partnum, p.kb))
+    return tuple(TapeRead(label, tuple(files), sum(f.kb or 0 for f in files)) for label, files in loads)
 
 
 def _lists(value):

@@ -5,18 +5,19 @@ Copy choice per dump: a good holding-disk copy over any tape (no tape to
 load, and amfetchdump prefers it too); among good tape copies, the
 combination that needs the fewest distinct tapes for the whole chain, ties
 going to the copy ``amfetchdump -p`` itself would read (the oldest write).
-Tapes come out in read order: by label (digits compared as numbers), then
-file number.  The planner reads the catalog only; it never touches a tape.
+Tapes come out in the order ``run`` reads them (``plan.read_order``: the
+incrementals by label, digits compared as numbers, then file number; the
+level 0 last).  The planner reads the catalog only; it never touches a tape.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
 from coda_restore.history import Chain, Problem, VolumeHistory, is_usable, node
@@ -27,8 +28,8 @@ from coda_restore.plan import (
     PartRead,
     Plan,
     Step,
-    TapeFile,
-    TapeRead,
+    label_key,
+    tape_reads,
 )
 from coda_restore.plan import Target as TargetRef
 from coda_restore.when import Target, from_datestamp
@@ -46,6 +47,7 @@ _WHY_GONE = {
     Unavailable.NOT_WRITTEN: "it was dumped but never written to tape or kept on the holding disk",
     Unavailable.DUMP_FAILED: "the dump failed",
     Unavailable.UNFINISHED: "the run writing it was interrupted",
+    Unavailable.HOLDING_NOT_SEARCHED: HOLDING_HINT,
 }
 
 
@@ -60,11 +62,6 @@ def why_gone(dump: Dump) -> str:
 
 def ref(dump: Dump) -> str:
     return f"{dump.datestamp}/{dump.level}"
-
-
-def label_key(label: str):
-    """Natural order: DAILY-9 before DAILY-10."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", label) if t]
 
 
 # -- copy choice -------------------------------------------------------------------
@@ -169,29 +166,15 @@ def _kb(dump: Dump, copy) -> int | None:
 @dataclass(frozen=True)
 class _Reads:
     steps_copies: dict
-    tapes: tuple[TapeRead, ...]
     holding: int
     kb: int
 
 
 def _reads(dumps: Sequence[Dump]) -> _Reads:
     choices = choose_copies(dumps)
-    files: dict[str, list[TapeFile]] = {}
-    holding = 0
-    kb = 0
-    for d in dumps:
-        copy = choices[node(d)].copy
-        kb += _kb(d, copy) or 0
-        if isinstance(copy, HoldingCopy):
-            holding += 1
-            continue
-        for p in restore_parts(copy):
-            files.setdefault(p.label, []).append(TapeFile(p.filenum, d.datestamp, d.level, p.partnum, p.kb))
-    tapes = tuple(
-        TapeRead(label, tuple(sorted(fs, key=lambda f: f.filenum)), sum(f.kb or 0 for f in fs))
-        for label, fs in sorted(files.items(), key=lambda item: label_key(item[0]))
-    )
-    return _Reads(choices, tapes, holding, kb)
+    holding = sum(isinstance(choices[node(d)].copy, HoldingCopy) for d in dumps)
+    kb = sum(_kb(d, choices[node(d)].copy) or 0 for d in dumps)
+    return _Reads(choices, holding, kb)
 
 
 # -- explanations ---------------------------------------------------------------
@@ -226,14 +209,19 @@ def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str 
         return f"no dump of {who} at or before {instant}{later}"
     if chain.problem is Problem.NO_LEVEL0:
         base = chain.dumps[0]
+        # the level 0 being gone must not hide the incrementals that are gone too
+        links = [d for d in chain.broken if d is not base or base.level != 0]
+        also = ("; it also cannot cross a broken link: "
+                + "; ".join(f"{ref(d)} ({why_gone(d)})" for d in links)) if links else ""
         if base.level == 0:
             return (f"the chain for {instant} has no level 0: the level 0 {ref(base)} "
-                    f"cannot be read because {why_gone(base)}")
+                    f"cannot be read because {why_gone(base)}{also}")
         bare = ", ".join(ref(d) for d in chain.dumps)
         if chain.mode is ChainMode.MINIMAL:
             return (f"Amanda's chain for {instant} is bare incrementals ({bare}) with no level 0 "
                     "under them (amrecover would restore them anyway)")
-        return f"the chain for {instant} has no level 0 under it ({bare}): the history starts with incrementals"
+        return (f"the chain for {instant} has no level 0 under it ({bare}): the history starts with "
+                f"incrementals{also}")
     if chain.problem is Problem.BROKEN_LINK:
         links = "; ".join(f"{ref(d)} ({why_gone(d)})" for d in chain.broken)
         return (f"the exact chain for {instant} cannot cross a broken link: {links}. It was recorded "
@@ -297,13 +285,14 @@ def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None)
 
 def _alternative(kind: str, chain: Chain, hist: VolumeHistory, tz: tzinfo, loses: str) -> Alternative:
     reads = _reads(chain.dumps)
+    labels = tuple(dict.fromkeys(t.label for t in tape_reads(_steps(chain, reads, hist, None))))
     d = chain.target
     command = ("coda-restore", "plan", hist.disk, "--host", hist.host, "--date", d.datestamp)
     if chain.mode is ChainMode.MINIMAL:
         command += ("--chain", "minimal")
     return Alternative(
         kind, chain.mode.value, d.datestamp, d.level, _instant(d.datestamp, tz),
-        tuple(ref(x) for x in chain.dumps), tuple(t.label for t in reads.tapes), reads.holding, reads.kb,
+        tuple(ref(x) for x in chain.dumps), labels, reads.holding, reads.kb,
         loses, command,
     )
 
@@ -379,9 +368,10 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
                 f"{ref(d)}: the plan reads the copy on {', '.join(restore_labels(choice.copy))} to save tape "
                 "loads; the amfetchdump command shown reads Amanda's first copy (the oldest write) instead",
             ))
+    steps = _steps(chain, reads, hist, config)
     return Plan(
         restorable=True, reason="", chosen=ref(chain.target),
-        steps=_steps(chain, reads, hist, config), tapes=reads.tapes, total_kb=reads.kb,
+        steps=steps, tapes=tape_reads(steps), total_kb=reads.kb,
         warnings=tuple(warnings), **common,
     )
 

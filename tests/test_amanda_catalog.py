@@ -185,10 +185,16 @@ def test_8_1_dumped_to_holding_then_flushed_by_a_later_run(tmp_path):
     PART taper TESTCONF02 1 euclid /A/p/etc 20100303133320 1/-1 0 [sec 0.493936 kb 100 kps 169009.900121 orig-kb 100]
     DONE taper euclid /A/p/etc 20100303133320 1 0 [sec 0.493936 kb 100 kps 169009.900121 orig-kb 100]
     """
-    # Before the flush: recorded, on no media: a broken link for Coda.
+    # Before the flush: recorded, on no media: a broken link for Coda,
+    # unless the holding disk (not read here, and said so) still has it.
     only_dump = catalog_of(tmp_path / "a", {"log.20100303133320.0": dump_log}, "")
     d = one(only_dump, "euclid", "/A/p/etc", "20100303133320", 0)
-    assert (d.available, d.recorded, d.unavailable_because) == (False, True, Unavailable.NOT_WRITTEN)
+    assert (d.available, d.recorded, d.unavailable_because) == (False, True, Unavailable.HOLDING_NOT_SEARCHED)
+    empty = tmp_path / "hold"
+    empty.mkdir()
+    looked = one(catalog_of(tmp_path / "c", {"log.20100303133320.0": dump_log}, "", holding=[empty]),
+                 "euclid", "/A/p/etc", "20100303133320", 0)
+    assert looked.unavailable_because is Unavailable.NOT_WRITTEN
     both = catalog_of(tmp_path / "b", {"log.20100303133320.0": dump_log, "log.20100303140000.0": flush_log},
                       "20100303140000 TESTCONF02 reuse\n")
     d = one(both, "euclid", "/A/p/etc", "20100303133320", 0)
@@ -449,7 +455,8 @@ def test_log_stamped_with_another_datestamp_stops_counting(tmp_path):
 
 
 def test_amfetchdump_one_line_log_is_harmless(tmp_path):
-    cat = catalog_of(tmp_path, {"log.20260310120000.0": "INFO amfetchdump fetchdump pid 4242\n"}, "")
+    cat = catalog_of(tmp_path, {"log.20260310120000.0": "INFO amfetchdump fetchdump pid 4242\n"},
+                     "20260310120000 DAILY-01 reuse\n")
     assert (cat.dumps, cat.warnings) == ((), ())
 
 

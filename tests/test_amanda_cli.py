@@ -108,5 +108,7 @@ def test_no_source_is_a_usage_error(cli):
 
 
 def test_config_asks_amgetconf_and_an_unknown_config_fails(cli):
-    result = cli("volumes", "--config", "no-such-config-here", exit_status=1)
-    assert result.stderr.startswith("coda-restore: error: amgetconf no-such-config-here logdir exited with status 1")
+    result = cli("volumes", "--config", "no-such-config-here", exit_status=2)
+    assert result.stderr == ("coda-restore: error: Amanda config 'no-such-config-here' cannot be read: parse error: "
+                             "could not open conf file '/etc/amanda/no-such-config-here/amanda.conf': "
+                             "No such file or directory\n")

@@ -54,7 +54,7 @@ def test_plan_restorable_json(records):
     doc = json.loads(r.stdout)
     assert doc["schema"] == "coda-restore.plan/1" and doc["restorable"] is True
     assert [(s["datestamp"], s["level"]) for s in doc["steps"]] == [("20040201030000", 0), ("20040202030000", 1)]
-    assert [t["label"] for t in doc["tapes"]] == ["DAILY-01", "DAILY-02"]
+    assert [t["label"] for t in doc["tapes"]] == ["DAILY-02", "DAILY-01"]  # run reads the level 0 last
     assert doc["steps"][1]["amfetchdump"][-4:] == ["coda1", "u.jan", "20040202030000", "1"]
     assert planfile.from_dict(doc).plan_hash == doc["plan_hash"]
 

@@ -45,8 +45,9 @@ def test_exact_plan_steps_tapes_sizes_and_commands():
     assert p.restorable and p.reason == ""
     assert steps(p) == [("01", 0), ("02", 1), ("03", 1), ("04", 2), ("05", 1)]
     assert p.chosen == f"{ds(5)}/1"
-    assert [t.label for t in p.tapes] == ["DAILY-01", "DAILY-02", "DAILY-03", "DAILY-04", "DAILY-05"]
-    assert p.total_kb == 1140 and p.tapes[0].kb == 1000
+    # run's order: the incrementals, then the level 0 (streamed into the merge)
+    assert [t.label for t in p.tapes] == ["DAILY-02", "DAILY-03", "DAILY-04", "DAILY-05", "DAILY-01"]
+    assert p.total_kb == 1140 and p.tapes[-1].kb == 1000
     assert p.steps[1].predecessor == ds(1) and p.steps[0].predecessor is None
     assert p.steps[-1].amfetchdump == (
         "amfetchdump", "-a", "-p", "--exact-match", "daily", HOST, DISK, ds(5), "1")
@@ -59,7 +60,7 @@ def test_exact_plan_steps_tapes_sizes_and_commands():
 def test_minimal_plan_says_what_it_skips_and_offers_exact():
     p = plan(WEEK, "2004-02-05", ChainMode.MINIMAL)
     assert p.restorable and steps(p) == [("01", 0), ("05", 1)]
-    assert [t.label for t in p.tapes] == ["DAILY-01", "DAILY-05"]
+    assert [t.label for t in p.tapes] == ["DAILY-05", "DAILY-01"]
     (skip,) = [w for w in p.warnings if w.code == "skipped-dumps"]
     assert "3 recorded dump(s)" in skip.message and "orphan vnodes" in skip.message
     (alt,) = p.alternatives
@@ -76,7 +77,7 @@ def test_broken_link_names_it_and_offers_alternatives():
     assert codes(p)[0] == "broken-link"
     kinds = {a.kind: a for a in p.alternatives}
     assert set(kinds) == {"before", "after", "minimal"}
-    assert kinds["before"].datestamp == ds(2) and kinds["before"].tapes == ("DAILY-01", "DAILY-02")
+    assert kinds["before"].datestamp == ds(2) and kinds["before"].tapes == ("DAILY-02", "DAILY-01")
     assert "3 later recorded dump(s)" in kinds["before"].loses
     assert kinds["after"].datestamp == ds(8) and kinds["after"].steps == (f"{ds(8)}/0",)
     assert kinds["minimal"].steps == (f"{ds(1)}/0", f"{ds(5)}/1")
@@ -113,8 +114,10 @@ def test_split_dump_with_a_missing_part_means_no_level_0():
 def test_split_dump_reads_parts_across_tapes_in_order():
     split = tape("DAILY-01", 7, kb=200, parts=(("DAILY-01", 7), ("DAILY-02", 1)))
     p = plan((dump(ds(1), 0, split), dump(ds(2), 1, tape("DAILY-02", 2))), "2004-02-02")
+    # the incremental first, then the level 0's parts: DAILY-02 is loaded twice
     assert [(t.label, [(f.filenum, f.partnum) for f in t.files]) for t in p.tapes] == [
-        ("DAILY-01", [(7, 1)]), ("DAILY-02", [(1, 2), (2, 1)])]
+        ("DAILY-02", [(2, 1)]), ("DAILY-01", [(7, 1)]), ("DAILY-02", [(1, 2)])]
+    assert p.tape_loads == 3
     assert [(x.label, x.filenum, x.partnum) for x in p.steps[0].copy.parts] == [("DAILY-01", 7, 1), ("DAILY-02", 1, 2)]
 
 
@@ -201,7 +204,7 @@ def test_copy_choice_minimises_tape_loads():
     )
     p = plan(dumps, "2004-02-03")
     assert [t.label for t in p.tapes] == ["VAULT-1"]
-    assert [f.filenum for f in p.tapes[0].files] == [1, 2, 3]
+    assert [f.filenum for f in p.tapes[0].files] == [2, 3, 1]  # the level 0 last
     assert codes(p).count("copy-differs") == 3
     # With no saving, the tie goes to amfetchdump's own choice.
     single = plan(dumps[:1], "2004-02-01")
@@ -235,3 +238,21 @@ def test_same_datestamp_is_warned():
 def test_no_config_uses_a_placeholder_in_the_command():
     p = plan(WEEK[:1], "2004-02-01", config=None)
     assert p.steps[0].amfetchdump[4] == "CONFIG"
+
+
+def test_a_broken_link_is_named_also_when_the_level_0_is_gone_too():
+    # the full's tape was reused, and day 2 was recorded on the Coda server
+    # but never written anywhere: both must be named, not only the full
+    dumps = (dump(ds(1), 0, tape("DAILY-01", 1, unavailable=Unavailable.TAPE_REUSED)),
+             dump(ds(2), 1),  # recorded, no copy: not-written
+             dump(ds(3), 1, tape("DAILY-03", 1)))
+    p = plan(dumps, "2004-02-03")
+    assert not p.restorable and codes(p)[0] == "no-level-0"
+    assert p.reason.endswith(
+        f"the level 0 {ds(1)}/0 cannot be read because its tape was overwritten by a later run (DAILY-01); "
+        f"it also cannot cross a broken link: {ds(2)}/1 (it was dumped but never written to tape or kept "
+        "on the holding disk)")
+    # a history that starts with incrementals names its broken links as well
+    bare = plan(dumps[1:], "2004-02-03")
+    assert bare.reason.endswith(f"the history starts with incrementals; it also cannot cross a broken link: "
+                                f"{ds(2)}/1 (it was dumped but never written to tape or kept on the holding disk)")

@@ -136,6 +136,10 @@ def test_tapes_at_risk_are_the_tapes_amadmin_tape_names(amanda_lab):
     catalog = load_catalog(config=amanda_lab.config)
     report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), tapecycle_of(amanda_lab.config),
                    runtapes=runtapes_of(amanda_lab.config))
-    r = run_cli("check", "--config", amanda_lab.config, "--json", exit_status=0 if report.ok else 3)
+    r = run_cli("check", "--config", amanda_lab.config, "--json", exit_status=None)
     doc = json.loads(r.stdout)
+    assert r.exit_code == doc["exit_status"] and (doc["exit_status"] == 3) == (not report.ok)
+    # the max age comes from the config's dumpcycle, and the report says so
+    dumpcycle = int(amanda_lab.amanda("amgetconf", amanda_lab.config, "dumpcycle").stdout)
+    assert doc["max_age"] == {"seconds": max(dumpcycle, 1) * 86400, "source": f"the dumpcycle of {amanda_lab.config}"}
     assert [t["label"] for t in doc["at_risk"] if t["next_run"]] == expected, said

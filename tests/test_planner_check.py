@@ -73,3 +73,72 @@ def test_no_tape_reusable_yet_names_the_next_one():
                    datetime(2004, 2, 6, tzinfo=UTC), tapecycle=9, runtapes=2)
     assert [(r.label, r.writes_before, r.next_run) for r in report.at_risk][:2] == [("T-1", 4, False), ("T-2", 5, False)]
     assert "asks for 4 new tape(s) before it overwrites T-1" in report.at_risk_note
+
+
+# -- age and verdicts (issue 12) ------------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+import pytest  # noqa: E402
+
+from coda_restore.check import MaxAge, max_age_for, parse_max_age  # noqa: E402
+from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError  # noqa: E402
+
+
+def test_a_volume_whose_newest_point_is_months_old_is_stale():
+    # restorable now (its chain is complete), but nothing since February
+    old = catalog(dump(ds(1), 0, tape("T-1", 1)), dump(ds(2), 1, tape("T-2", 1)))
+    report = check(old, [(HOST, DISK)], datetime(2004, 11, 2, 12, tzinfo=UTC), None,
+                   max_age=MaxAge(timedelta(days=7), "--max-age"))
+    v = report.volumes[0]
+    assert v.restorable_now and v.stale and v.verdict == "FAIL"
+    assert v.why == (f"stale: the newest restore point ({ds(2)}/1) is 274d 9h old, over the max age 7 days "
+                     "(--max-age)",)
+    assert (report.ok, report.verdict, report.exit_status) == (False, "FAIL", STALE)
+    assert report.summary() == ("check: FAIL: 1 volume(s): 0 ok, 0 warn, 1 fail (0 not restorable now, 1 stale, "
+                                "0 with no restore point); max age 7 days (--max-age)")
+    doc = report.to_dict()["volumes"][0]
+    assert (doc["verdict"], doc["stale"], doc["newest_restore_point_age_seconds"]) == \
+        ("FAIL", True, (274 * 24 + 9) * 3600)
+    fresh = check(old, [(HOST, DISK)], datetime(2004, 2, 5, 12, tzinfo=UTC), None,
+                  max_age=MaxAge(timedelta(days=7), "--max-age"))
+    assert (fresh.volumes[0].verdict, fresh.exit_status) == ("OK", OK)
+
+
+def test_no_restore_point_at_all_fails_and_not_restorable_wins_over_stale():
+    gone = catalog(dump(ds(1), 0, tape("T-1", 1, unavailable=Unavailable.TAPE_REUSED)),
+                   dump(ds(1), 0, tape("T-1", 2), disk="u.feb"))
+    report = check(gone, [(HOST, DISK), (HOST, "u.feb")], datetime(2004, 11, 2, tzinfo=UTC), None,
+                   max_age=MaxAge(timedelta(days=7), "--max-age"))
+    jan, feb = report.volumes
+    assert jan.verdict == "FAIL" and jan.why[0] == "no restore point at all: no exact chain of it can be read"
+    assert feb.verdict == "FAIL" and feb.stale
+    assert report.exit_status == NOT_RESTORABLE
+
+
+def test_the_next_run_overwriting_the_only_copy_of_the_newest_point_warns():
+    tapes = (entry("T-2", ds(2), 1), entry("T-1", ds(1), 2))
+    records = catalog(dump(ds(1), 0, tape("T-1", 1)), dump(ds(2), 1, tape("T-2", 1)), tapelist=tapes)
+    report = check(records, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2,
+                   max_age=max_age_for(None, None, None))
+    v = report.volumes[0]
+    assert v.verdict == "WARN" and report.exit_status == OK and report.verdict == "WARN"
+    assert v.why == ("the next run overwrites T-1, the only copy of a dump its newest restore point needs",)
+    # a second copy of the level 0 on a tape not at risk: nothing to warn about
+    safer = catalog(dump(ds(1), 0, tape("T-1", 1), holding("/hold/1")), dump(ds(2), 1, tape("T-2", 1)),
+                    tapelist=tapes)
+    assert check(safer, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2).volumes[0].verdict == "OK"
+
+
+def test_max_age_is_given_or_the_dumpcycle_or_amandas_default_and_says_which():
+    assert parse_max_age("36h") == timedelta(hours=36)
+    assert parse_max_age("7") == parse_max_age("7d") == timedelta(days=7)
+    assert parse_max_age("2w") == timedelta(days=14)
+    for bad in ("", "0d", "7 days", "-1", "1y"):
+        with pytest.raises(UsageError):
+            parse_max_age(bad)
+    assert max_age_for("36h", 5, "daily").describe() == "max age 1d 12h (--max-age)"
+    assert max_age_for(None, 5, "daily").describe() == "max age 5 days (the dumpcycle of daily)"
+    assert max_age_for(None, 0, "daily").limit == timedelta(days=1)  # dumpcycle 0: a full every run
+    assert max_age_for(None, None, None).describe() == \
+        "max age 10 days (Amanda's default dumpcycle; give --max-age or --config)"

@@ -212,7 +212,7 @@ def small_disk(tmp_path):
 def test_a_workdir_without_room_is_refused_before_any_tape_moves(coda_lab, tmp_path, small_disk):
     log = tmp_path / "events.jsonl"
     r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", small_disk(4), "u.jan.tfull",
-                               "--log-json", str(log)), exit_status=1)
+                               "--log-json", str(log)), exit_status=9)
     assert "preflight failed: workdir space" in r.stderr
     assert not [e for e in _events(log) if e["step"] == "fetch"]
     assert not _exists(coda_lab, "u.jan.tfull")

@@ -3,7 +3,7 @@
 import pytest
 
 from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
-from coda_restore.plan import CopyRef, Plan, Step, TapeFile, TapeRead, Target
+from coda_restore.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
 
 
 def _plan(steps, tapes, disk="u.jan"):
@@ -12,17 +12,20 @@ def _plan(steps, tapes, disk="u.jan"):
                 tuple(tapes), config="daily")
 
 
-def _step(ds, level, kind="tape"):
-    return Step(ds, level, CopyRef(kind), "why")
+def _step(ds, level, kind="tape", at=None):
+    parts = (PartRead(*at, 1),) if at else ()
+    return Step(ds, level, CopyRef(kind, parts=parts), "why")
 
 
 def test_incrementals_come_in_tape_read_order_with_holding_first_and_the_full_last():
-    steps = [_step("20260510010000", 0), _step("20260511010000", 1), _step("20260512010000", 2),
-             _step("20260513010000", 3, kind="holding")]
-    tapes = [TapeRead("A-01", (TapeFile(1, "20260512010000", 2, 1), TapeFile(2, "20260510010000", 0, 1))),
-             TapeRead("A-02", (TapeFile(1, "20260511010000", 1, 1),))]
-    order = [(s.datestamp[6:8], s.level) for s in fetch_order(_plan(steps, tapes))]
+    steps = [_step("20260510010000", 0, at=("A-01", 2)), _step("20260511010000", 1, at=("A-02", 1)),
+             _step("20260512010000", 2, at=("A-01", 1)), _step("20260513010000", 3, kind="holding")]
+    plan = _plan(steps, tape_reads(steps))
+    order = [(s.datestamp[6:8], s.level) for s in fetch_order(plan)]
     assert order == [("13", 3), ("12", 2), ("11", 1), ("10", 0)]
+    # the plan's tape list is that order: A-01 is loaded again for the level 0
+    assert [(t.label, [f.datestamp[6:8] for f in t.files]) for t in plan.tapes] == [
+        ("A-01", ["12"]), ("A-02", ["11"]), ("A-01", ["10"])]
 
 
 def test_the_default_name_is_the_volume_and_the_day_of_the_chosen_dump():

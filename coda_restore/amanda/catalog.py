@@ -76,6 +76,7 @@ from coda_restore.amanda.model import (
 )
 from coda_restore.amanda.tapelist import read_tapelist
 
+HOLDING_HINT = "holding disk not looked at: pass --holding DIR or --config"
 _LOG_NAME = re.compile(r"log\.(\d+)(?:\.(\d+)|\.(amflush))?")
 
 # Strongest client result wins: a retried dump that finally succeeded was
@@ -165,6 +166,7 @@ class _Folder:
         # one int object per value (an int above 256 is 28 bytes each).
         self._int = {}.setdefault
         self.warnings: list[CatalogWarning] = []
+        self.chunked: list[Dump] = []  # a chunker wrote them to a holding disk
 
     # -- helpers ---------------------------------------------------------
 
@@ -283,6 +285,8 @@ class _Folder:
                             _set(dump, "client_message", "")
                         if dumper and dump.kb is None:
                             _set(dump, "kb", _kb(unit, value))
+                        elif not dumper:
+                            self.chunked.append(dump)
                         continue
                     m = None
             if m is None:
@@ -432,6 +436,8 @@ class _Folder:
         else:
             return
         dump = self._dump(r.host, r.disk, dstamp, r.level, path, r.line)
+        if prog is Program.CHUNKER and typ is LogType.SUCCESS:
+            self.chunked.append(dump)
         if rank > _rank(dump.client):
             _set(dump, "client", result)
             _set(dump, "client_message", f"{prog.value}: {r.message}" if r.message else "")
@@ -498,4 +504,25 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
             _set(dump, "kb", hd.copy.kb)
     if volume is not None:  # a needle can also match inside another line's text
         folder.dumps = {k: v for k, v in folder.dumps.items() if k[1] == volume}
+    if not holding:
+        _note_unsearched_holding(folder, logdir, volume)
+    if tapelist is not None and not entries:
+        warnings.append(CatalogWarning(Origin(os.fspath(tapelist)),
+                                       "the tapelist names no tapes: every tape copy counts as gone"))
     return folder.catalog(entries)
+
+
+def _note_unsearched_holding(folder: _Folder, logdir, volume: str | None) -> None:
+    """A dump a chunker wrote to a holding disk, with no tape copy that was
+    ever good (a good flush deletes the holding file), may still be on the
+    holding disk: say that it was not looked at, not that it is gone."""
+    unsearched = 0
+    for dump in folder.chunked:
+        if volume is not None and dump.disk != volume:
+            continue
+        if not dump.holding_unsearched and not any(c.status is DumpStatus.OK for c in dump.copies):
+            _set(dump, "holding_unsearched", True)
+            unsearched += 1
+    if unsearched:
+        folder.warnings.append(CatalogWarning(
+            Origin(os.fspath(logdir) if logdir is not None else "holding disk"), f"{unsearched} dump(s) were written to a holding disk: {HOLDING_HINT}"))

@@ -57,6 +57,7 @@ class Unavailable(enum.Enum):
     DUMP_FAILED = "dump-failed"  # dumper/chunker FAIL: nothing was dumped
     UNFINISHED = "unfinished"  # parts with no DONE/PARTIAL/FAIL (interrupted run)
     LOG_NOT_SEARCHED = "log-not-searched"  # Amanda never reads this log (oldlog/, out of sequence)
+    HOLDING_NOT_SEARCHED = "holding-not-searched"  # a chunker wrote it, and no holding disk was read
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -162,6 +163,9 @@ class Dump:
     client_message: str = ""
     kb: int | None = None  # size of the image as Amanda logged it
     origin: Origin | None = field(default=None, compare=False)
+    # A chunker wrote it to a holding disk, no tape copy was ever good, and
+    # no holding disk was read: it may well be there.
+    holding_unsearched: bool = False
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -181,6 +185,8 @@ class Dump:
     def unavailable_because(self) -> Unavailable | None:
         if self.available:
             return None
+        if self.holding_unsearched:
+            return Unavailable.HOLDING_NOT_SEARCHED
         if not self.copies:
             return Unavailable.NOT_WRITTEN if self.client.recorded else Unavailable.DUMP_FAILED
         return self.copies[0].unavailable_because

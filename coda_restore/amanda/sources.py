@@ -18,17 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from pathlib import Path
 
-from coda_restore import proc
-from coda_restore.amanda.catalog import build_catalog
+from coda_restore.amanda.catalog import build_catalog, list_logs
+from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog
-from coda_restore.errors import AmbiguousVolume, UnknownVolume, UsageError
+from coda_restore.errors import AmbiguousVolume, NoRecords, UnknownVolume, UsageError
 
-AMGETCONF = "amgetconf"
 CONFIG_ROOT = "/etc/amanda"  # Debian's CONFIG_DIR: relative paths in amanda.conf are under CONF
-
-
-def _amgetconf(config: str, *args: str) -> str:
-    return proc.run([AMGETCONF, config, *args]).stdout
 
 
 def _config_path(config: str, value: str) -> str:
@@ -36,16 +31,24 @@ def _config_path(config: str, value: str) -> str:
     return value if os.path.isabs(value) else os.path.join(CONFIG_ROOT, config, value)
 
 
-def config_sources(config: str) -> tuple[str, str, tuple[str, ...]]:
+def config_sources(config: str, logdir: bool = True, tapelist: bool = True,
+                   holding: bool = True) -> tuple[str | None, str | None, tuple[str, ...] | None]:
     """(logdir, tapelist, holding directories) of an Amanda config, as
-    Amanda's own amgetconf reports them.  Raises CommandFailed."""
+    Amanda's own amgetconf reports them; only the ones asked for (None for
+    the others).  Raises ConfigUnreadable."""
+    questions = ([("logdir",)] if logdir else []) + ([("tapelist",)] if tapelist else []) \
+        + ([("--list", "holdingdisk")] if holding else [])
     # Each amgetconf is a Perl start-up (~0.2 s): ask the questions side by side.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        logdir, tapelist, names = pool.map(lambda args: _amgetconf(config, *args),
-                                           [("logdir",), ("tapelist",), ("--list", "holdingdisk")])
-        dirs = pool.map(lambda n: _amgetconf(config, f"holdingdisk:{n}:directory"), names.split())
-        holding = tuple(_config_path(config, d) for d in dirs)
-    return _config_path(config, logdir), _config_path(config, tapelist), holding
+        answers = iter(pool.map(lambda args: amgetconf(config, *args), questions))
+        c_logdir = _config_path(config, next(answers)) if logdir else None
+        c_tapelist = _config_path(config, next(answers)) if tapelist else None
+        dirs = None
+        if holding:
+            names = next(answers).split()
+            dirs = tuple(_config_path(config, d)
+                         for d in pool.map(lambda n: amgetconf(config, f"holdingdisk:{n}:directory"), names))
+    return c_logdir, c_tapelist, dirs
 
 
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,
@@ -55,17 +58,18 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
     or explicit paths; explicit paths override the config's.  Without
     ``tapelist`` next to an explicit logdir, ``<logdir>/../tapelist`` is
     tried (Amanda's usual layout).  Raises UsageError when there is nothing
-    to read, CommandFailed when amgetconf fails.  With ``volume`` (a disk
+    to read, ConfigUnreadable when amgetconf fails, NoRecords when the
+    logdir holds no Amanda log.  With ``volume`` (a disk
     name) only that volume's records are read: fast, and the catalog holds
     only its dumps (see load_volume)."""
     holding = tuple(holding or ())
     if config is None and logdir is None:
         raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE)")
-    if config is not None:
-        c_logdir, c_tapelist, c_holding = config_sources(config)
+    if config is not None:  # ask Amanda only what was not given
+        c_logdir, c_tapelist, c_holding = config_sources(config, logdir is None, tapelist is None, not holding)
         logdir = logdir if logdir is not None else c_logdir
         tapelist = tapelist if tapelist is not None else c_tapelist
-        holding = holding or c_holding
+        holding = holding or c_holding or ()
     if tapelist is None:
         guess = Path(logdir).parent / "tapelist"  # type: ignore[arg-type]
         if guess.is_file():
@@ -74,6 +78,8 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError(f"log directory {os.fspath(logdir)} does not exist")  # type: ignore[arg-type]
     if tapelist is not None and not os.path.isfile(tapelist):
         raise UsageError(f"tapelist {os.fspath(tapelist)} does not exist")
+    if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
+        raise NoRecords(os.fspath(logdir))
     return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
 
 

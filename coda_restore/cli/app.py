@@ -8,24 +8,95 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from coda_restore.errors import CodaRestoreError
 
 
+# Metavariables by option name, for help and usage lines: what a person
+# types there, not the Python type (typer shows <str>, <bool>, <list[Path]>).
+METAVARS = {
+    "date": "WHEN", "now": "WHEN", "tz": "ZONE", "config": "NAME", "name": "NAME", "host": "HOST",
+    "server": "HOST", "logdir": "DIR", "holding": "DIR", "workdir": "DIR", "to": "DIR",
+    "tapelist": "FILE", "output": "FILE", "plan_file": "FILE", "log_json": "FILE", "tar": "FILE",
+    "partition": "/vicepX", "plan_hash": "HASH", "stall_timeout": "SECONDS", "volutil": "PROGRAM",
+    "tapecycle": "N", "risk_tapes": "N", "path": "PATH", "chain": "exact|minimal",
+}
+VOLUME_ARGUMENTS = ("volume", "volumes")
+
+
+def _complete_volumes(ctx, _param, incomplete: str) -> list[str]:
+    """Volume names from the records the command line names so far (its
+    --config or --logdir); nothing when it names none or they cannot be read."""
+    p = ctx.params
+    if not (p.get("config") or p.get("logdir")):
+        return []
+    try:
+        from coda_restore.amanda.sources import load_catalog
+
+        catalog = load_catalog(config=p.get("config"), logdir=p.get("logdir"), tapelist=p.get("tapelist"),
+                               holding=p.get("holding") or ())
+    except CodaRestoreError:
+        return []
+    return sorted({d for _, d in catalog.volumes() if d.startswith(incomplete)})
+
+
+def _fit_param(param) -> None:
+    if param.param_type_name == "argument":
+        if param.metavar is None:
+            param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
+        # typer writes a required argument as {NAME} in usage lines and adds
+        # its type (<str>) in help: the metavariable alone says it
+        piece = param.metavar if param.required else f"[{param.metavar}]"
+        param.get_usage_pieces = lambda ctx: [piece]
+        param.display_type_rich = lambda ctx: None
+        if param.name in VOLUME_ARGUMENTS:
+            param._custom_shell_complete = _complete_volumes
+    elif getattr(param, "is_flag", False):
+        param.metavar = ""
+    elif param.metavar is None:
+        param.metavar = METAVARS.get(param.name, param.name.upper())
+
+
+def _fit(command) -> None:
+    """Every parameter gets a metavariable (flags and --help none), and
+    volume arguments complete from the records.  Done once, here, so that
+    no command module has to repeat it."""
+    for param in command.params:
+        _fit_param(param)
+    make_help = command.get_help_option
+
+    def help_option(ctx):
+        option = make_help(ctx)
+        if option is not None:
+            _fit_param(option)
+        return option
+
+    command.get_help_option = help_option
+
+
 class _Group(TyperGroup):
     """Catches library errors for every command: one line on stderr, the
     class's exit status, no traceback (unless the class asks for one)."""
 
-    def invoke(self, ctx: click.Context):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for command in (self, *self.commands.values()):
+            _fit(command)
+
+    def get_params(self, ctx):
+        for param in self.params:  # typer adds the completion options after __init__
+            _fit_param(param)
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CodaRestoreError as err:
             if err.traceback:
                 raise
-            click.echo(f"coda-restore: error: {err}", err=True)
+            typer.echo(f"coda-restore: error: {err}", err=True)
             raise typer.Exit(err.exit_status) from None
 
 
@@ -33,8 +104,10 @@ app = typer.Typer(
     cls=_Group,
     name="coda-restore",
     help="Plan and run restores of Coda volumes from Amanda backups.",
+    epilog="The backup side is the Amanda plugin amcoda: 'amcoda install' puts it into Amanda's "
+    "application directory (see 'amcoda --help').",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh and fish
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -73,7 +146,7 @@ def _print_version(value: bool) -> None:
     if value:
         from coda_restore import __version__
 
-        click.echo(f"coda-restore {__version__}")
+        typer.echo(f"coda-restore {__version__}")
         raise typer.Exit()
 
 

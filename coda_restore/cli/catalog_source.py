@@ -5,7 +5,7 @@ that reads Amanda's records: warnings go to stderr with file:line, and under
 from __future__ import annotations
 
 import gc
-import shutil
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +37,20 @@ def open_volume(volume: str, host: str | None, config: str | None, logdir: Path 
     return catalog, h, d
 
 
+def source_argv(config: str | None, logdir: Path | None, tapelist: Path | None, holding: list[Path] | None,
+                now: str | None = None, tz: str | None = None) -> list[str]:
+    """The options that name these records (and this clock) again, for a
+    command printed to be pasted."""
+    argv = ["--config", config] if config else []
+    argv += ["--logdir", os.fspath(logdir)] if logdir is not None else []
+    argv += ["--tapelist", os.fspath(tapelist)] if tapelist is not None else []
+    for h in holding or ():
+        argv += ["--holding", os.fspath(h)]
+    argv += ["--now", now] if now else []
+    argv += ["--tz", tz] if tz else []
+    return argv
+
+
 def _settle() -> None:
     """The catalog lives as long as this process and holds no cycles: move
     it out of the collector's sight, or the next collections walk its
@@ -59,10 +73,25 @@ def check_strict(catalog: Catalog, strict: bool) -> None:
         raise StrictWarnings(len(catalog.warnings))
 
 
+PIPE_WIDTH = 200  # a pipe or a file without COLUMNS: wide, so that little wraps
+
+
+class _PlainConsole(Console):
+    """For a pipe or a file: no colour, and no padding at the ends of lines
+    (rich pads every table row and title to the table's width)."""
+
+    def print(self, *objects, **kwargs) -> None:
+        with self.capture() as captured:
+            super().print(*objects, **kwargs)
+        self.file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
+
+
 def stdout_console() -> Console:
-    """Tables for people: the terminal's width, or wide enough not to wrap
-    when stdout is a pipe or a file."""
+    """Tables for people: the terminal's width (rich follows COLUMNS too);
+    for a pipe or a file, COLUMNS or PIPE_WIDTH, unpadded.  Table columns
+    wrap (and fold long words) rather than cut a label."""
     if sys.stdout.isatty():
         return Console()
-    return Console(width=max(shutil.get_terminal_size((200, 24)).columns, 200), no_color=True,
-                   force_terminal=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+    return _PlainConsole(width=width, no_color=True, force_terminal=False)

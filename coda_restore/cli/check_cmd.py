@@ -1,6 +1,7 @@
-"""coda-restore check [VOLUME...]: is every volume exactly restorable now, and
-which restore points will the next tape reuse take away?  Exit 3 when a
-volume is not restorable now (for cron and monitoring)."""
+"""coda-restore check [VOLUME...]: is every volume exactly restorable now and
+recent enough, and which restore points will the next tape reuse take away?
+Exit 3 when a volume is not restorable now, 8 when one is stale (for cron
+and monitoring)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from rich.table import Table
 
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
-from coda_restore.check import check, runtapes_of, tapecycle_of
+from coda_restore.check import _age, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
                                   app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
-from coda_restore.errors import NOT_RESTORABLE
 from coda_restore.when import parse_now, zone
 
 
@@ -42,6 +42,10 @@ def check_command(
                                                     "--config).")] = None,
     risk_tapes: Annotated[int, typer.Option("--risk-tapes", min=1, help="How many of the next tapes to be "
                                             "overwritten to show.")] = 3,
+    max_age: Annotated[Optional[str], typer.Option("--max-age", metavar="DURATION", help="A newest restore "
+                                                   "point older than this is stale (exit 8): 36h, 7d, 2w "
+                                                   "(default: the config's dumpcycle, else 10 days, "
+                                                   "Amanda's default).")] = None,
     now: NowOpt = None,
     tz: TzOpt = None,
     config: ConfigOpt = None,
@@ -54,8 +58,11 @@ def check_command(
     """For every volume: exactly restorable now, oldest and newest restore
     points, restorable days in the retention window, gaps; and the tapes at
     risk: the next tapes Amanda will overwrite and which restore points each
-    takes away.  Exit 3 when a volume is not restorable now."""
+    takes away.  Exit 3 when a volume is not restorable now, 8 when one
+    is stale; the last line is a one-line summary."""
     moment = parse_now(now, zone(tz))
+    if max_age is not None:
+        parse_max_age(max_age)  # a bad value fails before any log is read
     catalog = open_catalog(config, logdir, tapelist, holding)
     # The catalog is built with the collector off, then kept for the whole
     # run: move it out of the collector's sight, or the first collections
@@ -64,6 +71,7 @@ def check_command(
     if tapecycle is None and config is not None:
         tapecycle = tapecycle_of(config)
     runtapes = runtapes_of(config) if config is not None else 1
+    limit = max_age_for(max_age, dumpcycle_of(config) if config is not None and max_age is None else None, config)
     known = catalog.volumes()
     chosen: list[tuple[str, str]] = []
     for name in volumes or []:
@@ -71,23 +79,25 @@ def check_command(
         if not matches:
             find_volume(catalog, name)  # raises UnknownVolume with suggestions
         chosen += [v for v in matches if v not in chosen]
-    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes, runtapes)
+    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes, runtapes, limit)
     if json:
         print_json(report.to_dict())
     else:
         out = stdout_console()
         table = Table(box=None, header_style="bold")
-        for col in ("host", "volume", "now", "newest restore point", "oldest restore point", "days", "gaps"):
-            table.add_column(col, no_wrap=col != "gaps")
+        for col in ("host", "volume", "verdict", "now", "newest restore point", "age", "oldest restore point",
+                    "days", "gaps"):
+            table.add_column(col, overflow="fold")
         for v in report.volumes:
             gaps = "; ".join(f"{pretty_datestamp(g.start)} to {pretty_datestamp(g.until) if g.until else 'now'}"
                              for g in v.gaps) or "none"
-            _row(table, v.host, v.disk, "ok" if v.restorable_now else "NOT RESTORABLE", _point(v.newest_point),
-                          _point(v.oldest_point), f"{v.restorable_days}/{v.window_days}", gaps)
+            _row(table, v.host, v.disk, v.verdict, "ok" if v.restorable_now else "NOT RESTORABLE",
+                 _point(v.newest_point), _age(v.newest_age) if v.newest_age is not None else "-",
+                 _point(v.oldest_point), f"{v.restorable_days}/{v.window_days}", gaps)
         out.print(table)
         for v in report.volumes:
-            if not v.restorable_now:
-                out.print(f"{v.host} {v.disk}: {v.reason}", highlight=False, markup=False)
+            for why in v.why:
+                out.print(f"{v.verdict} {v.host} {v.disk}: {why}", highlight=False, markup=False)
         if report.at_risk:
             out.print(f"tapes at risk (tapecycle {report.tapecycle}), in overwrite order:", highlight=False, markup=False)
             for r in report.at_risk:
@@ -97,6 +107,7 @@ def check_command(
                           f"overwritten {state}): {lost or 'no restore point lost'}", highlight=False, markup=False)
         if report.at_risk_note:
             out.print(report.at_risk_note, highlight=False, markup=False)
+        out.print(report.summary(), highlight=False, markup=False)
     check_strict(catalog, strict)
-    if not report.ok:
-        raise typer.Exit(NOT_RESTORABLE)
+    if report.exit_status:
+        raise typer.Exit(report.exit_status)

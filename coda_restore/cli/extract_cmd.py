@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from coda_restore.chain import ChainMode
@@ -42,7 +41,7 @@ OrphansOpt = Annotated[
 
 def warn(notes) -> None:
     for note in notes:
-        click.echo(f"coda-restore: warning: {note}", err=True)
+        typer.echo(f"coda-restore: warning: {note}", err=True)
 
 
 def orphan_line(n: int, hint: str) -> str | None:
@@ -73,7 +72,7 @@ def extract_cmd(
         raise UsageError("--json needs stdout, and --tar - writes the archive there")
     dumps, paths = ex.split_arguments(args, path or ())
     options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans)
-    stdin = click.get_binary_stream("stdin")
+    stdin = typer.get_binary_stream("stdin")
     if to is not None:
         owners = os.geteuid() == 0 if owners is None else owners
         sink = ex.DirectorySink(to, force=force, owners=owners)

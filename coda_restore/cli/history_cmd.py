@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from coda_restore.amanda.model import Dump, HoldingCopy
+from coda_restore.amanda.catalog import HOLDING_HINT
+from coda_restore.amanda.model import Dump, HoldingCopy, Unavailable
 from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
@@ -62,10 +63,12 @@ def history(
         dumps = sorted(catalog.dumps_of(h, d), key=lambda x: (x.datestamp, -x.level), reverse=True)
         table = Table(title=f"{h} {d}", box=None, header_style="bold", title_justify="left")
         for col in ("date", "lvl", "status", "available", "client"):
-            table.add_column(col, no_wrap=True)
-        table.add_column("copies (storage label:files)")
+            table.add_column(col, overflow="fold")
+        table.add_column("copies (storage label:files)", overflow="fold")
         for x in dumps:
             avail = "yes" if x.available else f"no: {x.unavailable_because.value}"
+            if x.unavailable_because is Unavailable.HOLDING_NOT_SEARCHED:
+                avail = f"no: {HOLDING_HINT}"
             table.add_row(pretty_datestamp(x.datestamp), str(x.level), dump_status(x), avail,
                           x.client.value, _copies(x))
         stdout_console().print(table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-import click
 import typer
 
 from coda_restore.cli.app import JsonOpt, app, print_json
@@ -53,7 +52,7 @@ def to_json(v: Validation) -> dict:
 
 def render(v: Validation) -> None:
     h = v.header
-    echo = click.echo
+    echo = typer.echo
     echo(f"dump        {v.source} ({v.size} bytes read)")
     if h is not None:
         kind = "full" if h.level == 0 else f"incremental, level {h.level}"

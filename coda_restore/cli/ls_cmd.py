@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 import time
 
-import click
+import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
@@ -24,7 +24,7 @@ def ls_cmd(args: ArgsArg, path: PathOpt = None, orphans: OrphansOpt = False, cha
     dumps, paths = ex.split_arguments(args, path or ())
     sink = ex.ListSink()
     options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans, refuse_unsafe=False)
-    result = ex.run(dumps, sink, options, click.get_binary_stream("stdin"), chain)
+    result = ex.run(dumps, sink, options, typer.get_binary_stream("stdin"), chain)
     warn(result.notes)
     if json:
         print_json({
@@ -56,7 +56,7 @@ def ls_cmd(args: ArgsArg, path: PathOpt = None, orphans: OrphansOpt = False, cha
             name += " -> " + show_path((e.target,))
         if e.link_to:
             name += " link to " + show_path(e.link_to)
-        click.echo(f"{mode} {e.meta.owner:>6} {e.size:>10} {when} {name}")
+        typer.echo(f"{mode} {e.meta.owner:>6} {e.size:>10} {when} {name}")
     line = orphan_line(result.orphans, "listed under lost+found/" if orphans else "--orphans lists them")
     if line:
-        click.echo(line, err=True)
+        typer.echo(line, err=True)

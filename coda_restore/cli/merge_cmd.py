@@ -6,7 +6,6 @@ import contextlib
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from coda_restore.chain import ChainMode
@@ -41,13 +40,13 @@ def merge_cmd(
         sink = stack.enter_context(output(out, force))
         result = merge(sink, sources, chain)
     for note in result.notes:
-        click.echo(f"coda-restore: note: {note}", err=True)
+        typer.echo(f"coda-restore: note: {note}", err=True)
     for warning in result.warnings:
-        click.echo(f"coda-restore: warning: {warning}", err=True)
+        typer.echo(f"coda-restore: warning: {warning}", err=True)
     for text in result.discrepancies:
-        click.echo(f"coda-restore: {'warning' if chain is ChainMode.EXACT else 'orphans'}: {text}", err=True)
+        typer.echo(f"coda-restore: {'warning' if chain is ChainMode.EXACT else 'orphans'}: {text}", err=True)
     h = result.header
-    click.echo(
+    typer.echo(
         f"coda-restore: merged {len(names)} dumps of {h.volume_name} into {display_name(out) if out != '-' else '<stdout>'}: "
         f"{result.bytes_written} bytes, latest {h.latest}, "
         + ", ".join(f"{s.written} {s.vclass} vnodes" for s in result.sections),

@@ -4,6 +4,7 @@ back to a moment, and why.  Exit 0 when restorable, 3 when not."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,7 +17,7 @@ from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
-from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
+from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv, stdout_console
 from coda_restore.errors import NOT_RESTORABLE, OutputExists
 from coda_restore.history import VolumeHistory
 from coda_restore.plan import Plan
@@ -37,7 +38,9 @@ def size(kb: int | None) -> str:
     return f"{kb} KiB"
 
 
-def render(plan: Plan) -> None:
+def render(plan: Plan, again: Sequence[str] = ()) -> None:
+    """The plan for people; ``again`` are the options (records, clock) that
+    make each alternative's command pasteable as it is."""
     out = stdout_console()
     t = plan.target
     out.print(f"volume   {plan.host} {plan.disk}", highlight=False, markup=False)
@@ -54,14 +57,14 @@ def render(plan: Plan) -> None:
     if plan.steps:
         table = Table(title="steps, in apply order", title_justify="left", box=None, header_style="bold")
         for col in ("#", "date", "lvl", "size", "copy", "why"):
-            table.add_column(col, no_wrap=col not in ("why", "copy"))
+            table.add_column(col, overflow="fold")
         for i, s in enumerate(plan.steps, 1):
             _row(table, str(i), pretty_datestamp(s.datestamp), str(s.level), size(s.kb), s.copy.describe(), s.why)
         out.print(table)
     if plan.tapes:
         table = Table(title="tapes, in read order", title_justify="left", box=None, header_style="bold")
         for col in ("label", "files (file: dump/level part)", "size"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for tape in plan.tapes:
             files = ", ".join(f"{f.filenum}: {f.datestamp}/{f.level}" + (f" part {f.partnum}" if f.partnum > 1 else "")
                               for f in tape.files)
@@ -76,14 +79,13 @@ def render(plan: Plan) -> None:
         out.print("no alternative: no instant of this volume is restorable from the records", highlight=False,
                   markup=False)
     if plan.alternatives:
-        table = Table(title="alternatives", title_justify="left", box=None, header_style="bold")
-        for col in ("kind", "state of", "chain", "tapes", "size", "loses", "command"):
-            table.add_column(col)
+        out.print("alternatives (each with the command that plans it):", highlight=False, markup=False)
         for a in plan.alternatives:
             tapes = ", ".join(a.tapes) + (f" +{a.holding} holding" if a.holding else "")
-            _row(table, a.kind, pretty_datestamp(a.datestamp), f"{a.chain}: {len(a.steps)} dump(s)",
-                          tapes or "-", size(a.kb), a.loses, shlex.join(a.command))
-        out.print(table)
+            out.print(f"  {a.kind}: the state of {pretty_datestamp(a.datestamp)} ({a.chain}: {len(a.steps)} "
+                      f"dump(s), {size(a.kb)}; tapes {tapes or '-'}): {a.loses}", highlight=False, markup=False)
+            # whole, never wrapped: a line to paste (the same records and clock as this one)
+            out.print(f"    {shlex.join([*a.command, *again])}", highlight=False, markup=False, soft_wrap=True)
     if plan.steps:
         out.print("equivalent Amanda commands (one image each, on stdout):", highlight=False, markup=False)
         for s in plan.steps:
@@ -127,7 +129,7 @@ def plan_command(
     if json:
         print_json(result.to_dict())
     else:
-        render(result)
+        render(result, again=source_argv(config, logdir, tapelist, holding, now, tz))
     check_strict(catalog, strict)
     if not result.restorable:
         raise typer.Exit(NOT_RESTORABLE)

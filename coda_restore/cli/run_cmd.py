@@ -19,11 +19,11 @@ from coda_restore import proc
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
-from coda_restore.cli.catalog_source import check_strict, open_volume
+from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
-from coda_restore.errors import BadPlan, UsageError
+from coda_restore.errors import PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
-from coda_restore.executor.runner import RunOptions, RunResult, check_options, run
+from coda_restore.executor.runner import RunOptions, RunResult, check_options, run, unplanned_preflight
 from coda_restore.history import VolumeHistory
 from coda_restore.planner import make_plan
 from coda_restore.when import Target, parse_now, parse_when, zone
@@ -38,7 +38,7 @@ class StderrLog(NullReporter):
         if event.step is Step.END and not event.ok:
             return  # the error itself is the last line, printed once by the CLI
         what = event.step.value + (f" {event.dump}" if event.dump else "")
-        state = "done" if event.finished else ("FAILED" if not event.ok else "")
+        state = "done" if event.finished else ("FAILED" if not event.ok and event.step is not Step.PREFLIGHT else "")
         detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")
         if event.resumed:
             state = "resumed"
@@ -135,13 +135,24 @@ def run_command(
     if config is None:
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     check_options(options)
-    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
+    try:
+        catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
+    except ConfigUnreadable as err:
+        if not dry_run:
+            raise
+        # A rehearsal shows every check it can: the config's FAIL line among them.
+        if logdir is None:
+            pre = unplanned_preflight(config, options, "no plan: the records' place is asked of the config "
+                                                        "(or give --logdir DIR)")
+            _render_result(RunResult(pre), dry_run, json, None)
+            raise typer.Exit(PREFLIGHT_FAILED) from None
+        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)
     fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
     if output != "-" and not json:
-        render(the_plan)  # the plan first, on stdout, unless stdout is the dump
+        render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz))  # the plan first, on stdout
     reporters = [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))
@@ -155,6 +166,8 @@ def run_command(
                 r.close()
     _render_result(result, dry_run, json, the_plan)
     check_strict(catalog, strict)
+    if dry_run and not result.preflight.ok:
+        raise typer.Exit(PREFLIGHT_FAILED)  # a real run refuses at the same checks
 
 
 def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> None:
@@ -162,9 +175,10 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
     if json:
         print_json({
             "schema": "coda-restore.run/1",
-            "plan_hash": the_plan.plan_hash,
+            "plan_hash": the_plan.plan_hash if the_plan is not None else None,
             "dry_run": dry_run,
-            "preflight": [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in pre.checks],
+            "preflight_ok": pre.ok,
+            "preflight": [{"check": c.name, "ok": c.ok, "state": c.state, "detail": c.detail} for c in pre.checks],
             "commands": [list(c) for c in pre.commands],
             "volume_name": result.volume_name,
             "restored_id": None if result.restored_id is None else f"{result.restored_id:08x}",
@@ -178,10 +192,14 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
     if dry_run:
         print("preflight:", file=out)
         for c in pre.checks:
-            print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}", file=out)
-        print("commands a run executes, in order:", file=out)
+            print(f"  {c.state:<4} {c.name}: {c.detail}", file=out)
+        print("commands a run executes, in order:" if pre.commands else
+              "commands a run executes: unknown, no plan could be made", file=out)
         for c in pre.commands:
             print(f"  {proc.display(c)}", file=out)
+        if not pre.ok:
+            failed = sum(not c.ok for c in pre.checks)
+            print(f"preflight FAILED ({failed} check(s)): a run would refuse to start", file=out)
         return
     for note in result.notes:
         print(f"note: {note}", file=out)

@@ -27,7 +27,7 @@ def volumes(
     else:
         table = Table(box=None, header_style="bold")
         for col in ("host", "volume", "dumps", "available", "last full (available)", "last dump"):
-            table.add_column(col, justify="right" if col in ("dumps", "available") else "left", no_wrap=True)
+            table.add_column(col, justify="right" if col in ("dumps", "available") else "left", overflow="fold")
         for s in summaries:
             full = pretty_datestamp(s.last_full.datestamp) if s.last_full else "none"
             last = "none"

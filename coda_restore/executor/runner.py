@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_restore import proc
+from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
-from coda_restore.errors import CodaRestoreError, NotRestorable, UsageError
+from coda_restore.errors import PREFLIGHT_FAILED, CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
 from coda_restore.executor.sink import FileSink, VolutilSink
-from coda_restore.plan import Plan, Step
+from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.stream import Tee
@@ -52,6 +53,8 @@ class SpoolFailed(CodaRestoreError):
 class PreflightFailed(CodaRestoreError):
     """preflight failed: {}"""
 
+    exit_status = PREFLIGHT_FAILED
+
 
 class HalfRestored(CodaRestoreError):
     """{}
@@ -75,9 +78,16 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class Check:
+    """One preflight line: OK, WARN (ok, but worth a look) or FAIL (a run refuses)."""
+
     name: str
     ok: bool
     detail: str
+    warn: bool = False
+
+    @property
+    def state(self) -> str:
+        return "FAIL" if not self.ok else ("WARN" if self.warn else "OK")
 
 
 @dataclass(frozen=True)
@@ -121,14 +131,9 @@ def workdir_for(root: Path, plan: Plan) -> Path:
 
 
 def fetch_order(plan: Plan) -> list[Step]:
-    """Incrementals in tape-read order (holding copies first), the level 0 last."""
-    position: dict[str, int] = {}
-    for t in plan.tapes:
-        for f in t.files:
-            position.setdefault(f"{f.datestamp}/{f.level}", len(position))
-    incrementals = [s for s in plan.steps if s.level != 0]
-    incrementals.sort(key=lambda s: (s.copy.kind != "holding", position.get(key(s), -1)))
-    return incrementals + [s for s in plan.steps if s.level == 0]
+    """The plan's read order (the one its tape list shows): incrementals
+    first, holding copies before tapes, the level 0 last."""
+    return read_order(plan.steps)
 
 
 def _volutil(opts: RunOptions) -> Volutil:
@@ -142,11 +147,8 @@ def _spool_path(workdir: Path, step: Step) -> Path:
 def _amanda_config(config: str) -> tuple[Check, str | None]:
     """One ``amgetconf CONF dumpuser``: the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
-    done = proc.run(["amgetconf", config, "dumpuser"], check=False)
-    ok = done.status == 0
-    check = Check("Amanda config", ok, f"{config}: " + ("readable" if ok else done.stderr.strip()[-300:]))
-    user = done.stdout.strip() if ok else ""
-    return check, (user if os.geteuid() == 0 and user and user != "root" else None)
+    ok, detail, user = amanda_config.probe(config)
+    return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
 def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None) -> tuple[tuple[str, ...], ...]:
@@ -177,25 +179,40 @@ def _changer_labels(config: str, user: str | None) -> set[str] | None:
     return set(re.findall(r"label (\S+)", done.stdout + done.stderr))
 
 
-def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
+def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | None]:
+    """The checks that need no plan: the tools and the Amanda config (and
+    the user to run Amanda's tools as)."""
     checks: list[Check] = []
-    config_check, dumpuser = _amanda_config(plan.config)
-    user = dumpuser
-    name = None if opts.output is not None else (opts.name or default_name(plan))
     tools = ["amfetchdump"] + ([] if opts.output is not None else [opts.volutil])
     for tool in tools:
         found = shutil.which(tool)
         checks.append(Check(f"tool {tool}", bool(found), found or "not found on PATH"))
+    config_check, user = _amanda_config(config)
     checks.append(config_check)
+    return checks, user
+
+
+def unplanned_preflight(config: str, opts: RunOptions, why: str) -> Preflight:
+    """A dry-run whose records could not be read still shows what it can."""
+    checks, _ = _plain_checks(config, opts)
+    return Preflight((*checks, Check("plan", False, why)), (), None)
+
+
+def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
+    checks, user = _plain_checks(plan.config, opts)
+    name = None if opts.output is not None else (opts.name or default_name(plan))
     needed = sorted({t.label for t in plan.tapes})
     if needed:
-        held = _changer_labels(plan.config, user)
+        # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
+        held = _changer_labels(plan.config, user) if checks[-1].ok else None
         if held is None:
-            checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown"))
+            checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown",
+                                warn=True))
         else:
             missing = [label for label in needed if label not in held]
-            checks.append(Check("tapes", not missing, f"needs {', '.join(needed)}"
-                                + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer")))
+            checks.append(Check("tapes", True, f"needs {', '.join(needed)}"
+                                + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer"),
+                                warn=bool(missing)))
     spool_kb = sum(s.kb or 0 for s in plan.steps if s.level != 0)
     existing = workdir if workdir.exists() else next(p for p in workdir.parents if p.exists())
     free_kb = shutil.disk_usage(existing).free // 1024
@@ -247,11 +264,10 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
     pre = preflight(plan, opts, workdir)
     volume = f"{plan.host}:{plan.disk}"
     for c in pre.checks:
-        reporter.event(Event(Stage.PREFLIGHT, volume, message=f"{c.name}: {'ok' if c.ok else 'FAILED'}: {c.detail}",
-                             ok=c.ok))
+        reporter.event(Event(Stage.PREFLIGHT, volume, message=f"{c.name}: {c.state}: {c.detail}", ok=c.ok))
     if opts.dry_run:
         return RunResult(pre, volume_name=pre.volume_name)
-    failed = [c for c in pre.checks if not c.ok and c.name != "tapes"]  # a missing tape may be loaded on demand
+    failed = [c for c in pre.checks if not c.ok]
     if failed:
         if any(c.name == "target name" and "already exists" in c.detail for c in failed):
             raise VolumeExists(pre.volume_name, opts.server)

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,28 +32,28 @@ from pathlib import Path
 import pytest
 
 from codasim.server import Server
+from coda_restore.plugin_install import ask_amanda
 
 from .builder import AMANDA_USER, Dle, Lab, LabError, LabSpec, Run
 
 REPO = Path(__file__).resolve().parents[2]
-APPLICATION_DIR = Path("/usr/lib/amanda/application")  # `amgetconf build.APPLICATION_DIR`
 SYSTEM_PYTHON = "/usr/bin/python3"  # what user backup can run (root's Python may be private)
 CONFIG = "codarestore-coda"
 VOLUMES = ("u.jan", "p.proj")
+# the amcoda of the venv this suite runs in (tests/setup-and-run puts it where user backup can reach)
+AMCODA = Path(sysconfig.get_path("scripts")) / "amcoda"
 
 
-def install_amcoda(app_dir: Path = APPLICATION_DIR, repo: Path = REPO) -> Path:
-    """Install amcoda from this checkout as Amanda's ``amcoda`` application:
-    a wrapper that runs the system Python on the checkout (the README's
-    wrapper form, since the checkout is not installed for user backup)."""
-    path = app_dir / "amcoda"
-    text = ("#!/bin/sh\n"
-            "# amcoda from a coda-restore checkout (written by tests/lab/coda_lab.py)\n"
-            f'PYTHONPATH={_sh(str(repo))} exec {SYSTEM_PYTHON} -m coda_restore.amcoda "$@"\n')
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
-        path.chmod(0o755)
-    return path
+def install_amcoda() -> Path:
+    """Install amcoda as Amanda's ``amcoda`` application the documented way,
+    ``amcoda install``, from the suite's venv (which it checks by running the
+    plugin as user backup).  --force: a lab machine may hold the checkout
+    wrapper this file wrote before there was an installer."""
+    done = subprocess.run([str(AMCODA), "install", "--force"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+    if done.returncode != 0:
+        raise LabError(f"amcoda install exited {done.returncode}: {done.stderr.strip()}")
+    return Path(ask_amanda("amlibexecdir")) / "application" / "amcoda"
 
 
 def _sh(word: str) -> str:
@@ -395,7 +397,9 @@ class CodaLab:
 def load_or_build(reuse: bool = False, progress: Callable[[str], None] = lambda m: None) -> CodaLab:
     from .builder import load_or_build as build_lab
 
-    return CodaLab(build_lab(SPEC, reuse=reuse, progress=progress))
+    lab = CodaLab(build_lab(SPEC, reuse=reuse, progress=progress))
+    install_amcoda()  # a reused lab runs this suite's amcoda too
+    return lab
 
 
 @pytest.fixture(scope="session")

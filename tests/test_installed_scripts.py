@@ -1,0 +1,84 @@
+"""The console scripts the package installs start, run as a user would run
+them: from the interpreter's own scripts directory, with a bare environment,
+outside the checkout.  An undeclared import fails here on the first line
+(tests/setup-and-run runs this on the wheel and on the lowest allowed
+versions of every dependency)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from coda_restore import __version__
+from coda_restore.cli import commands
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+# no PYTHONPATH, no venv activation: what a shell or Amanda gives
+BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "COLUMNS": "200"}
+
+
+def script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    path = SCRIPTS / name
+    assert path.exists(), f"{name} is not installed in {SCRIPTS}"
+    return subprocess.run([str(path), *args], cwd=cwd, env=BARE_ENV, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_coda_restore_version(tmp_path):
+    done = script("coda-restore", "--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"coda-restore {__version__}\n", "")
+
+
+def test_coda_restore_help_lists_every_command(tmp_path):
+    done = script("coda-restore", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    missing = [name for name in commands.names() if name not in done.stdout]
+    assert not missing and commands.names(), done.stdout
+
+
+@pytest.mark.parametrize("name", commands.names())
+def test_every_command_help(name, tmp_path):
+    done = script("coda-restore", name, "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"Usage: coda-restore {name} " in done.stdout and not done.stderr, done.stdout + done.stderr
+
+
+def test_amcoda_support(tmp_path):
+    done = script("amcoda", "support", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("CONFIG YES\n") and "MAX-LEVEL 9\n" in done.stdout, done.stdout
+
+
+def test_amcoda_help_names_the_install_command(tmp_path):
+    done = script("amcoda", "--help", cwd=tmp_path)
+    assert done.returncode == 0 and "amcoda install [--amlibexecdir DIR]" in done.stdout, done.stderr
+    install = script("amcoda", "install", "--help", cwd=tmp_path)
+    assert install.returncode == 0 and "--amlibexecdir" in install.stdout and "--force" in install.stdout
+    top = script("coda-restore", "--help", cwd=tmp_path)
+    assert "'amcoda install'" in top.stdout
+
+
+def test_man_coda_restore_shows_the_installed_page(tmp_path):
+    """The wheel puts the man page under VENV/share/man, where man-db looks
+    for a PATH entry VENV/bin."""
+    if _editable() and not os.environ.get("CODARESTORE_TEST_INSTALLED"):
+        pytest.skip("an editable install has no data files; tests/setup-and-run tests the wheel")
+    page = Path(sysconfig.get_path("data")) / "share" / "man" / "man1" / "coda-restore.1"
+    assert page.read_text() == (CHECKOUT / "man" / "coda-restore.1").read_text()
+    env = dict(BARE_ENV, PATH=f"{SCRIPTS}:/usr/bin:/bin", MANPAGER="cat")
+    where = subprocess.run(["man", "-w", "coda-restore"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert (where.returncode, where.stdout) == (0, f"{page}\n"), where.stderr
+    shown = subprocess.run(["man", "coda-restore"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert shown.returncode == 0 and "coda-restore - " in shown.stdout, shown.stderr
+
+
+def _editable() -> bool:
+    """The package runs from this checkout (an editable install)."""
+    import coda_restore
+
+    return Path(coda_restore.__file__).resolve().is_relative_to(CHECKOUT)
