@@ -15,11 +15,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from coda_restore.plugin_install import ask_amanda, wrapper_text
 from coda_restore.voldump.reader import DumpReader
 from codasim.server import Server
 from lab import coda_lab as cl
@@ -32,16 +34,16 @@ CONFIG = "codarestore-coda-sudo"
 ROOT = Path("/var/tmp") / CONFIG
 SUDOERS = Path("/etc/sudoers.d") / CONFIG
 VOLUMES = cl.VOLUMES
-# Amanda's application directory is shared by every checkout on the machine,
-# and each checkout's Coda lab rewrites its "amcoda": this lab runs amcoda
-# from this checkout under a name of its own.
+# Amanda's application directory is shared by every checkout (and venv) on
+# the machine, and each one's Coda lab reinstalls "amcoda": this lab runs the
+# suite's amcoda under a name of its own, with the wrapper `amcoda install`
+# writes (which has no option for another name).
 PLUGIN = f"amcoda-{CONFIG}"
 
 
 def install_plugin() -> Path:
-    path = cl.APPLICATION_DIR / PLUGIN
-    path.write_text("#!/bin/sh\n# amcoda for the sudo lab (tests/test_amcoda_privilege_lab.py)\n"
-                    f"PYTHONPATH='{cl.REPO}' exec {cl.SYSTEM_PYTHON} -m coda_restore.amcoda \"$@\"\n")
+    path = Path(ask_amanda("amlibexecdir")) / "application" / PLUGIN
+    path.write_text(wrapper_text(Path(sys.executable)))
     path.chmod(0o755)
     return path
 
@@ -183,7 +185,7 @@ def spec() -> LabSpec:
     runs = tuple(Run(n.name, n.at, before=(Setup(n, first=(i == 0)),), note=n.note)
                  for i, n in enumerate(NIGHTS))
     dles = tuple(Dle(f"/coda/{v}", dumptype="coda", device=v) for v in VOLUMES)
-    return LabSpec(CONFIG, dles, runs, extra_conf=conf(), slots=4, tapecycle=3)
+    return LabSpec(CONFIG, dles, runs, extra_conf=conf(), slots=6, tapecycle=5)
 
 
 @pytest.fixture(scope="module")
