@@ -19,7 +19,8 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
   fd 1 in bounded chunks while the stream is checked and its directories are
   read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
   ``--record`` was given and every check passed, ``ancient``.  A dump that
-  fails any check is reported with ``sendbackup: error [...]`` and a non-zero
+  fails any check is reported with ``sendbackup: error [...]`` (on stderr,
+  see ``Messages``) and a non-zero
   exit, and is never marked.
 * ``restore``: the level-0 stream on stdin into ``volutil restore`` (stdin).
 * ``validate``: the stream on stdin through the dump validator.
@@ -367,14 +368,21 @@ def index_lines(layout, files: set) -> tuple[bytes, ...]:
 
 class Messages:
     """fd 3 during a backup: ``| text`` normal, ``? text`` strange,
-    ``sendbackup: error [text]`` failure, ``sendbackup: size KiB``."""
+    ``sendbackup: size KiB``.  A failure goes to stderr as one line:
+    sendbackup relays each stderr line to the server as ``sendbackup: error
+    [line]`` *and cancels the data transfer*; said on fd 3 after data was sent, it
+    left Amanda 3.5's sendbackup waiting forever on its shared-memory data
+    ring (a zombie amcoda, no FAIL, an amdump that never ends: issue 13
+    item 2)."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, errors: TextIO):
         self.stream = stream
+        self.errors = errors
 
-    def _line(self, text: str) -> None:
-        self.stream.write(text.replace("\n", " ") + "\n")
-        self.stream.flush()
+    def _line(self, text: str, stream: TextIO | None = None) -> None:
+        out = stream or self.stream
+        out.write(text.replace("\n", " ") + "\n")
+        out.flush()
 
     def info(self, text: str) -> None:
         self._line(f"| {text}")
@@ -383,7 +391,7 @@ class Messages:
         self._line(f"? {text}")
 
     def error(self, text: str) -> None:
-        self._line(f"sendbackup: error [{text}]")
+        self._line(text, self.errors)  # sendbackup wraps it: sendbackup: error [TEXT]
 
     def size(self, kib: int) -> None:
         self._line(f"sendbackup: size {kib}")
@@ -715,10 +723,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         index = _open_fd(INDEX_FD, "wb") if req.index_line else None
         if req.index_line and index is None:
-            Messages(mesg_stream).error("amcoda: --index line but fd 4 is not open")
+            Messages(mesg_stream, sys.stderr).error("amcoda: --index line but fd 4 is not open")
             return 1
         sys.stdout.flush()
-        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream), index)
+        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream, sys.stderr), index)
     if req.command is Command.RESTORE:
         return do_restore(req, sys.stdin.buffer, sys.stderr)
     return do_validate(req, sys.stdin.buffer, sys.stderr)

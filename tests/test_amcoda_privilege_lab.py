@@ -57,9 +57,12 @@ def root_volutil(root: Path) -> Path:
 def write_root_volutil(root: Path) -> Path:
     path = root_volutil(root)
     lib = faketime_library()
+    die = cl.sim_root(root) / "die-after"
     path.write_text("#!/bin/sh\n"
-                    "# test rig: the simulated server runs at the lab's fake time\n"
+                    "# test rig: the simulated server runs at the lab's fake time; while\n"
+                    "# ROOT/coda/die-after holds NAME:BYTES, dumps of NAME die mid-stream\n"
                     f'if [ -n "$FAKETIME" ]; then LD_PRELOAD={lib}; export LD_PRELOAD; fi\n'
+                    f'if [ -e {die} ]; then CODASIM_DIE_AFTER=$(cat {die}); export CODASIM_DIE_AFTER; fi\n'
                     f'exec {cl.volutil_wrapper(root)} "$@"\n')
     path.chmod(0o755)
     return path
@@ -174,15 +177,36 @@ class PurgeClone:
         s.purge(rw.backup_id, f"{rw.name}.backup")
 
 
+@dataclass(frozen=True)
+class DieMidDump:
+    """Run.before hook: while set, u.jan's dumps die after 20,000 bytes
+    (issue 13 item 2: such a backup once hung the whole amdump)."""
+
+    on: bool
+
+    def __call__(self, lab, run) -> None:
+        marker = cl.sim_root(lab.root) / "die-after"
+        if self.on:
+            marker.write_text("u.jan.backup:20000")
+        else:
+            marker.unlink(missing_ok=True)
+
+
 NIGHTS = (
     cl.Night("s1", "2026-07-06 01:00:00", cl._mon, note="new volumes: backupId 0, cloned"),
     cl.Night("s2", "2026-07-07 01:00:00", PurgeClone("u.jan", cl._tue),
              note="u.jan's clone purged before the night: a new clone, an incremental"),
+    cl.Night("s3", "2026-07-08 01:00:00", cl._wed, expect_status=None,
+             note="u.jan forced full, its dump dies mid-stream: FAIL, p.proj taped, amdump ends"),
+    cl.Night("s4", "2026-07-09 01:00:00", cl._thu, note="the night after: both fine"),
 )
+DYING = "s3"
 
 
 def spec() -> LabSpec:
-    runs = tuple(Run(n.name, n.at, before=(Setup(n, first=(i == 0)),), note=n.note)
+    runs = tuple(Run(n.name, n.at, before=(Setup(n, first=(i == 0)), DieMidDump(n.name == DYING)),
+                     force=("/coda/u.jan",) if n.name == DYING else (),
+                     expect_status=n.expect_status, note=n.note)
                  for i, n in enumerate(NIGHTS))
     dles = tuple(Dle(f"/coda/{v}", dumptype="coda", device=v) for v in VOLUMES)
     return LabSpec(CONFIG, dles, runs, extra_conf=conf(), slots=6, tapecycle=5)
@@ -212,11 +236,28 @@ def results(lab: cl.CodaLab) -> list[tuple[str, str, str, int]]:
 
 
 def test_backups_through_sudo_succeed_on_the_first_night_and_after_a_purged_clone(sudo_lab):
-    got = results(sudo_lab)
+    got = [r for r in results(sudo_lab) if r[2] in ("20260706", "20260707")]
     assert sorted((r[0], r[1], r[2]) for r in got) == sorted(
         ("SUCCESS", f"/coda/{v}", night) for v in VOLUMES for night in ("20260706", "20260707")), got
     levels = {(r[1], r[2]): r[3] for r in got}
     assert levels[("/coda/u.jan", "20260706")] == 0 and levels[("/coda/u.jan", "20260707")] == 1
+
+
+def test_a_dump_dying_mid_stream_fails_that_volume_and_the_night_ends(sudo_lab):
+    """issue 13 item 2: the night's amdump finished (the build waits for it),
+    u.jan is a FAIL with volutil's message, p.proj is on tape, and the next
+    night backs both up."""
+    by_night = {}
+    for kind, disk, night, _level in results(sudo_lab):
+        by_night.setdefault(night, {}).setdefault(disk, set()).add(kind)
+    assert by_night["20260708"] == {"/coda/u.jan": {"FAIL"}, "/coda/p.proj": {"SUCCESS"}}
+    assert by_night["20260709"] == {"/coda/u.jan": {"SUCCESS"}, "/coda/p.proj": {"SUCCESS"}}
+    [log] = [p.read_text(errors="replace") for p in sudo_lab.lab.logdir.glob("log.20260708*")]
+    fails = [line for line in log.splitlines() if line.startswith("FAIL dumper localhost /coda/u.jan ")]
+    assert fails, log  # the dumper may retry once
+    for fail in fails:
+        assert " 0 [amcoda: " in fail and "RPC2_DEAD" in fail and fail.endswith("(not marked)]"), fail
+    assert re.search(r"^DONE taper .* localhost /coda/p.proj 20260708\d{6} ", log, re.M), log
 
 
 def test_the_purged_clone_night_dumped_the_new_clone_on_the_recorded_base(sudo_lab, tmp_path):

@@ -322,3 +322,14 @@ def test_parallel_calls_share_the_server(state):
     for bid, (out, _err) in zip(clones * 3, outs):
         assert parse_dump(io.BytesIO(out)).volume_id == bid
     assert len(list((state / "backup").glob("*.newlist"))) == 2
+
+
+def test_a_dump_told_to_die_mid_stream(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    p = volutil(state, "dump", bid, status=1, env={"CODASIM_DIE_AFTER": "u.jan.backup:700"})
+    assert len(p.stdout) == 700 and "VolDump failed with RPC2_DEAD (F)" in p.stderr.decode()
+    assert "Traceback" not in p.stderr.decode()
+    assert not list((state / "backup").glob("*.newlist"))
+    volutil(state, "dump", bid, env={"CODASIM_DIE_AFTER": "p.other.backup:700"})  # another volume
