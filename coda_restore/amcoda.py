@@ -57,6 +57,8 @@ from coda_restore.voldump.tree import Meta, build_layout
 CHUNK = 64 * 1024  # bytes per read where amcoda copies; the codec reads up to 1 MiB at a time
 MAX_LEVEL = 9
 DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hours
+DEFAULT_VOLUTIL_TIMEOUT = 600.0  # seconds per short volutil call (a hung server must not hang amdump)
+SELFCHECK_TIMEOUT = 20.0  # seconds: amcheck gives a client 30 (ctimeout)
 MESG_FD, INDEX_FD = 3, 4
 
 SUPPORT = (
@@ -171,12 +173,22 @@ _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.I)
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_age(text: str) -> float:
-    """CLONE-MAX-AGE: seconds, or a number with s, m, h or d."""
+def parse_age(text: str, what: str = "CLONE-MAX-AGE") -> float:
+    """An age or a time limit: seconds, or a number with s, m, h or d."""
     m = _AGE.match(text)
     if not m:
-        raise UsageError(f"bad CLONE-MAX-AGE {text!r}: want e.g. 4h, 90m, 3600")
+        raise UsageError(f"bad {what} {text!r}: want e.g. 4h, 90m, 3600")
     return float(m.group(1)) * _UNIT[m.group(2).lower()]
+
+
+def parse_timeout(text: str | None) -> float:
+    """VOLUTIL-TIMEOUT: a positive time limit (default DEFAULT_VOLUTIL_TIMEOUT)."""
+    if text is None:
+        return DEFAULT_VOLUTIL_TIMEOUT
+    limit = parse_age(text, "VOLUTIL-TIMEOUT")
+    if limit <= 0:
+        raise UsageError(f"bad VOLUTIL-TIMEOUT {text!r}: it must be more than 0 seconds")
+    return limit
 
 
 class Estimate(enum.Enum):
@@ -219,10 +231,12 @@ def settings(req: Request) -> Settings:
     if not volume and req.command not in (Command.SUPPORT, Command.VALIDATE, Command.RESTORE):
         raise UsageError("no volume: give --disk, --device or the VOLUME property")
     style = _choice(AncientStyle, req, "ancient-id", AncientStyle.BACKUP_ID)
-    timeout = req.prop("volutil-timeout")
+    timeout = parse_timeout(req.prop("volutil-timeout"))
+    if req.command is Command.SELFCHECK:  # answer before amcheck gives up on the client
+        timeout = min(timeout, SELFCHECK_TIMEOUT)
     return Settings(
         volutil=Volutil(program=command[-1], prefix=command[:-1], server=req.prop("server"),
-                        timeout=float(timeout) if timeout else None),
+                        timeout=timeout),
         volume=volume, partition=req.prop("partition"),
         clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
         ancient=style, restore_name=req.prop("restore-name"),

@@ -443,3 +443,17 @@ def test_validate_accepts_a_dump_and_rejects_a_truncated_one(coda):
     assert coda.amcoda("validate", stdin=full).status == 0
     bad = coda.amcoda("validate", stdin=full[:-3])
     assert bad.status == 1 and "invalid dump" in bad.stderr
+
+
+def test_a_hung_volutil_does_not_hang_selfcheck_or_estimate(coda):
+    """issue 13 item 9: short volutil calls have a time limit."""
+    hung = coda.root / "volutil-hung"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(0o755)
+    started = time.monotonic()
+    sel = coda.amcoda("selfcheck", *dle("u.jan", "--volutil-timeout", "1"), volutil=hung)
+    est = coda.amcoda("estimate", *dle("u.jan", "--level", "0", "--volutil-timeout", "1"), volutil=hung)
+    assert time.monotonic() - started < 30
+    assert sel.status == 1 and "timed out after 1.0 s" in sel.data.decode(), sel
+    assert est.status == 1 and est.stderr.startswith("ERROR amcoda: ") and "timed out" in est.stderr
+    assert len(est.stderr.splitlines()) == 1
