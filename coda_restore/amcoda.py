@@ -19,7 +19,8 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
   fd 1 in bounded chunks while the stream is checked and its directories are
   read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
   ``--record`` was given and every check passed, ``ancient``.  A dump that
-  fails any check is reported with ``sendbackup: error [...]`` and a non-zero
+  fails any check is reported with ``sendbackup: error [...]`` (on stderr,
+  see ``Messages``) and a non-zero
   exit, and is never marked.
 * ``restore``: the level-0 stream on stdin spooled to a regular file, then
   ``volutil restore -f FILE`` (never volutil's stdin) and the dump back,
@@ -62,6 +63,8 @@ from coda_restore.voldump.tree import Meta, build_layout
 CHUNK = 64 * 1024  # bytes per read where amcoda copies; the codec reads up to 1 MiB at a time
 MAX_LEVEL = 9
 DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hours
+DEFAULT_VOLUTIL_TIMEOUT = 600.0  # seconds per short volutil call (a hung server must not hang amdump)
+SELFCHECK_TIMEOUT = 20.0  # seconds: amcheck gives a client 30 (ctimeout)
 MESG_FD, INDEX_FD = 3, 4
 
 SUPPORT = (
@@ -176,12 +179,22 @@ _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.I)
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_age(text: str) -> float:
-    """CLONE-MAX-AGE: seconds, or a number with s, m, h or d."""
+def parse_age(text: str, what: str = "CLONE-MAX-AGE") -> float:
+    """An age or a time limit: seconds, or a number with s, m, h or d."""
     m = _AGE.match(text)
     if not m:
-        raise UsageError(f"bad CLONE-MAX-AGE {text!r}: want e.g. 4h, 90m, 3600")
+        raise UsageError(f"bad {what} {text!r}: want e.g. 4h, 90m, 3600")
     return float(m.group(1)) * _UNIT[m.group(2).lower()]
+
+
+def parse_timeout(text: str | None) -> float:
+    """VOLUTIL-TIMEOUT: a positive time limit (default DEFAULT_VOLUTIL_TIMEOUT)."""
+    if text is None:
+        return DEFAULT_VOLUTIL_TIMEOUT
+    limit = parse_age(text, "VOLUTIL-TIMEOUT")
+    if limit <= 0:
+        raise UsageError(f"bad VOLUTIL-TIMEOUT {text!r}: it must be more than 0 seconds")
+    return limit
 
 
 class Estimate(enum.Enum):
@@ -225,10 +238,12 @@ def settings(req: Request) -> Settings:
     if not volume and req.command not in (Command.SUPPORT, Command.VALIDATE, Command.RESTORE):
         raise UsageError("no volume: give --disk, --device or the VOLUME property")
     style = _choice(AncientStyle, req, "ancient-id", AncientStyle.BACKUP_ID)
-    timeout = req.prop("volutil-timeout")
+    timeout = parse_timeout(req.prop("volutil-timeout"))
+    if req.command is Command.SELFCHECK:  # answer before amcheck gives up on the client
+        timeout = min(timeout, SELFCHECK_TIMEOUT)
     return Settings(
         volutil=Volutil(program=command[-1], prefix=command[:-1], server=req.prop("server"),
-                        timeout=float(timeout) if timeout else None),
+                        timeout=timeout),
         volume=volume, partition=req.prop("partition"),
         clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
         ancient=style, restore_name=req.prop("restore-name"),
@@ -374,14 +389,21 @@ def index_lines(layout, files: set) -> tuple[bytes, ...]:
 
 class Messages:
     """fd 3 during a backup: ``| text`` normal, ``? text`` strange,
-    ``sendbackup: error [text]`` failure, ``sendbackup: size KiB``."""
+    ``sendbackup: size KiB``.  A failure goes to stderr as one line:
+    sendbackup relays each stderr line to the server as ``sendbackup: error
+    [line]`` *and cancels the data transfer*; said on fd 3 after data was sent, it
+    left Amanda 3.5's sendbackup waiting forever on its shared-memory data
+    ring (a zombie amcoda, no FAIL, an amdump that never ends: issue 13
+    item 2)."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, errors: TextIO):
         self.stream = stream
+        self.errors = errors
 
-    def _line(self, text: str) -> None:
-        self.stream.write(text.replace("\n", " ") + "\n")
-        self.stream.flush()
+    def _line(self, text: str, stream: TextIO | None = None) -> None:
+        out = stream or self.stream
+        out.write(text.replace("\n", " ") + "\n")
+        out.flush()
 
     def info(self, text: str) -> None:
         self._line(f"| {text}")
@@ -390,7 +412,7 @@ class Messages:
         self._line(f"? {text}")
 
     def error(self, text: str) -> None:
-        self._line(f"sendbackup: error [{text}]")
+        self._line(text, self.errors)  # sendbackup wraps it: sendbackup: error [TEXT]
 
     def size(self, kib: int) -> None:
         self._line(f"sendbackup: size {kib}")
@@ -742,10 +764,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         index = _open_fd(INDEX_FD, "wb") if req.index_line else None
         if req.index_line and index is None:
-            Messages(mesg_stream).error("amcoda: --index line but fd 4 is not open")
+            Messages(mesg_stream, sys.stderr).error("amcoda: --index line but fd 4 is not open")
             return 1
         sys.stdout.flush()
-        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream), index)
+        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream, sys.stderr), index)
     if req.command is Command.RESTORE:
         return do_restore(req, sys.stdin.buffer, sys.stderr)
     return do_validate(req, sys.stdin.buffer, sys.stderr)

@@ -143,6 +143,13 @@ def mesg_lines(r: Result, prefix: str) -> list[str]:
     return [line for line in r.mesg.splitlines() if line.startswith(prefix)]
 
 
+def error_lines(r: Result) -> list[str]:
+    """A backup's failure: one line on stderr, which sendbackup relays as
+    ``sendbackup: error [line]``; nothing about it on fd 3."""
+    assert "sendbackup: error" not in r.mesg
+    return [line for line in r.stderr.splitlines() if line.startswith("amcoda: ")]
+
+
 def ancient_of(c: Coda, volume: str) -> Path:
     rw = c.server.volume(volume)
     return vvlist.list_path(c.server.backup_dir, rw.group_id, rw.id, "ancient")
@@ -324,7 +331,7 @@ def test_backup_level0_streams_a_valid_dump_reports_size_index_and_marks(coda):
     assert seen.problem is None and seen.header.level == 0
     assert mesg_lines(r, "sendbackup: size ") == [f"sendbackup: size {kib(len(r.data))}"]
     assert r.mesg.splitlines()[-1] == "sendbackup: end"
-    assert not mesg_lines(r, "sendbackup: error") and not mesg_lines(r, "? ")
+    assert not error_lines(r) and not mesg_lines(r, "? ")
     assert r.index.splitlines() == [b"/", b"/docs/", b"/docs/thesis.tex", b"/latest",
                                     b"/notes.txt"]
     assert ancient_of(coda, "u.jan").exists(), "a recorded good dump is marked"
@@ -363,7 +370,7 @@ def test_a_truncated_dump_fails_and_is_never_marked(coda):
     r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--index", "line", "--record"),
                     volutil=cut)
     assert r.status == 1
-    errors = mesg_lines(r, "sendbackup: error [")
+    errors = error_lines(r)
     assert len(errors) == 1 and "truncated" in errors[0] and "(not marked)" in errors[0]
     assert not mesg_lines(r, "sendbackup: size")
     assert not ancient_of(coda, "u.jan").exists()
@@ -377,7 +384,7 @@ def test_a_dump_of_another_volume_fails_and_is_never_marked(coda):
     wrong = coda.write_wrapper(coda.root / "volutil-wrong", dump_instead=other)
     r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"), volutil=wrong)
     assert r.status == 1
-    [error] = mesg_lines(r, "sendbackup: error [")
+    [error] = error_lines(r)
     assert f"the dump is of volume {other:08x}" in error
     assert not ancient_of(coda, "u.jan").exists() and not ancient_of(coda, "u.ann").exists()
 
@@ -385,8 +392,8 @@ def test_a_dump_of_another_volume_fails_and_is_never_marked(coda):
 def test_a_failing_volutil_is_reported_with_its_stderr(coda):
     r = coda.amcoda("backup", *dle("u.nobody", "--level", "0", "--record"))
     assert r.status == 1
-    [error] = mesg_lines(r, "sendbackup: error [")
-    assert "u.nobody" in error and error.endswith("]")
+    [error] = error_lines(r)
+    assert error.startswith("amcoda: ") and "u.nobody" in error
 
 
 def test_silent_full_dump_fallback_is_reported_as_strange(coda):
@@ -503,3 +510,17 @@ def test_restore_to_a_server_whose_protection_db_lacks_a_user_is_caught_by_the_d
     assert r.status == 1 and "is WRONG" in r.stderr and "differs in acl" in r.stderr, r
     assert "failed to parse ExternalAccessList" in (coda.root / "state" / "SrvLog").read_text()
     Path(r.stderr.split("The merged image is kept: ")[1].split()[0]).unlink()
+
+
+def test_a_hung_volutil_does_not_hang_selfcheck_or_estimate(coda):
+    """issue 13 item 9: short volutil calls have a time limit."""
+    hung = coda.root / "volutil-hung"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(0o755)
+    started = time.monotonic()
+    sel = coda.amcoda("selfcheck", *dle("u.jan", "--volutil-timeout", "1"), volutil=hung)
+    est = coda.amcoda("estimate", *dle("u.jan", "--level", "0", "--volutil-timeout", "1"), volutil=hung)
+    assert time.monotonic() - started < 30
+    assert sel.status == 1 and "timed out after 1.0 s" in sel.data.decode(), sel
+    assert est.status == 1 and est.stderr.startswith("ERROR amcoda: ") and "timed out" in est.stderr
+    assert len(est.stderr.splitlines()) == 1

@@ -433,3 +433,14 @@ def test_getvolumelist_lists_every_volume_as_vlistvolumes_writes_it(state, tmp_p
                         r"B[0-9a-f]+ A0", lines[2])
     assert lines[3].startswith(f"Bu.jan.backup I{int(bid, 16):x} H1 P/vicepa ")
     assert lines[4].startswith(f"Bu.jan.r I{int(created.group(1), 16):x} H1 P/vicepb ")
+
+
+def test_a_dump_told_to_die_mid_stream(state):
+    rw = rw_id(state)
+    volutil(state, "lock", f"{rw:x}")
+    bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
+    p = volutil(state, "dump", bid, status=1, env={"CODASIM_DIE_AFTER": "u.jan.backup:700"})
+    assert len(p.stdout) == 700 and "VolDump failed with RPC2_DEAD (F)" in p.stderr.decode()
+    assert "Traceback" not in p.stderr.decode()
+    assert not list((state / "backup").glob("*.newlist"))
+    volutil(state, "dump", bid, env={"CODASIM_DIE_AFTER": "p.other.backup:700"})  # another volume

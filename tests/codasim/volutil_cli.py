@@ -204,15 +204,33 @@ class Volutil:
         if bad or len(a) < 3:
             self.usage("Usage: volutil dump [-i [lvl]] <volume-id> [file]")
         vid = self._volid(a[2], "Dump: Bad Volumeid")
-        out = _Receiver(self.stdout) if len(a) < 4 else open(a[3], "wb")
+        sink = _Receiver(self.stdout) if len(a) < 4 else open(a[3], "wb")
+        out = self._dying(vid, sink)
         try:
             done, nbytes = self.server.dump(vid, level, out)
         except ServerError as e:
             self.fail("VolDump", e, lead="\n")
+        except _DiedMidDump:
+            self.err("\nVolDump failed with RPC2_DEAD (F) (codasim: died mid-dump)\n")
+            raise Exit(1)
         finally:
-            if not isinstance(out, _Receiver):
-                out.close()
+            if not isinstance(sink, _Receiver):
+                sink.close()
         self.err(".\n" + ("Incremental " if done else "") + f"VolDump completed, {nbytes & 0xFFFFFFFF} bytes dumped\n")
+
+    def _dying(self, vid: int, out):
+        """CODASIM_DIE_AFTER=NAME:BYTES: a dump of volume NAME stops after that
+        many bytes with an error, as when the server dies mid-dump (a fault
+        for callers' tests)."""
+        name, _, count = self.env.get("CODASIM_DIE_AFTER", "").partition(":")
+        if not count:
+            return out
+        try:
+            if self.server.volume(vid).name != name:
+                return out
+        except ServerError:
+            return out
+        return _Dying(out, int(count))
 
     def cmd_dumpestimate(self) -> None:
         if len(self.args) < 3:
@@ -393,6 +411,29 @@ def info_text(vol, dump_all: bool = False) -> str:
     for path, node in sorted(volume_state(vol).items()):
         out.append(f"{path}\t{node}\n")
     return "".join(out)
+
+
+class _DiedMidDump(Exception):
+    pass
+
+
+class _Dying:
+    """Passes on the first ``left`` bytes, then the dump dies."""
+
+    def __init__(self, out, left: int):
+        self.out, self.left = out, left
+
+    def write(self, data) -> None:
+        data = bytes(data)
+        if len(data) >= self.left:
+            self.out.write(data[:self.left])
+            self.out.flush()
+            raise _DiedMidDump()
+        self.left -= len(data)
+        self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 class _Receiver:
