@@ -19,9 +19,12 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
   fd 1 in bounded chunks while the stream is checked and its directories are
   read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
   ``--record`` was given and every check passed, ``ancient``.  A dump that
-  fails any check is reported with ``sendbackup: error [...]`` and a non-zero
+  fails any check is reported with ``sendbackup: error [...]`` (on stderr,
+  see ``Messages``) and a non-zero
   exit, and is never marked.
-* ``restore``: the level-0 stream on stdin into ``volutil restore`` (stdin).
+* ``restore``: the level-0 stream on stdin spooled to a regular file, then
+  ``volutil restore -f FILE`` (never volutil's stdin) and the dump back,
+  compared with what was sent.
 * ``validate``: the stream on stdin through the dump validator.
 
 Not promised: a restore of an incremental (the server refuses it; merge the
@@ -41,13 +44,17 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from coda_restore import proc
 from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
+from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free, restore_staged,
+                                           verify)
 from coda_restore.volutil import (BACKUP, RW, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid,
                                   no_such_volume, not_in_vldb, one_line, refused, server_gone)
 from coda_restore.voldump import dirpage
+from coda_restore.voldump.contents import contents
 from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.records import DumpHeader, Vnode
@@ -56,6 +63,8 @@ from coda_restore.voldump.tree import Meta, build_layout
 CHUNK = 64 * 1024  # bytes per read where amcoda copies; the codec reads up to 1 MiB at a time
 MAX_LEVEL = 9
 DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hours
+DEFAULT_VOLUTIL_TIMEOUT = 600.0  # seconds per short volutil call (a hung server must not hang amdump)
+SELFCHECK_TIMEOUT = 20.0  # seconds: amcheck gives a client 30 (ctimeout)
 MESG_FD, INDEX_FD = 3, 4
 
 SUPPORT = (
@@ -70,7 +79,7 @@ SUPPORT = (
 
 USAGE = """\
 usage: amcoda COMMAND [--NAME VALUE]...   (run by Amanda as its own user)
-       amcoda install [--amlibexecdir DIR] [--user USER] [--force]
+       amcoda install [--amlibexecdir DIR] [--user USER] [--name NAME] [--force]
 
 Amanda's Application-API commands: support, selfcheck, estimate, backup,
 restore, validate; properties are passed as --NAME VALUE (see the README or
@@ -170,12 +179,22 @@ _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.I)
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_age(text: str) -> float:
-    """CLONE-MAX-AGE: seconds, or a number with s, m, h or d."""
+def parse_age(text: str, what: str = "CLONE-MAX-AGE") -> float:
+    """An age or a time limit: seconds, or a number with s, m, h or d."""
     m = _AGE.match(text)
     if not m:
-        raise UsageError(f"bad CLONE-MAX-AGE {text!r}: want e.g. 4h, 90m, 3600")
+        raise UsageError(f"bad {what} {text!r}: want e.g. 4h, 90m, 3600")
     return float(m.group(1)) * _UNIT[m.group(2).lower()]
+
+
+def parse_timeout(text: str | None) -> float:
+    """VOLUTIL-TIMEOUT: a positive time limit (default DEFAULT_VOLUTIL_TIMEOUT)."""
+    if text is None:
+        return DEFAULT_VOLUTIL_TIMEOUT
+    limit = parse_age(text, "VOLUTIL-TIMEOUT")
+    if limit <= 0:
+        raise UsageError(f"bad VOLUTIL-TIMEOUT {text!r}: it must be more than 0 seconds")
+    return limit
 
 
 class Estimate(enum.Enum):
@@ -196,6 +215,7 @@ class Settings:
     ancient: AncientStyle
     restore_name: str | None = None
     estimate: Estimate = Estimate.COUNT
+    staging: str | None = None  # where restore spools the image (default: the temp directory)
 
 
 def _choice(enum_type, req: Request, name: str, default):
@@ -218,14 +238,16 @@ def settings(req: Request) -> Settings:
     if not volume and req.command not in (Command.SUPPORT, Command.VALIDATE, Command.RESTORE):
         raise UsageError("no volume: give --disk, --device or the VOLUME property")
     style = _choice(AncientStyle, req, "ancient-id", AncientStyle.BACKUP_ID)
-    timeout = req.prop("volutil-timeout")
+    timeout = parse_timeout(req.prop("volutil-timeout"))
+    if req.command is Command.SELFCHECK:  # answer before amcheck gives up on the client
+        timeout = min(timeout, SELFCHECK_TIMEOUT)
     return Settings(
         volutil=Volutil(program=command[-1], prefix=command[:-1], server=req.prop("server"),
-                        timeout=float(timeout) if timeout else None),
+                        timeout=timeout),
         volume=volume, partition=req.prop("partition"),
         clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
         ancient=style, restore_name=req.prop("restore-name"),
-        estimate=_choice(Estimate, req, "estimate", Estimate.COUNT))
+        estimate=_choice(Estimate, req, "estimate", Estimate.COUNT), staging=req.prop("staging"))
 
 
 # --- the backup clone --------------------------------------------------------
@@ -367,14 +389,21 @@ def index_lines(layout, files: set) -> tuple[bytes, ...]:
 
 class Messages:
     """fd 3 during a backup: ``| text`` normal, ``? text`` strange,
-    ``sendbackup: error [text]`` failure, ``sendbackup: size KiB``."""
+    ``sendbackup: size KiB``.  A failure goes to stderr as one line:
+    sendbackup relays each stderr line to the server as ``sendbackup: error
+    [line]`` *and cancels the data transfer*; said on fd 3 after data was sent, it
+    left Amanda 3.5's sendbackup waiting forever on its shared-memory data
+    ring (a zombie amcoda, no FAIL, an amdump that never ends: issue 13
+    item 2)."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, errors: TextIO):
         self.stream = stream
+        self.errors = errors
 
-    def _line(self, text: str) -> None:
-        self.stream.write(text.replace("\n", " ") + "\n")
-        self.stream.flush()
+    def _line(self, text: str, stream: TextIO | None = None) -> None:
+        out = stream or self.stream
+        out.write(text.replace("\n", " ") + "\n")
+        out.flush()
 
     def info(self, text: str) -> None:
         self._line(f"| {text}")
@@ -383,7 +412,7 @@ class Messages:
         self._line(f"? {text}")
 
     def error(self, text: str) -> None:
-        self._line(f"sendbackup: error [{text}]")
+        self._line(text, self.errors)  # sendbackup wraps it: sendbackup: error [TEXT]
 
     def size(self, kib: int) -> None:
         self._line(f"sendbackup: size {kib}")
@@ -633,7 +662,11 @@ def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
 
 
 def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
-    """Feed a level-0 stream on stdin to ``volutil restore PARTITION [NAME]``."""
+    """Spool the level-0 stream on stdin to a regular file, restore it with
+    ``volutil restore -f FILE PARTITION [NAME]`` (volutil's stdin is
+    /dev/null: current Coda hangs on a dump there, and a pipe handed to -f
+    can restore stale data, ref §23 rows 1-2), then dump the new volume back
+    and compare.  Every path ends; exit 0 only for a verified restore."""
     try:
         s = settings(req)
     except CodaRestoreError as exc:
@@ -652,31 +685,47 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
         err.write(f"amcoda: this is a level {level} dump; the server restores only full "
                   "dumps: merge the chain first (coda-restore)\n")
         return 1
-    argv = s.volutil.restore_argv(s.partition, s.restore_name)
-    with tempfile.TemporaryFile() as errf, tempfile.TemporaryFile() as outf:
-        try:
-            child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=outf, stderr=errf)
-        except OSError as exc:
-            err.write(f"amcoda: {argv[0]}: {exc}\n")
+    name = s.restore_name or "(the server's default name)"
+    if s.restore_name:  # the server would make a second volume of a name in use (§23 row 15)
+        free, why = name_free(s.volutil, s.restore_name)
+        if not free:
+            err.write(f"amcoda: {why}; nothing was restored\n")
             return 1
-        try:
-            chunk = head
-            while chunk:
-                child.stdin.write(chunk)
-                chunk = stdin.read(CHUNK)
-            child.stdin.close()
-        except BrokenPipeError:
-            pass  # volutil stopped reading: its status and stderr say why
-        status = child.wait()
-        errf.seek(0)
-        outf.seek(0)
-        text = outf.read().decode("utf-8", "replace")
-        stderr = errf.read().decode("utf-8", "replace")
-    if status != 0:
-        err.write(f"amcoda: {CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])}\n")
+    staged = None
+    try:
+        with tempfile.NamedTemporaryFile(prefix="amcoda-restore.", suffix=".dump", dir=s.staging,
+                                         delete=False) as spool:
+            staged = Path(spool.name)
+            spool.write(head)
+            while chunk := stdin.read(CHUNK):
+                spool.write(chunk)
+        with open(staged, "rb") as f:
+            sent = contents(f, "stdin")  # the whole image is valid before the server sees it
+        argv = s.volutil.restore_argv(s.partition, s.restore_name, file=str(staged))
+        err.write(f"amcoda: {proc.display(argv)}\n")
+        volid = restore_staged(s.volutil, argv, staged, name, Transport.FILE)
+        err.write(f"amcoda: VolRestore successful, created {volid:08x}\n")
+        verify(s.volutil, volid, s.restore_name or hexid(volid), s.volutil.server, sent, staged)
+    except OSError as exc:
+        err.write(f"amcoda: cannot spool the image to {s.staging or tempfile.gettempdir()}: {exc}\n")
+        _remove(staged)
         return 1
-    err.write(f"amcoda: {text.strip()}\n")
+    except (RestoreFailed, RestoreWrong, NotVerified) as exc:
+        err.write(f"amcoda: {exc}\n")  # the image is kept: the message names it
+        return 1
+    except CodaRestoreError as exc:
+        err.write(f"amcoda: {exc}\n")
+        _remove(staged)
+        return 1
+    _remove(staged)
+    err.write(f"amcoda: verified: volume {volid:08x} dumped back holds what was sent "
+              f"({sent.count(True)} directories, {sent.count(False)} files and symlinks)\n")
     return 0
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:
@@ -715,10 +764,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         index = _open_fd(INDEX_FD, "wb") if req.index_line else None
         if req.index_line and index is None:
-            Messages(mesg_stream).error("amcoda: --index line but fd 4 is not open")
+            Messages(mesg_stream, sys.stderr).error("amcoda: --index line but fd 4 is not open")
             return 1
         sys.stdout.flush()
-        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream), index)
+        return do_backup(req, sys.stdout.fileno(), Messages(mesg_stream, sys.stderr), index)
     if req.command is Command.RESTORE:
         return do_restore(req, sys.stdin.buffer, sys.stderr)
     return do_validate(req, sys.stdin.buffer, sys.stderr)

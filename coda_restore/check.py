@@ -52,7 +52,7 @@ class MaxAge:
     source: str  # how it was chosen, for the report
 
     def describe(self) -> str:
-        return f"max age {_age(self.limit)} ({self.source})"
+        return f"max age {age_text(self.limit)} ({self.source})"
 
 
 def parse_max_age(text: str) -> timedelta:
@@ -72,7 +72,7 @@ def max_age_for(given: str | None, dumpcycle: int | None, config: str | None) ->
                   "Amanda's default dumpcycle; give --max-age or --config")
 
 
-def _age(delta: timedelta) -> str:
+def age_text(delta: timedelta) -> str:
     """2d 5h, 7 days, 36h: short, whole hours."""
     hours = int(delta.total_seconds() // 3600)
     days, hours = divmod(hours, 24)
@@ -249,7 +249,7 @@ def _verdict(v: VolumeCheck, now: datetime, max_age: MaxAge | None,
     age = now - from_datestamp(v.newest_point.split("/")[0], now.tzinfo) if v.newest_point else None
     stale = bool(max_age and age is not None and age > max_age.limit)
     if stale:
-        why.append(f"stale: the newest restore point ({v.newest_point}) is {_age(age)} old, "
+        why.append(f"stale: the newest restore point ({v.newest_point}) is {age_text(age)} old, "
                    f"over the {max_age.describe()}")
     fail = bool(why)
     labels = next_run.get((v.host, v.disk), [])

@@ -92,7 +92,8 @@ def test_parse_args_as_sendbackup_spells_them():
     assert (req.config, req.host, req.disk, req.device) == ("lab", "h 1", "/coda/u.jan", "u.jan.0")
     assert req.levels == (3,) and req.index_line and req.record
     s = settings(req)
-    assert s.volutil == Volutil(program="/x/volutil", server="coda")
+    assert s.volutil == Volutil(program="/x/volutil", server="coda",
+                                timeout=amcoda.DEFAULT_VOLUTIL_TIMEOUT)
     assert s.volume == "u.jan.0" and s.clone_max_age == 5400
 
 
@@ -186,7 +187,8 @@ def test_volutil_property_is_a_command_prefix_never_a_shell_string():
     req = parse_args(["backup", "--disk", "v", "--volutil", "sudo", "--volutil", "-n",
                       "--volutil", "/usr/sbin/volutil", "--server", "coda 1"])
     vu = settings(req).volutil
-    assert vu == Volutil(program="/usr/sbin/volutil", prefix=("sudo", "-n"), server="coda 1")
+    assert vu == Volutil(program="/usr/sbin/volutil", prefix=("sudo", "-n"), server="coda 1",
+                         timeout=amcoda.DEFAULT_VOLUTIL_TIMEOUT)
     assert vu.dump_argv(0x1000005, 1) == ["sudo", "-n", "/usr/sbin/volutil", "-h", "coda 1", "dump",
                                           "-i", "1", "01000005"]
 
@@ -225,3 +227,25 @@ def test_failures_are_told_apart(said, kind):
     kinds = [k for k in ("no_such_volume", "not_in_vldb", "refused", "server_gone")
              if getattr(volutil_mod, k)(exc)]
     assert kinds == [kind]
+
+
+def test_volutil_timeout_has_a_default_and_refuses_nonsense():
+    """issue 13 items 7 and 9: no traceback for 'abc', no negative limit,
+    and a hung volutil never hangs selfcheck or estimate."""
+    def timeout(*more, command="estimate"):
+        return settings(parse_args([command, "--disk", "v", *more])).volutil.timeout
+    assert timeout() == amcoda.DEFAULT_VOLUTIL_TIMEOUT
+    assert timeout("--volutil-timeout", "90") == 90 and timeout("--volutil-timeout", "2m") == 120
+    assert timeout(command="selfcheck") == amcoda.SELFCHECK_TIMEOUT
+    assert timeout("--volutil-timeout", "5", command="selfcheck") == 5
+    for bad in ("abc", "-5", "0"):
+        with pytest.raises(UsageError, match="VOLUTIL-TIMEOUT"):
+            timeout("--volutil-timeout", bad)
+
+
+def test_selfcheck_and_estimate_say_a_bad_timeout_in_one_line(capsys):
+    assert amcoda.main(["selfcheck", "--disk", "v", "--volutil-timeout", "abc"]) == 1
+    out = capsys.readouterr()
+    assert out.out == "ERROR amcoda: bad VOLUTIL-TIMEOUT 'abc': want e.g. 4h, 90m, 3600\n"
+    assert amcoda.main(["estimate", "--disk", "v", "--volutil-timeout", "-5"]) == 1
+    assert capsys.readouterr().err.startswith("ERROR amcoda: bad VOLUTIL-TIMEOUT '-5'")

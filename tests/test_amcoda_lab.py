@@ -9,20 +9,24 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from coda_restore.voldump.reader import DumpReader
 from lab import coda_lab as coda_lab_module
 from lab.builder import LabError, load_or_build, run_as_backup
-from lab.coda_lab import VOLUMES, CodaLab, ManualDump, Night, at_epoch, install_amcoda, volutil_wrapper
+from lab.coda_lab import VOLUMES, CodaLab, ManualDump, Night, at_epoch, checkout_tool, install_amcoda, volutil_wrapper
 
 pytestmark = pytest.mark.lab
 
 # STRANGE dumper lines carry no datestamp (ref amanda-formats §1.6): the run's
 # is in the log file's name.
-_RESULT = re.compile(r"^(SUCCESS|FAIL|STRANGE) dumper (\S+) (\S+) (?:(\d{14}) )?(\d+) (.*)$", re.M)
+# A failed estimate (amcoda counts an incremental with a dump) is a FAIL planner line.
+_RESULT = re.compile(r"^(SUCCESS|FAIL|STRANGE) (?:dumper|planner) (\S+) (\S+) (?:(\d{14}) )?(\d+) (.*)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,9 @@ def test_every_night_dumps_every_volume_but_the_night_the_server_was_down(coda_l
             else:
                 assert kinds == {"SUCCESS"}, (night.name, volume, kinds)
     failed = [r for r in results if r.kind == "FAIL"]
-    assert failed and all(r.rest.startswith("[amcoda: ") and "volutil" in r.rest for r in failed)
+    # one line each: volutil's binding line is not in it (ref §23 row 10)
+    assert failed and all("amcoda: " in r.rest and "volutil" in r.rest and "V_BindToServer" not in r.rest
+                          for r in failed)
 
 
 def test_amanda_chooses_levels_0_to_3_itself(coda_lab):
@@ -152,21 +158,28 @@ def test_amcoda_restore_of_a_fetched_full_dump_recreates_the_volume(coda_lab, tm
     backup, as amrecover would run it): the restored volume is the
     simulator's u.jan as it was when the dump's clone was made."""
     fulls = [r for r in recorded(coda_lab, "u.jan") if r.level == 0]
-    image = next(i for r in reversed(fulls) if (i := fetch(coda_lab, r, tmp_path)) is not None)
+    r, image = next((r, i) for r in reversed(fulls) if (i := fetch(coda_lab, r, tmp_path)) is not None)
     src = tmp_path / "full"
     src.write_bytes(image)
     name = "u.jan.amcoda-test"
-    with open(src, "rb") as stdin:
-        p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
-                           "--disk", "/coda/u.jan", "--level", "0",
-                           "--volutil", str(volutil_wrapper(coda_lab.lab.root)),
-                           "--partition", "/vicepb", "--restore-name", name, "."],
-                          coda_lab.lab.clock, check=False, stdin=stdin)
+    bin_dir = Path(tempfile.mkdtemp(prefix="amcoda-bin.", dir="/var/tmp"))  # user backup must reach it
+    try:
+        bin_dir.chmod(0o755)
+        volutil = checkout_tool(coda_lab.lab.root, bin_dir)  # this checkout's server, as §23 describes one
+        with open(src, "rb") as stdin:
+            p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
+                               "--disk", "/coda/u.jan", "--level", "0",
+                               "--volutil", str(volutil),
+                               "--partition", "/vicepb", "--restore-name", name, "."],
+                              coda_lab.lab.clock, check=False, stdin=stdin)
+    finally:
+        shutil.rmtree(bin_dir)
     assert p.returncode == 0, p.stderr
-    assert "VolRestore successful" in p.stderr
+    assert "VolRestore successful" in p.stderr and "amcoda: verified" in p.stderr
     server = coda_lab.server()
     try:
-        assert server.state(name) == server.state_at("u.jan", header(image).backup_date)
+        # the night's clone (the header's backupDate is the first clone's, ref §23 row 5)
+        assert server.state(name) == server.state_at("u.jan", at_epoch(f"{night_of(r)} 01:00:00"))
     finally:
         restored = server.volume(name)
         run_as_backup([str(volutil_wrapper(coda_lab.lab.root)), "purge", f"{restored.id:08x}",

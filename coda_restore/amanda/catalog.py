@@ -523,6 +523,9 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
     if tapelist is not None and not entries:
         warnings.append(CatalogWarning(Origin(os.fspath(tapelist)),
                                        "the tapelist names no tapes: every tape copy counts as gone"))
+    elif tapelist is None and logdir is not None:
+        warnings.append(CatalogWarning(Origin(os.fspath(logdir)), "no tapelist (give --tapelist FILE or --config): "
+                                       "every tape copy counts as gone"))
     return folder.catalog(entries)
 
 

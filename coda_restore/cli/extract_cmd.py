@@ -104,6 +104,7 @@ def extract_cmd(
             "symlinks": result.symlinks,
             "hardlinks": result.hardlinks,
             "bytes": result.bytes,
+            "not_created": result.not_created,
             "orphans": result.orphans,
             "warnings": result.notes,
         })
@@ -111,5 +112,8 @@ def extract_cmd(
     out = sys.stderr if tar == "-" else sys.stdout
     print(f"extracted {result.directories} directories, {result.files} files ({result.bytes} bytes), "
           f"{result.symlinks} symlinks, {result.hardlinks} hard links to {target}", file=out)
+    if result.not_created:
+        print(f"not created ({len(result.not_created)}, no file system can hold them; see the warnings): "
+              + ", ".join(result.not_created), file=out)
     if line:
         print(line, file=out)

@@ -80,6 +80,13 @@ class Sink(Protocol):
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None: ...
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None: ...
     def finish(self) -> None: ...
+    # False for a target no system can make (empty, or with a NUL; ref §19.15)
+    def can_symlink(self, target: bytes) -> bool: ...
+
+
+def makeable(target: bytes) -> bool:
+    """A symlink target a file system (or tar) can hold; Coda keeps others too."""
+    return bool(target) and b"\0" not in target
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class ExtractResult:
     symlinks: int = 0
     hardlinks: int = 0
     bytes: int = 0
+    not_created: list[str] = field(default_factory=list)  # paths a sink could not make (with a note each)
     orphans: int = 0  # orphan vnodes in the dump (extracted only with orphans)
     notes: list[str] = field(default_factory=list)  # problems that did not stop the run
 
@@ -209,9 +217,10 @@ def _write_small(rec: Vnode, meta: Meta, paths: list[VPath], chunks, sink: Sink,
     first = paths[0]
     if meta.kind is Kind.SYMLINK:
         target = b"".join(_bounded(chunks(rec), SYMLINK_MAX, rec, source)) if rec.data is DataKind.FILEDATA else b""
-        if not target or b"\0" in target:
-            # No system can make such a link (ref §19.15): say so, go on.
+        if not sink.can_symlink(target):
+            # No system can make such a link (ref §19.15), though Coda keeps it: say so, go on.
             result.notes.append(f"{show_path(first)}: symlink target {target!r} cannot be created; skipped")
+            result.not_created.append(show_path(first))
             return
         sink.symlink(first, meta, target)
         result.symlinks += 1
@@ -455,6 +464,9 @@ class DirectorySink:
             finally:
                 os.close(fd)
 
+    def can_symlink(self, target: bytes) -> bool:
+        return makeable(target)
+
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
         with self._writing(path):
             parent = self._dir_fd(path[:-1])
@@ -552,6 +564,9 @@ class ListSink:
             pass
         self.entries.append(Listed(path, meta, size))
 
+    def can_symlink(self, target: bytes) -> bool:
+        return True  # a listing shows what the dump holds, an empty target too
+
     def symlink(self, path, meta, target):
         self.entries.append(Listed(path, meta, len(target), target=target))
 
@@ -597,6 +612,9 @@ class TarSink:
         reader = _ChunkReader(chunks)
         self._add(ti, reader)
         reader.drain()  # let the dump reader see the end of the data
+
+    def can_symlink(self, target: bytes) -> bool:
+        return makeable(target)
 
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
         ti = self._info(path, meta, tarfile.SYMTYPE)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from coda_restore.errors import BadDirectory, DumpFormatError, UnsafeName
+from coda_restore.errors import BadDirectory, ChainMismatch, DumpFormatError, UnsafeName
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -277,3 +278,14 @@ def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None
         result.not_restorable_because = "null vnodes counted in nVnodes"
     result.restorable = not result.not_restorable_because
     return result
+
+
+def copy_validated(raw: BinaryIO, write, source: str = "dump") -> Validation:
+    """Pass a whole full dump to ``write`` while validating it (a chain of one
+    level 0 needs no merge); raise what makes it invalid or not a full dump."""
+    checked = validate(Tee(raw, write), source)
+    if not checked.valid:
+        raise checked.error
+    if checked.header.level != 0:
+        raise ChainMismatch(f"{source} is not a full dump (level {checked.header.level}); nothing to merge it onto")
+    return checked
