@@ -19,7 +19,7 @@ import pytest
 
 from conftest import run_cli
 from test_run_lab import REPO, _events, _exists, _purge, _restore_args, _run_args, _state_at, small_disk  # noqa: F401
-from lab.coda_lab import volutil_wrapper
+from lab.coda_lab import checkout_tool
 
 pytestmark = pytest.mark.lab
 
@@ -92,18 +92,19 @@ def test_an_amfetchdump_fault_ends_clearly_and_creates_nothing(coda_lab, tmp_pat
     assert not _exists(coda_lab, name)
 
 
-VOLUTIL_FAULTS = {
-    "restore never reads": (f"sleep {MARK}\n", 1, "volutil restore moved no data"),
-    "restore is a wrapper whose child hangs": (f"sleep {MARK} &\nwait\n", 1, "stopped it"),
-    "restore dies mid-stream": ("head -c 3000 >/dev/null\necho 'volutil: lost contact with the server' >&2\nexit 1\n",
-                                1, "lost contact with the server"),
+VOLUTIL_FAULTS = {  # volutil restore -f STAGED: 6, the server did not restore it, the volume named
+    "restore never reads": (f"sleep {MARK}\n", 6, "volutil restore moved no data for 3 s"),
+    "restore is a wrapper whose child hangs": (f"sleep {MARK} &\nwait\n", 6, "stopped it"),
+    "restore dies part way": ("head -c 3000 \"$(eval echo \\${$#})\" >/dev/null 2>&1\n"
+                              "echo 'volutil: lost contact with the server' >&2\nexit 1\n",
+                              6, "lost contact with the server"),
 }
 
 
 @pytest.mark.parametrize("fault", sorted(VOLUTIL_FAULTS))
 def test_a_volutil_restore_fault_ends_clearly_and_names_the_volume(coda_lab, tmp_path, fault):
     body, status, said = VOLUTIL_FAULTS[fault]
-    real = volutil_wrapper(coda_lab.lab.root)
+    real = checkout_tool(coda_lab.lab.root, tmp_path / "real")
     vu = _script(tmp_path / "volutil", f"case \" $* \" in *\" restore \"*) ;; *) exec {real} \"$@\";; esac\n" + body)
     name = "u.jan.tvfault"
     try:
@@ -152,7 +153,7 @@ def test_kill_9_while_fetching_then_the_same_command_resumes(coda_lab, tmp_path)
 
 def test_kill_9_during_the_restore_then_the_rerun_names_the_volume_or_resumes(coda_lab, tmp_path):
     name, workdir, log = "u.jan.tk9r", tmp_path / "w", tmp_path / "events.jsonl"
-    real = volutil_wrapper(coda_lab.lab.root)
+    real = checkout_tool(coda_lab.lab.root, tmp_path / "real")
     pidfile = tmp_path / "volutil.pid"
     slow = _script(tmp_path / "volutil", f"case \" $* \" in *\" restore \"*) echo $$ > {pidfile}; sleep 2;; esac\n"
                    f"exec {real} \"$@\"\n")
@@ -176,7 +177,7 @@ def test_kill_9_during_the_restore_then_the_rerun_names_the_volume_or_resumes(co
 
 def test_two_runs_of_one_volume_at_once_the_second_is_refused(coda_lab, tmp_path):
     workdir, log = tmp_path / "w", tmp_path / "events.jsonl"
-    real = volutil_wrapper(coda_lab.lab.root)
+    real = checkout_tool(coda_lab.lab.root, tmp_path / "real")
     slow = _script(tmp_path / "volutil", f"case \" $* \" in *\" restore \"*) sleep 3;; esac\nexec {real} \"$@\"\n")
     first = _start([*_restore_args(coda_lab, "u.jan", "2026-05-13", workdir, "u.jan.ttwo"), "--volutil", slow], log)
     try:

@@ -408,7 +408,7 @@ def test_a_rerun_names_the_volume_an_interrupted_restore_may_have_half_created_a
     name, workdir = "u.jan.thalf", tmp_path / "w"
     lost = tmp_path / "volutil"
     lost.write_text("#!/bin/sh\n"
-                    f"{volutil_wrapper(coda_lab.lab.root)} \"$@\" || exit\n"
+                    f"{checkout_tool(coda_lab.lab.root, tmp_path / 'real')} \"$@\" || exit\n"
                     "case \" $* \" in *\" restore \"*) echo 'RPC2_CONNBUSY: the reply was lost' >&2; exit 1;; esac\n")
     lost.chmod(0o755)
     args = _restore_args(coda_lab, "u.jan", "2026-05-13", workdir, name)
@@ -418,7 +418,7 @@ def test_a_rerun_names_the_volume_an_interrupted_restore_may_have_half_created_a
     rerun = run_cli(*args, exit_status=6)
     assert "nothing was restored" not in rerun.stderr
     assert f"volume {name} may be half-created on localhost" in rerun.stderr
-    assert f"Check with: {volutil_wrapper(coda_lab.lab.root)} -h localhost getvolumelist" in rerun.stderr
+    assert f"Check with: {tmp_path / 'bin' / 'volutil'} -h localhost getvolumelist" in rerun.stderr
     assert "Remove it with:" in rerun.stderr and "purge VOLID" in rerun.stderr
     dry = json.loads(run_cli(*args, "--dry-run", "--json", exit_status=None).stdout)
     assert any(c["check"] == "target name" and "half-created" in c["detail"] for c in dry["preflight"])

@@ -99,10 +99,13 @@ def purge_command(vu: Volutil, volid: int | str, name: str) -> str:
     return proc.display(vu.argv("purge", volid if isinstance(volid, str) else hexid(volid), name))
 
 
-def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transport: Transport) -> int:
-    """Run ``argv`` (volutil restore); return the id of the volume it made."""
+def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transport: Transport,
+                   watch=lambda child: None) -> int:
+    """Run ``argv`` (volutil restore); return the id of the volume it made.
+    ``watch(child)`` lets a stall watchdog stop it."""
     with open(staged, "rb") if transport is Transport.STDIN else open("/dev/null", "rb") as stdin:
         child = proc.Child(argv, stdin=stdin, stdout=subprocess.PIPE)
+        watch(child)
         out = child.stdout.read().decode("utf-8", "replace")
         status = child.wait(check=False)
     volid = created_id(out)

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +22,11 @@ from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
 from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import (Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
+from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
                                          read_amanda_header, spool)
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
-from coda_restore.executor.restore import (CountingReader, Transport, acl_users_check, name_free, purge_command,
-                                           restore_staged, verify)
+from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
+                                           purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
@@ -464,6 +466,22 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
     return sink.bytes, notes
 
 
+def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:
+    """volutil restore -f reads a file and prints nothing until it is done:
+    its progress is what it has read (``rchar`` of /proc/PID/io)."""
+    last = None
+    while child.popen.poll() is None:
+        try:
+            rchar = next(line for line in Path(f"/proc/{child.popen.pid}/io").read_text().splitlines()
+                         if line.startswith("rchar"))
+        except (OSError, StopIteration):
+            return
+        if rchar != last:
+            watchdog.tick()
+            last = rchar
+        time.sleep(0.2)
+
+
 def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Watchdog, volume: str,
                         reporter: Reporter) -> tuple[int, str]:
     """volutil restore from the staged file, then the dump back; (id, how it was verified)."""
@@ -475,7 +493,22 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
     reporter.event(Event(Stage.PREFLIGHT, volume, message=f"ACL users: {'ok' if known else 'WARN'}: {detail}"))
     reporter.event(Event(Stage.RESTORE, volume, message=pre.restore_shown))
     journal.record_restore_started(name)
-    restored_id = restore_staged(vu, list(pre.commands[-1]), staged, name, opts.transport)
+    watched: list[proc.Child] = []
+
+    def watch(child: proc.Child) -> None:
+        watched.append(child)
+        watchdog.watch("volutil restore", child)
+        threading.Thread(target=_tick_while_reading, args=(child, watchdog), daemon=True).start()
+
+    try:
+        restored_id = restore_staged(vu, list(pre.commands[-1]), staged, name, opts.transport, watch)
+    except RestoreFailed as err:
+        if watchdog.stalled:  # killed by the watchdog: say so, keep the rest of the message
+            raise RestoreFailed(err.args[0], str(Stalled(watchdog.stalled, watchdog.timeout)), *err.args[2:]) from err
+        raise
+    finally:
+        for child in watched:
+            watchdog.forget(child)
     reporter.event(Event(Stage.RESTORE, volume, bytes=staged.stat().st_size, finished=True,
                          message=f"VolRestore successful, created {restored_id:08x}"))
     if not opts.verify:
