@@ -154,3 +154,22 @@ def test_record_paths_of_the_wrong_kind_are_named_truly(records, tmp_path):
           "is a directory, not a file")
     clear(coda_restore("volumes", "--logdir", records / "log", "--tapelist", fifo), 2, "is not a regular file")
     clear(coda_restore("volumes", "--logdir", records / "none"), 2, "does not exist")
+
+
+def test_extract_to_that_stops_part_way_says_exactly_what_it_wrote(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests"))
+    from voldump_vectors import f1
+
+    cut = tmp_path / "cut.dump"
+    cut.write_bytes(f1()[:-40])  # cut in the last vnode: the others are written first
+    out = tmp_path / "out"
+    done = coda_restore("extract", cut, "--to", out)
+    assert done.returncode == 4 and "truncated dump" in done.stderr and "Traceback" not in done.stderr
+    on_disk = {"directories": 0, "files": 0, "symlinks": 0}
+    for p in out.rglob("*"):
+        on_disk["symlinks" if p.is_symlink() else "directories" if p.is_dir() else "files"] += 1
+    said = done.stderr.split("before it stopped: ", 1)[1]
+    for kind, n in on_disk.items():
+        assert (f"{n} {kind}" in said) == bool(n), (on_disk, said)
+    last = said.split("the last was ", 1)[1].split(";")[0]
+    assert (out / last).exists() or (out / last).is_symlink()

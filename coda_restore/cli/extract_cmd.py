@@ -12,7 +12,7 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.errors import UsageError
+from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.voldump import extract as ex
 from coda_restore.voldump.files import output
 from coda_restore.voldump.tree import show_path
@@ -78,6 +78,12 @@ def extract_cmd(
         sink = ex.DirectorySink(to, force=force, owners=owners)
         try:
             result = ex.run(dumps, sink, options, stdin, chain)
+        except CodaRestoreError as err:
+            if sink.last is None:
+                raise  # refused before anything was written
+            partly = ex.PartlyExtracted(err, sink.what_was_written())
+            partly.exit_status = err.exit_status
+            raise partly from err
         finally:
             sink.close()
         target = str(to)

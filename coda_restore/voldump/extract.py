@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, ReadFailed, UnsafeName, UsageError, WriteFailed
+from coda_restore.errors import CodaRestoreError, DumpFormatError, NotRestorable, OutputExists, ReadFailed, UnsafeName, UsageError, WriteFailed
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.files import display_name, open_dump
 from coda_restore.voldump.merge import merge
@@ -373,6 +373,11 @@ def _mode(meta: Meta, owners: bool) -> int:
     return meta.mode & (0o7777 if owners else 0o1777)
 
 
+class PartlyExtracted(CodaRestoreError):
+    """{}
+{}"""
+
+
 class DirectorySink:
     """Writes below ``root`` without ever following a symlink."""
 
@@ -383,6 +388,20 @@ class DirectorySink:
         self._root_fd = -1  # the target is made on the first write: a refused dump leaves nothing
         self._fds: dict[VPath, int] = {}  # a few open parents (files arrive in slot order)
         self._dirs: list[tuple[VPath, Meta]] = []
+        self.made: dict[str, int] = {"directories": 0, "files": 0, "symlinks": 0, "hard links": 0}
+        self.last: VPath | None = None  # the last thing made whole
+
+    def _made(self, kind: str, path: VPath) -> None:
+        self.made[kind] += 1
+        self.last = path
+
+    def what_was_written(self) -> str:
+        """For an extraction that stopped part way: exactly what is on disk."""
+        kinds = ", ".join(f"{n} {kind}" for kind, n in self.made.items() if n)
+        if not kinds:
+            return f"nothing was written under {self.root}"
+        return (f"written under {self.root} before it stopped: {kinds}, each complete (a half-written file "
+                f"is removed); the last was {show_path(self.last)}; directory modes and mtimes are not set")
 
     def _host(self, path: VPath) -> str:
         return os.path.join(str(self.root), os.fsdecode(b"/".join(path)))
@@ -438,6 +457,7 @@ class DirectorySink:
                     self._replace(parent, path)
                     os.mkdir(path[-1], 0o700, dir_fd=parent)
             self._dirs.append((path, meta))
+            self._made("directories", path)
 
     def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
         with self._writing(path):
@@ -463,6 +483,7 @@ class DirectorySink:
                 os.utime(fd, (meta.mtime, meta.mtime))
             finally:
                 os.close(fd)
+            self._made("files", path)
 
     def can_symlink(self, target: bytes) -> bool:
         return makeable(target)
@@ -478,6 +499,7 @@ class DirectorySink:
             if self.owners:
                 os.chown(path[-1], meta.owner, -1, dir_fd=parent, follow_symlinks=False)
             os.utime(path[-1], (meta.mtime, meta.mtime), dir_fd=parent, follow_symlinks=False)
+            self._made("symlinks", path)
 
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
         with self._writing(path):
@@ -488,6 +510,7 @@ class DirectorySink:
             except FileExistsError:
                 self._replace(dst, path)
                 os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+            self._made("hard links", path)
 
     def finish(self) -> None:
         self._dir_fd(())  # an empty selection still makes the target
