@@ -188,3 +188,10 @@ def test_two_runs_of_one_volume_at_once_the_second_is_refused(coda_lab, tmp_path
         _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err.decode()
     assert not _exists(coda_lab, "u.jan.ttwo2")
+
+
+def test_a_volutil_printing_bytes_that_are_not_utf8_is_shown_in_the_preflight_not_a_traceback(coda_lab, tmp_path):
+    odd = _script(tmp_path / "volutil", "printf 'volutil: \\377\\376 garbled reply\\n' >&2\nprintf '\\377\\n'\nexit 1\n")
+    r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", tmp_path / "w", "u.jan.todd"), "--volutil", odd,
+                "--dry-run", exit_status=9)
+    assert "garbled reply" in r.stdout + r.stderr and "\ufffd" in r.stdout + r.stderr
