@@ -185,3 +185,25 @@ def test_a_volutil_printing_bytes_that_are_not_utf8_is_shown_in_the_preflight_no
     r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", tmp_path / "w", "u.jan.todd"), "--volutil", odd,
                 "--dry-run", exit_status=9)
     assert "garbled reply" in r.stdout + r.stderr and "\ufffd" in r.stdout + r.stderr
+
+
+def test_sigterm_during_the_restore_stops_volutil_too_and_exits_5(coda_lab, tmp_path):
+    # every child leads its own process group, so a signal to the run does not reach it by itself
+    name, workdir, log = "u.jan.tterm", tmp_path / "w", tmp_path / "events.jsonl"
+    real = checkout_tool(coda_lab.lab.root, tmp_path / "real")
+    pidfile = tmp_path / "restore.pid"
+    slow = _script(tmp_path / "slow" / "volutil",
+                   f"case \" $* \" in *\" restore \"*) echo $$ > {pidfile}; sleep {MARK};; esac\nexec {real} \"$@\"\n")
+    child = _start([*_restore_args(coda_lab, "u.jan", "2026-05-13", workdir, name), "--volutil", slow], log)
+    _wait_for(child, log, "restore")
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 5, err.decode()
+    gone = Path(f"/proc/{pidfile.read_text().strip()}")
+    deadline = time.monotonic() + 10  # SIGKILL is delivered, then the orphan is reaped by init
+    while gone.exists() and "Z" not in (gone / "stat").read_text().split()[2:3] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _left_behind() == [], err.decode()

@@ -106,7 +106,11 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     with open(staged, "rb") if transport is Transport.STDIN else open("/dev/null", "rb") as stdin:
         child = proc.Child(argv, stdin=stdin, stdout=subprocess.PIPE)
         watch(child)
-        out = child.stdout.read().decode("utf-8", "replace")
+        try:
+            out = child.stdout.read().decode("utf-8", "replace")
+        except BaseException:  # a signal: volutil leads its own process group, so stop it here
+            child.kill()
+            raise
         status = child.wait(check=False)
     volid = created_id(out)
     if status != 0 or volid is None:
