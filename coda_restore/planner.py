@@ -21,6 +21,7 @@ from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
 from coda_restore.history import Chain, Problem, VolumeHistory, is_usable, node
+from coda_restore.links import prove
 from coda_restore.plan import (
     Alternative,
     CopyRef,
@@ -35,6 +36,7 @@ from coda_restore.plan import Target as TargetRef
 from coda_restore.when import Target, from_datestamp
 
 AMFETCHDUMP = ("amfetchdump", "-a", "-p", "--exact-match")
+PROVEN = "chain-proven"  # a notice, not a warning: the headers prove every link
 CONFIG_PLACEHOLDER = "CONFIG"  # when the records came from --logdir, not --config
 _EXHAUSTIVE_LIMIT = 4096  # copy combinations tried one by one; greedy beyond
 
@@ -362,12 +364,19 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     alternatives = _alternatives(hist, target, mode, exact, minimal)
     common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))
-    if not chain.complete:
-        reason = explain_problem(chain, hist, instant, target.bound)
-        warnings.insert(0, Notice(chain.problem.value, reason))
+    proof = prove(chain.dumps) if chain.complete and mode is ChainMode.EXACT else None
+    if not chain.complete or (proof and proof.broken):
+        if chain.complete:
+            reason = f"the exact chain for {instant} does not hold: {proof.message}"
+            warnings.insert(0, Notice("header-link-broken", reason))
+        else:
+            reason = explain_problem(chain, hist, instant, target.bound)
+            warnings.insert(0, Notice(chain.problem.value, reason))
         return Plan(restorable=False, reason=reason,
                     chosen=ref(chain.target) if chain.target else None,
                     warnings=tuple(warnings), **common)
+    if proof is not None:
+        warnings.insert(0, Notice(PROVEN if proof.proven else "not-proven", proof.message))
     reads = _reads(chain.dumps)
     for d in chain.dumps:
         choice = reads.steps_copies[node(d)]

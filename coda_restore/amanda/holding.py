@@ -40,6 +40,8 @@ class Header:
     program: str | None = None
     application: str | None = None
     compression: str | None = None  # "comp" suffix, None when "N"
+    partnum: int | None = None  # "part N/M" of a volume file (SPLIT_FILE); None elsewhere
+    stored_bytes: int | None = None  # size in SERVER-CRC=crc:size: the bytes Amanda stored (3.4+)
 
 
 def parse_header(block: bytes) -> Header:
@@ -65,7 +67,7 @@ def parse_header(block: bytes) -> Header:
     except (KeyError, ValueError):
         raise LogSyntaxError("no level in header") from None
     partial = False
-    cont = orig = app = None
+    cont = orig = app = stored = None
     for line in rest.split("\n"):
         if line.startswith("CONT_FILENAME="):
             cont = line[len("CONT_FILENAME="):] or None
@@ -78,11 +80,21 @@ def parse_header(block: bytes) -> Header:
                 pass
         elif line.startswith("APPLICATION="):
             app = line[len("APPLICATION="):]
+        elif line.startswith("SERVER-CRC="):
+            stored = _crc_size(line[len("SERVER-CRC="):])
         elif line.startswith("DLE=<<") or line.startswith("To restore"):
             break  # the DLE heredoc and the instructions carry nothing we need
     comp = fields.get("comp")
+    part = fields.get("part", "").partition("/")[0]
     return Header(typ, sys.intern(datestamp), sys.intern(host), sys.intern(disk), level, partial, cont,
-                  orig, fields.get("program"), app, None if comp in (None, "N") else comp)
+                  orig, fields.get("program"), app, None if comp in (None, "N") else comp,
+                  int(part) if part.isdigit() else None, stored)
+
+
+def _crc_size(value: str) -> int | None:
+    """The size of ``crc:size`` (Amanda's CRC lines), None when malformed."""
+    size = value.partition(":")[2]
+    return int(size) if size.isdigit() else None
 
 
 def read_header(path: str) -> Header:

@@ -151,6 +151,21 @@ Copy = TapeCopy | HoldingCopy
 
 
 @dataclass(frozen=True, slots=True)
+class CodaLink:
+    """What the Coda dump header inside an image says (coda-dump-format §3,
+    §12.3), read by ``scan``: an incremental belongs on the dump whose
+    ``latest`` equals its ``oldest``, so a chain can be proven from these."""
+
+    volume_id: int
+    parent_id: int  # the RW volume: the same for every dump of one volume
+    name: str
+    level: int
+    oldest: int
+    latest: int
+    backup_date: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Dump:
     """One dump of one DLE: (host, disk, datestamp, level), with all its copies."""
 
@@ -166,6 +181,8 @@ class Dump:
     # A chunker wrote it to a holding disk, no tape copy was ever good, and
     # no holding disk was read: it may well be there.
     holding_unsearched: bool = False
+    # The Coda header of the image, when a scan read it (None: not read).
+    coda: CodaLink | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -54,7 +54,8 @@ def config_sources(config: str, logdir: bool = True, tapelist: bool = True,
 
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,
                  tapelist: str | os.PathLike | None = None,
-                 holding: Iterable[str | os.PathLike] | None = (), volume: str | None = None) -> Catalog:
+                 holding: Iterable[str | os.PathLike] | None = (), volume: str | None = None,
+                 scan: str | os.PathLike | None = None) -> Catalog:
     """The catalog of one Amanda config, from ``config`` (asked of amgetconf)
     or explicit paths; explicit paths override the config's.  Without
     ``tapelist`` next to an explicit logdir, ``<logdir>/../tapelist`` is
@@ -64,8 +65,11 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
     name) only that volume's records are read: fast, and the catalog holds
     only its dumps (see load_volume)."""
     holding = tuple(holding or ())
+    if scan is not None:
+        return _with_scan(scan, config, logdir, tapelist, holding, volume)
     if config is None and logdir is None:
-        raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE)")
+        raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE), "
+                         "or --scan FILE (a scan of the tapes)")
     if config is not None:  # ask Amanda only what was not given
         c_logdir, c_tapelist, c_holding = config_sources(config, logdir is None, tapelist is None, not holding)
         logdir = logdir if logdir is not None else c_logdir
@@ -84,6 +88,19 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
     if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
         raise NoRecords(os.fspath(logdir))
     return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
+
+
+def _with_scan(scan, config, logdir, tapelist, holding, volume) -> Catalog:
+    """A scan file alone, or Amanda's records with the Coda headers the scan
+    read (so that the planner checks one against the other)."""
+    from coda_restore import scan as scanning  # the scan reads Coda headers: not needed otherwise
+
+    scanned = scanning.catalog_of(scanning.load(scan), os.fspath(scan))
+    if config is None and logdir is None:
+        if holding:
+            raise UsageError("--holding goes to coda-restore scan, not next to --scan FILE")
+        return scanned
+    return scanning.with_links(load_catalog(config, logdir, tapelist, holding, volume), scanned)
 
 
 def _not_a(path: str | os.PathLike, directory: bool) -> str | None:
@@ -106,17 +123,18 @@ def _not_a(path: str | os.PathLike, directory: bool) -> str | None:
 
 def load_volume(volume: str, host: str | None = None, config: str | None = None,
                 logdir: str | os.PathLike | None = None, tapelist: str | os.PathLike | None = None,
-                holding: Iterable[str | os.PathLike] | None = ()) -> tuple[Catalog, str, str]:
+                holding: Iterable[str | os.PathLike] | None = (),
+                scan: str | os.PathLike | None = None) -> tuple[Catalog, str, str]:
     """(catalog, host, disk) for one volume, reading only its records.  An
     unknown name reads everything once more, to suggest close matches."""
-    catalog = load_catalog(config, logdir, tapelist, holding, volume=volume)
+    catalog = load_catalog(config, logdir, tapelist, holding, volume=volume, scan=scan)
     try:
         host_, disk = find_volume(catalog, volume, host)
     except UnknownVolume:
         # Read everything: for the suggestions, and in case the logs spell
         # the name otherwise than Amanda's quoting rules say (then the full
         # catalog, which does not search for the name, still finds it).
-        catalog = load_catalog(config, logdir, tapelist, holding)
+        catalog = load_catalog(config, logdir, tapelist, holding, scan=scan)
         host_, disk = find_volume(catalog, volume, host)
     return catalog, host_, disk
 

@@ -19,7 +19,7 @@ from coda_restore.errors import CodaRestoreError
 METAVARS = {
     "date": "WHEN", "now": "WHEN", "tz": "ZONE", "config": "NAME", "name": "NAME", "host": "HOST",
     "server": "HOST", "logdir": "DIR", "holding": "DIR", "workdir": "DIR", "to": "DIR",
-    "tapelist": "FILE", "output": "FILE", "plan_file": "FILE", "log_json": "FILE", "tar": "FILE",
+    "tapelist": "FILE", "scan": "FILE", "vtapes": "DIR", "output": "FILE", "plan_file": "FILE", "log_json": "FILE", "tar": "FILE",
     "partition": "/vicepX", "plan_hash": "HASH", "stall_timeout": "SECONDS", "volutil": "PROGRAM",
     "tapecycle": "N", "risk_tapes": "N", "path": "PATH", "chain": "exact|minimal",
 }
@@ -121,6 +121,11 @@ LogdirOpt = Annotated[Optional[Path], typer.Option("--logdir", help="Amanda log 
 TapelistOpt = Annotated[Optional[Path], typer.Option("--tapelist", help="Amanda tapelist file.")]
 HoldingOpt = Annotated[
     Optional[list[Path]], typer.Option("--holding", help="Holding-disk directory (repeatable).")
+]
+ScanOpt = Annotated[
+    Optional[Path],
+    typer.Option("--scan", help="A scan file (coda-restore scan): the tapes themselves, when Amanda's records "
+                 "are gone; with --config or --logdir, the two are checked against each other."),
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat malformed log lines as an error (exit 1).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]

@@ -20,28 +20,30 @@ MAX_WARNINGS_SHOWN = 50
 
 
 def open_catalog(config: str | None, logdir: Path | None, tapelist: Path | None,
-                 holding: list[Path] | None) -> Catalog:
-    catalog = load_catalog(config=config, logdir=logdir, tapelist=tapelist, holding=holding or ())
+                 holding: list[Path] | None, scan: Path | None = None) -> Catalog:
+    catalog = load_catalog(config=config, logdir=logdir, tapelist=tapelist, holding=holding or (), scan=scan)
     _settle()
     warn(catalog)
     return catalog
 
 
 def open_volume(volume: str, host: str | None, config: str | None, logdir: Path | None,
-                tapelist: Path | None, holding: list[Path] | None) -> tuple[Catalog, str, str]:
+                tapelist: Path | None, holding: list[Path] | None,
+                scan: Path | None = None) -> tuple[Catalog, str, str]:
     """(catalog, host, disk): only the records of one volume are read."""
     catalog, h, d = load_volume(volume, host, config=config, logdir=logdir, tapelist=tapelist,
-                                holding=holding or ())
+                                holding=holding or (), scan=scan)
     _settle()
     warn(catalog)
     return catalog, h, d
 
 
 def source_argv(config: str | None, logdir: Path | None, tapelist: Path | None, holding: list[Path] | None,
-                now: str | None = None, tz: str | None = None) -> list[str]:
+                now: str | None = None, tz: str | None = None, scan: Path | None = None) -> list[str]:
     """The options that name these records (and this clock) again, for a
     command printed to be pasted."""
     argv = ["--config", config] if config else []
+    argv += ["--scan", os.fspath(scan)] if scan is not None else []
     argv += ["--logdir", os.fspath(logdir)] if logdir is not None else []
     argv += ["--tapelist", os.fspath(tapelist)] if tapelist is not None else []
     for h in holding or ():

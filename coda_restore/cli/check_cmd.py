@@ -16,7 +16,7 @@ from rich.table import Table
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.check import age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
-from coda_restore.cli.app import (ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
                                   app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
 from coda_restore.when import parse_now, zone
@@ -52,6 +52,7 @@ def check_command(
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,
     holding: HoldingOpt = None,
+    scan: ScanOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -63,7 +64,7 @@ def check_command(
     moment = parse_now(now, zone(tz))
     if max_age is not None:
         parse_max_age(max_age)  # a bad value fails before any log is read
-    catalog = open_catalog(config, logdir, tapelist, holding)
+    catalog = open_catalog(config, logdir, tapelist, holding, scan)
     # The catalog is built with the collector off, then kept for the whole
     # run: move it out of the collector's sight, or the first collections
     # after it walk every record (3x slower on 500 volumes x 365 nights).

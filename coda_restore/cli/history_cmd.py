@@ -10,7 +10,7 @@ from rich.table import Table
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, HoldingCopy, Unavailable
 from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
 
 
@@ -50,12 +50,13 @@ def history(
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,
     holding: HoldingOpt = None,
+    scan: ScanOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Show every dump of VOLUME, newest first: level, status, whether it can
     be restored from (or why not), and where its copies are."""
-    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding, scan)
     doc = history_json(h, d, catalog.dumps_of(h, d))
     if json:
         print_json(doc)

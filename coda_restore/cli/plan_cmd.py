@@ -15,13 +15,13 @@ from rich.table import Table
 from coda_restore import plan as planfile
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.chain import ChainMode
-from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv, stdout_console
 from coda_restore.errors import NOT_RESTORABLE
 from coda_restore.history import VolumeHistory
 from coda_restore.plan import Plan
-from coda_restore.planner import make_plan
+from coda_restore.planner import PROVEN, make_plan
 from coda_restore.voldump.files import check_output, output as atomic_output
 from coda_restore.when import parse_now, parse_when, zone
 
@@ -75,7 +75,8 @@ def render(plan: Plan, again: Sequence[str] = ()) -> None:
     for w in plan.warnings:
         if w.message == plan.reason:
             continue  # already printed as the reason
-        out.print(f"warning [{w.code}]: {w.message}", highlight=False, markup=False)
+        kind = "proof" if w.code == PROVEN else "warning"
+        out.print(f"{kind} [{w.code}]: {w.message}", highlight=False, markup=False)
     if not plan.restorable and not plan.alternatives:
         out.print("no alternative: no instant of this volume is restorable from the records", highlight=False,
                   markup=False)
@@ -111,6 +112,7 @@ def plan_command(
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,
     holding: HoldingOpt = None,
+    scan: ScanOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -123,7 +125,7 @@ def plan_command(
     target = parse_when(date, now=parse_now(now, zone_))
     if output is not None:
         check_output(output, force)  # a directory, a missing one, an existing file: before any log
-    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding, scan)  # only its records
     result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
     if output is not None:
         with atomic_output(output, force) as f:  # a full disk leaves no half plan behind
@@ -131,7 +133,7 @@ def plan_command(
     if json:
         print_json(result.to_dict())
     else:
-        render(result, again=source_argv(config, logdir, tapelist, holding, now, tz))
+        render(result, again=source_argv(config, logdir, tapelist, holding, now, tz, scan))
     check_strict(catalog, strict)
     if not result.restorable:
         raise typer.Exit(NOT_RESTORABLE)

@@ -17,7 +17,7 @@ import typer
 from coda_restore import plan as planfile
 from coda_restore import proc
 from coda_restore.chain import ChainMode
-from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
+from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
@@ -129,6 +129,7 @@ def run_command(
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,
     holding: HoldingOpt = None,
+    scan: ScanOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -155,7 +156,7 @@ def run_command(
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     check_options(options)
     try:
-        catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
+        catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding, scan)  # only its records
     except ConfigUnreadable as err:
         # The config's failure is a preflight FAIL, in a rehearsal and in a run
         # alike; a rehearsal shows every other check it can.
@@ -166,13 +167,13 @@ def run_command(
                                                         "(or give --logdir DIR)")
             _render_result(RunResult(pre), dry_run, json, None)
             raise typer.Exit(PREFLIGHT_FAILED) from None
-        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)  # its preflight FAILs
+        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding, scan)  # its preflight FAILs
     fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
     if output != "-" and not json:
-        render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz))  # the plan first, on stdout
+        render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz, scan))  # the plan first, on stdout
     if dry_run and not the_plan.restorable:
         # the rehearsal still shows the checks; a real run refuses with the same status (3)
         pre = unplanned_preflight(config, options, f"not restorable: {the_plan.reason}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from coda_restore.amanda.views import pretty_datestamp, summarize, volumes_json
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
 
 
@@ -15,12 +15,13 @@ def volumes(
     logdir: LogdirOpt = None,
     tapelist: TapelistOpt = None,
     holding: HoldingOpt = None,
+    scan: ScanOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """List every volume (DLE) with its dumps known and available, its last
     available full dump and its last dump."""
-    catalog = open_catalog(config, logdir, tapelist, holding)
+    catalog = open_catalog(config, logdir, tapelist, holding, scan)
     summaries = summarize(catalog)
     if json:
         print_json(volumes_json(summaries))
