@@ -164,6 +164,26 @@ def _slots(root: Path) -> list[Path]:
     return sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()), key=lambda p: label_key(p.name))
 
 
+def label_at(device: str) -> str | None:
+    """The label of the volume now at a ``file:`` device (a slot), or None."""
+    slot = Path(device.removeprefix("file:"))
+    try:
+        name = next((n for n in sorted(os.listdir(slot)) if n.startswith("00000.")), None)
+        if name is None:
+            return None
+        with open(slot / name, "rb") as f:
+            m = _TAPESTART.match(f.read(HEADER_BYTES).split(b"\0", 1)[0].decode("utf-8", "replace"))
+    except OSError:
+        return None
+    return m.group(2) if m else None
+
+
+def devices(s: Scan) -> dict[str, str]:
+    """label -> the amrestore device (``file:SLOT``) of its newest write."""
+    newest = newest_writes(s)
+    return {t.label: f"file:{t.path}" for t in s.tapes if newest[t.label] == t.write_timestamp}
+
+
 def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], problems: list[ScanProblem]) -> None:
     names = sorted(n for n in os.listdir(slot) if _VOLUME_FILE.fullmatch(n) and not n.endswith("-lock"))
     label_files = [n for n in names if n.startswith("00000.")]

@@ -38,3 +38,14 @@ def probe(config: str) -> tuple[bool, str, str]:
     except ConfigUnreadable as err:
         return False, f"{config}: cannot be read: {err.args[1]}", ""
     return True, f"{config}: readable (dumpuser {user})", user
+
+
+def amanda_user() -> tuple[bool, str, str]:
+    """(known, detail, user): the user Amanda's tools run as, asked with no
+    config (``amgetconf build.CLIENT_LOGIN``), for amrestore when the
+    config is gone."""
+    try:
+        user = proc.run([AMGETCONF, "build.CLIENT_LOGIN"]).stdout.strip()
+    except CommandFailed as err:
+        return False, f"amgetconf build.CLIENT_LOGIN: {reason(err.stderr_tail)}", ""
+    return True, f"amrestore runs as {user} (Amanda's build.CLIENT_LOGIN); no config needed", user

@@ -22,6 +22,7 @@ from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonO
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
+from coda_restore.executor.amrestore import Via
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (PreflightFailed, RunOptions, RunResult, check_options, run,
@@ -122,6 +123,9 @@ def run_command(
                                          "explicit choice, said in the report.")] = True,
     pdbtool: Annotated[str, typer.Option("--pdbtool", help="The protection DB tool, to check that the "
                                          "server knows the users the dump's ACLs name.")] = "pdbtool",
+    via: Annotated[Via, typer.Option("--via", help="amfetchdump (default): through the Amanda config; "
+                                     "amrestore: straight from the devices and holding files a --scan saw, "
+                                     "no config needed.")] = Via.AMFETCHDUMP,
     host: HostOpt = None,
     now: NowOpt = None,
     tz: TzOpt = None,
@@ -134,7 +138,8 @@ def run_command(
     json: JsonOpt = False,
 ) -> None:
     """Restore VOLUME to the state at --date: fetch each image with
-    amfetchdump, prove every link, merge in one pass into a staged regular
+    amfetchdump (or, with no config, amrestore: --via amrestore --scan
+    FILE), prove every link, merge in one pass into a staged regular
     file, restore it with volutil restore -f, then dump the new volume back
     and compare it with what was sent (exit 6 if the server failed or
     differs).  Never prompts; resumable after a failure."""
@@ -149,11 +154,20 @@ def run_command(
         chain = ChainMode(loaded.chain)
     else:
         target = parse_when(date, now=parse_now(now, zone_))
+    devices: tuple[tuple[str, str], ...] = ()
+    if via is Via.AMRESTORE:
+        if scan is None:
+            raise UsageError("run --via amrestore needs --scan FILE: it says which device holds each tape")
+        from coda_restore import scan as scanning
+
+        devices = tuple(sorted(scanning.devices(scanning.load(scan)).items()))
     options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
                          dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force,
-                         staging=staging, keep=keep, transport=transport, verify=verify, pdbtool=pdbtool)
-    if config is None:
-        raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
+                         staging=staging, keep=keep, transport=transport, verify=verify, pdbtool=pdbtool,
+                         via=via, devices=devices)
+    if config is None and via is Via.AMFETCHDUMP:
+        raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config "
+                         "(or --via amrestore --scan FILE, when the config is gone)")
     check_options(options)
     try:
         catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding, scan)  # only its records

@@ -128,15 +128,16 @@ class Spooled:
 
 
 def spool(argv: list[str], dest: Path, check: Callable[[object], object], watchdog: Watchdog,
-          progress: Callable[[int], None]) -> Spooled:
-    """Run ``argv``; ``check`` reads the Amanda header off its stdout, the
-    rest goes to ``dest`` (made under a temporary name, renamed when the
-    child exited 0)."""
+          progress: Callable[[int], None], start: Callable[[], proc.Child] | None = None,
+          what: str = "amfetchdump") -> Spooled:
+    """Run ``argv`` (or what ``start`` starts: amrestore's parts); ``check``
+    reads the Amanda header off its stdout, the rest goes to ``dest`` (made
+    under a temporary name, renamed when the child exited 0)."""
     tmp = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
     size = 0
-    child = proc.Child(argv, stdout=subprocess.PIPE)
-    watchdog.watch("amfetchdump", child)
+    child = start() if start is not None else proc.Child(argv, stdout=subprocess.PIPE)
+    watchdog.watch(what, child)
     try:
         check(child.stdout)
         with open(tmp, "wb") as out:

@@ -21,6 +21,7 @@ from coda_restore import proc
 from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
 from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
+from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
                                          read_amanda_header, spool)
@@ -87,6 +88,8 @@ class RunOptions:
     transport: Transport = Transport.FILE
     verify: bool = True  # dump the new volume back and compare (--no-verify: explicitly not)
     pdbtool: str = "pdbtool"
+    via: Via = Via.AMFETCHDUMP
+    devices: tuple[tuple[str, str], ...] = ()  # via amrestore: (label, device) as the scan saw them
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Preflight:
     staged: Path | None = None  # the regular file volutil restores from
     verify_command: tuple[str, ...] | None = None  # run with the id the restore prints
     restore_shown: str | None = None  # the restore as a person would type it (stdin redirection shown)
+    fetches: tuple[tuple[tuple[str, ...], ...], ...] = ()  # per image in fetch order: its commands (amrestore: one a part)
 
     @property
     def ok(self) -> bool:
@@ -179,10 +183,19 @@ def _staged_path(opts: RunOptions, workdir: Path, name: str) -> Path:
     return staging_for(opts, workdir) / f"{name}.dump"
 
 
+def _fetches(plan: Plan, opts: RunOptions, user: str | None) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Per image, in fetch order, the commands that read it."""
+    if opts.via is Via.AMRESTORE:
+        devices = dict(opts.devices)
+        return tuple(tuple(tuple(a) for a in amrestore_argvs(s, plan.host, plan.disk, devices, user))
+                     for s in fetch_order(plan))
+    return tuple((tuple(fetch_argv(plan.config, plan.host, plan.disk, s.datestamp, s.level, user)),)
+                 for s in fetch_order(plan))
+
+
 def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None,
               staged: Path | None) -> tuple[tuple[str, ...], ...]:
-    cmds = [tuple(fetch_argv(plan.config, plan.host, plan.disk, s.datestamp, s.level, user))
-            for s in fetch_order(plan)]
+    cmds = [argv for argvs in _fetches(plan, opts, user) for argv in argvs]
     if opts.output is None:
         file = str(staged) if opts.transport is Transport.FILE else None
         cmds.append(tuple(_volutil(opts).restore_argv(opts.partition, name, file=file)))
@@ -209,10 +222,14 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
     """The checks that need no plan: the tools and the Amanda config (and
     the user to run Amanda's tools as)."""
     checks: list[Check] = []
-    tools = ["amfetchdump"] + ([] if opts.output is not None else [opts.volutil])
+    tools = [opts.via.value] + ([] if opts.output is not None else [opts.volutil])
     for tool in tools:
         found = shutil.which(tool)
         checks.append(Check(f"tool {tool}", bool(found), found or "not found on PATH"))
+    if opts.via is Via.AMRESTORE:
+        ok, detail, user = amanda_config.amanda_user()
+        checks.append(Check("Amanda user", ok, detail))
+        return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
     config_check, user = _amanda_config(config)
     checks.append(config_check)
     return checks, user
@@ -228,7 +245,9 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     checks, user = _plain_checks(plan.config, opts)
     name = None if opts.output is not None else (opts.name or default_name(plan))
     needed = sorted({t.label for t in plan.tapes})
-    if needed:
+    if needed and opts.via is Via.AMRESTORE:
+        checks.append(_tapes_on_devices(needed, dict(opts.devices)))
+    elif needed:
         # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
         held = _changer_labels(plan.config, user) if config_ok else None
@@ -253,12 +272,30 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
                       else Check("target name", False, "cannot ask: volutil not found"))
     verify_command = (tuple(_volutil(opts).argv("dump", VOLID)) if name is not None and opts.verify else None)
     commands = _commands(plan, opts, name, user, staged)
+    fetches = _fetches(plan, opts, user)
     shown = None
     if staged is not None:
         shown = proc.display(commands[-1])
         if opts.transport is Transport.STDIN:
             shown += f" < {proc.display([str(staged)])}"
-    return Preflight(tuple(checks), commands, name, staged, verify_command, shown)
+    return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches)
+
+
+def _tapes_on_devices(needed: list[str], devices: dict[str, str]) -> Check:
+    """Without a config nothing loads tapes: each label must be where the
+    scan saw it (amrestore -l refuses another); else, which one to load where."""
+    from coda_restore.scan import label_at  # the scan reads volume labels; only this path needs it
+
+    wrong = []
+    for label in needed:
+        device = devices.get(label)
+        held = label_at(device) if device else None
+        if held != label:
+            wrong.append(f"load {label} into {device or 'a device the scan reads'}"
+                         + (f" (it holds {held})" if held else ""))
+    if wrong:
+        return Check("tapes", False, f"needs {', '.join(needed)}; " + "; ".join(wrong) + ", then run again")
+    return Check("tapes", True, f"needs {', '.join(needed)}; each is where the scan saw it")
 
 
 def _existing(path: Path) -> Path:
@@ -289,7 +326,7 @@ def check_options(opts: RunOptions) -> None:
 
 def validate_options(plan: Plan, opts: RunOptions) -> None:
     check_options(opts)
-    if not plan.config:
+    if not plan.config and opts.via is Via.AMFETCHDUMP:
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     if not plan.restorable:
         raise NotRestorable(f"{plan.host} {plan.disk} is not restorable at {plan.target.instant}: {plan.reason}")
@@ -353,7 +390,7 @@ def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume
     (workdir / "spool").mkdir(exist_ok=True)
     watchdog = Watchdog(opts.stall_timeout)
     order = fetch_order(plan)
-    commands = dict(zip((key(s) for s in order), pre.commands))
+    commands = dict(zip((key(s) for s in order), pre.fetches))
     fetched, resumed = [], []
     try:
         spooled: dict[str, Path] = {}
@@ -395,11 +432,12 @@ def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Wa
                        reporter: Reporter) -> SpooledImage:
     k = key(step)
     total = (step.kb or 0) * 1024 or None
-    reporter.event(Event(Stage.FETCH, volume, k, message=proc.display(argv)))
+    reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
     dest = _spool_path(workdir, step)
-    got = spool(list(argv), dest,
+    got = spool(list(argv[0]), dest,
                 lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
-                watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total))
+                watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total),
+                start=lambda: _start(plan, step, argv), what=_tool(argv))
     with open(dest, "rb") as f:
         checked = validate(f, k)
     if not checked.valid:
@@ -415,9 +453,9 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
     incrementals into --output, or into the staged file volutil restores from."""
     k = key(full)
     total = (full.kb or 0) * 1024 or None
-    reporter.event(Event(Stage.FETCH, volume, k, message=proc.display(argv)))
-    child = proc.Child(list(argv), stdout=subprocess.PIPE)
-    watchdog.watch("amfetchdump", child)
+    reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
+    child = _start(plan, full, argv)
+    watchdog.watch(_tool(argv), child)
 
     def fetched(n: int) -> None:
         watchdog.tick()
@@ -428,7 +466,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         reporter.progress(Stage.MERGE, None, n, total)
 
     source = CountingReader(child.stdout, fetched)
-    inputs = [(f"{k} (full, from amfetchdump)", source)]
+    inputs = [(f"{k} (full, from {_tool(argv)})", source)]
     opened = [open(path, "rb") for _, path in incrementals]
     inputs += [(f"{ik} ({path.name})", f) for (ik, path), f in zip(incrementals, opened)]
     notes: tuple[str, ...] = ()
@@ -464,6 +502,17 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         watchdog.forget(child)
     reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
     return sink.bytes, notes
+
+
+def _tool(argvs) -> str:
+    return "amrestore" if "amrestore" in argvs[0] else "amfetchdump"
+
+
+def _start(plan: Plan, step: Step, argvs):
+    """The child whose stdout is the image: amfetchdump, or one amrestore a part."""
+    if _tool(argvs) == "amrestore":
+        return PartsChild([list(a) for a in argvs], plan.host, plan.disk, step.datestamp, step.level)
+    return proc.Child(list(argvs[0]), stdout=subprocess.PIPE)
 
 
 def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:

@@ -1,0 +1,102 @@
+"""run --via amrestore: each image read by the real amrestore from the
+vtape slots a scan saw, no Amanda config; parts of a split dump are
+concatenated in order, each part's header checked before a byte reaches the
+merge (issue 17 item 3).  The slots are laid out as Amanda's vfs device
+writes them (test_scan.slot); amrestore itself reads them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_scan import BLOCK, DISK, FULL, HOST, INCR, header, slot
+from voldump_model import codamergedump
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("amrestore") is None,
+                                reason="needs root and Amanda's amrestore")
+
+
+@pytest.fixture
+def media():
+    """A directory Amanda's user can read (pytest's tmp_path is root's only)."""
+    root = Path("/var/tmp") / f"coda-restore-amrestore-{uuid.uuid4().hex[:8]}"
+    root.mkdir()
+    yield root
+    shutil.rmtree(root)
+
+
+def _readable(root: Path) -> None:
+    for dirpath, dirs, files in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for f in files:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+
+
+def _lab(media: Path) -> Path:
+    """The full dump split across two tapes (part 2 first in slot order), the level 1 on a third."""
+    slot(media / "vt", 1, "DAILY-2", "20260501010000", [("20260501010000", 0, FULL[3000:], 2, len(FULL))])
+    slot(media / "vt", 2, "DAILY-1", "20260501010000", [("20260501010000", 0, FULL[:3000], 1, len(FULL))])
+    slot(media / "vt", 3, "DAILY-3", "20260502010000", [("20260502010000", 1, INCR, 1, len(INCR))])
+    _readable(media)
+    return media / "vt"
+
+
+def _run(cli, media, tmp_path, *extra, exit_status=0):
+    cli("scan", "--vtapes", media / "vt", "-o", tmp_path / "s", "--force")
+    return cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+               "--via", "amrestore", "--workdir", tmp_path / "wd", *extra, exit_status=exit_status)
+
+
+def test_run_via_amrestore_puts_a_split_dump_together_and_merges(cli, media, tmp_path):
+    _lab(media)
+    out = tmp_path / "merged.dump"
+    r = _run(cli, media, tmp_path, "--dry-run", "--output", out)
+    lines = [ln.strip() for ln in r.stdout.splitlines() if "amrestore -h" in ln]
+    assert lines == [
+        f"runuser -u backup -- amrestore -h -p --exact-match -f 1 -l DAILY-3 file:{media}/vt/slot3 localhost "
+        f"{DISK} 20260502010000",
+        f"runuser -u backup -- amrestore -h -p --exact-match -f 1 -l DAILY-1 file:{media}/vt/slot2 localhost "
+        f"{DISK} 20260501010000",
+        f"runuser -u backup -- amrestore -h -p --exact-match -f 1 -l DAILY-2 file:{media}/vt/slot1 localhost "
+        f"{DISK} 20260501010000",
+    ]
+    assert not out.exists()
+    _run(cli, media, tmp_path, "--output", out)
+    assert out.read_bytes() == codamergedump(FULL, INCR)[0]
+
+
+def test_a_wrong_part_is_refused_before_the_merge(cli, media, tmp_path):
+    vt = _lab(media)
+    cli("scan", "--vtapes", vt, "-o", tmp_path / "s")
+    # after the scan, part 2's file is replaced by another dump's part 2 (same place, same label)
+    (vt / "slot1" / f"00001.{HOST}._coda_u.jan.0").write_bytes(
+        header("SPLIT_FILE", "20260424010000", 0, 2, len(FULL)) + FULL[3000:])
+    out = tmp_path / "merged.dump"
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out, exit_status=None)
+    assert r.exit_code != 0 and not out.exists()
+    assert r.exit_code == 4 and "Traceback" not in r.stderr
+    assert "amrestore returned nothing: file 1 of DAILY-2 holds no part 2 of that dump (amrestore wrote nothing)" in r.stderr
+    # the same place holding the right dump's part 1 instead: the part number is checked
+    (vt / "slot1" / f"00001.{HOST}._coda_u.jan.0").write_bytes(
+        header("SPLIT_FILE", "20260501010000", 0, 1, len(FULL)) + FULL[3000:])
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out, exit_status=4)
+    assert "amrestore returned part 1 of localhost /coda/u.jan 20260501010000 level 0 but the plan asked for part 2" in r.stderr
+    assert not out.exists()
+
+
+def test_a_tape_not_where_the_scan_saw_it_says_which_to_load(cli, media, tmp_path):
+    vt = _lab(media)
+    cli("scan", "--vtapes", vt, "-o", tmp_path / "s")
+    (vt / "slot1" / "00000.DAILY-2").rename(vt / "slot1" / "00000.DAILY-9")
+    (vt / "slot1" / "00000.DAILY-9").write_bytes(b"AMANDA: TAPESTART DATE 20260509010000 TAPE DAILY-9\n\f\n".ljust(BLOCK, b"\0"))
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", tmp_path / "m", exit_status=9)
+    assert f"load DAILY-2 into file:{vt}/slot1 (it holds DAILY-9)" in r.stderr
+    r = cli("run", DISK, "--date", "2026-05-02", "--via", "amrestore", "--output", tmp_path / "m", exit_status=2)
+    assert "--via amrestore needs --scan FILE" in r.stderr
