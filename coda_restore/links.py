@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import Dump
+from coda_restore.amanda.model import ClientResult, Dump
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,8 @@ def prove(dumps: Sequence[Dump]) -> Proof | None:
                 f"in the chain, {_ref(prev)}, has latest {prev.coda.latest}: a dump recorded between them is on "
                 "none of the media read, or Amanda's records do not match the images"))
         steps.append(f"{_ref(d)} oldest {d.coda.oldest} latest {d.coda.latest}")
-    return Proof(True, False, "every link proven from the Coda headers in the images: " + " -> ".join(steps))
+    message = "every link proven from the Coda headers in the images: " + " -> ".join(steps)
+    if all(d.client is ClientResult.UNKNOWN for d in dumps):  # no Amanda records: only what the media hold
+        message += (f"; from the images alone, a dump recorded after {_ref(dumps[-1])} that is on none of the "
+                    "media read cannot be known")
+    return Proof(True, False, message)

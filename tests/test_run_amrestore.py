@@ -100,3 +100,18 @@ def test_a_tape_not_where_the_scan_saw_it_says_which_to_load(cli, media, tmp_pat
     assert f"load DAILY-2 into file:{vt}/slot1 (it holds DAILY-9)" in r.stderr
     r = cli("run", DISK, "--date", "2026-05-02", "--via", "amrestore", "--output", tmp_path / "m", exit_status=2)
     assert "--via amrestore needs --scan FILE" in r.stderr
+
+
+def test_a_holding_copy_is_read_with_amrestore_holding(cli, media, tmp_path):
+    slot(media / "vt", 1, "DAILY-1", "20260501010000", [("20260501010000", 0, FULL, 1, len(FULL))])
+    run_dir = media / "holding" / "20260502010000"
+    run_dir.mkdir(parents=True)
+    (run_dir / f"{HOST}._coda_u.jan.1").write_bytes(header("FILE", "20260502010000", 1, None) + INCR)
+    _readable(media)
+    cli("scan", "--vtapes", media / "vt", "--holding", media / "holding", "-o", tmp_path / "s")
+    out = tmp_path / "merged.dump"
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out)
+    assert (f"amrestore -h -p --exact-match --holding {run_dir}/{HOST}._coda_u.jan.1 localhost {DISK} "
+            "20260502010000") in r.stderr
+    assert out.read_bytes() == codamergedump(FULL, INCR)[0]
