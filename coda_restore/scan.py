@@ -34,6 +34,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -165,7 +166,10 @@ def _slots(root: Path) -> list[Path]:
 
 
 def label_at(device: str) -> str | None:
-    """The label of the volume now at a ``file:`` device (a slot), or None."""
+    """The label of the volume now at a ``file:`` device (a slot), or None
+    (also for other devices: only amrestore -l can tell there)."""
+    if not device.startswith("file:"):
+        return None
     slot = Path(device.removeprefix("file:"))
     try:
         name = next((n for n in sorted(os.listdir(slot)) if n.startswith("00000.")), None)
@@ -181,7 +185,8 @@ def label_at(device: str) -> str | None:
 def devices(s: Scan) -> dict[str, str]:
     """label -> the amrestore device (``file:SLOT``) of its newest write."""
     newest = newest_writes(s)
-    return {t.label: f"file:{t.path}" for t in s.tapes if newest[t.label] == t.write_timestamp}
+    return {t.label: f"file:{t.path}" if t.path.startswith("/") else t.path  # a slot, or a device scanned as one
+            for t in s.tapes if newest[t.label] == t.write_timestamp}
 
 
 def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], problems: list[ScanProblem]) -> None:
@@ -235,9 +240,113 @@ def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], p
             header.compression is None and _ends_dump(str(path), size), coda))
 
 
-def scan(vtapes: list[str | os.PathLike] = (), holding: list[str | os.PathLike] = ()) -> Scan:
-    """Read every vtape directory and holding disk given; raises UsageError
-    when one is not a directory."""
+# Amanda's own Device API lists a volume with no config: its label and write
+# time (read_label), then each file's header (seek_file), no data read.
+# Printed one line each, the header block in hex.
+DEVICE_LISTING = r"""
+use strict; use warnings;
+use lib shift @ARGV;
+use Amanda::Device qw(:constants); use Amanda::Header; use Amanda::Config qw(:init); use Amanda::Util qw(:constants);
+Amanda::Util::setup_application("amrestore", "server", $CONTEXT_CMDLINE, "amrestore", "amanda");
+config_init(0, undef);
+$| = 1;
+my $d = Amanda::Device->new(shift @ARGV);
+$d->read_label() if $d->status == $DEVICE_STATUS_SUCCESS;
+if ($d->status != $DEVICE_STATUS_SUCCESS) { print "ERROR\t", $d->error_or_status, "\n"; exit 0; }
+print "LABEL\t", $d->volume_label, "\t", $d->volume_time, "\n";
+if (!$d->start($ACCESS_READ, undef, undef)) { print "ERROR\t", $d->error_or_status, "\n"; exit 0; }
+my $f = 1;
+while (1) {
+    my $h = $d->seek_file($f);
+    if (!$h) { print "ERROR\t", $d->error_or_status, "\n" if $d->status != $DEVICE_STATUS_SUCCESS; last; }
+    last if $h->{type} == $Amanda::Header::F_TAPEEND || $h->{type} == $Amanda::Header::F_EMPTY;
+    print "FILE\t", $d->file, "\t", unpack("H*", $h->to_string(32768, 32768)), "\n";
+    $f = $d->file + 1;
+}
+"""
+
+
+def _amanda_user() -> str | None:
+    from coda_restore.amanda.config import amanda_user
+
+    ok, _, user = amanda_user()
+    return user if ok and os.geteuid() == 0 and user != "root" else None
+
+
+def _read_device_file(device: str, label: str, filenum: int, h: Header, user: str | None) -> tuple[int, bytes, bytes]:
+    """(data bytes, its first bytes, its last 5 bytes) of one file, read by amrestore."""
+    from coda_restore import proc
+    from coda_restore.executor.amrestore import AMRESTORE
+    from coda_restore.executor.fetch import as_amanda_user
+
+    raw = ["-r"] if h.compression else []  # compressed: as stored (the Coda header is uncompressed here)
+    argv = as_amanda_user([*AMRESTORE, *raw, "-f", str(filenum), "-l", label, device, h.host, h.disk, h.datestamp],
+                          user)
+    child = proc.Child(argv, stdout=subprocess.PIPE)
+    size, first, tail = 0, b"", b""
+    try:
+        while chunk := child.stdout.read1(1 << 20):
+            if size < HEADER_BYTES + _CODA_HEAD:
+                first = (first + chunk)[: HEADER_BYTES + _CODA_HEAD]
+            size += len(chunk)
+            tail = (tail + chunk)[-len(CODA_END):]
+        child.wait()
+    finally:
+        child.kill()
+    return size - HEADER_BYTES, first[HEADER_BYTES:], tail
+
+
+def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile], problems: list[ScanProblem]) -> None:
+    from coda_restore import proc
+    from coda_restore.executor.fetch import as_amanda_user
+
+    user = _amanda_user()
+    perl_lib = proc.run(["amgetconf", "build.amperldir"]).stdout.strip()
+    done = proc.run(as_amanda_user(["perl", "-e", DEVICE_LISTING, perl_lib, device], user), check=False, timeout=3600)
+    label = written = None
+    for line in done.stdout.splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "ERROR":
+            problems.append(ScanProblem(device, f"Amanda cannot read the volume: {rest}"))
+        elif kind == "LABEL":
+            label, stamp = rest.split("\t")
+            if not re.fullmatch(r"\d{8}|\d{14}", stamp):
+                problems.append(ScanProblem(device, f"volume {label} is labelled but not written (DATE {stamp})"))
+                return
+            written = ts14(stamp)
+            tapes.append(ScannedTape(label, written, device))
+        elif kind == "FILE" and label is not None:
+            num, hexed = rest.split("\t")
+            where = f"{device} file {num}"
+            try:
+                header = parse_header(bytes.fromhex(hexed))
+                size, head, tail = _read_device_file(device, label, int(num), header, user)
+            except (LogSyntaxError, ValueError) as err:
+                problems.append(ScanProblem(where, f"file {num} of {label}: Amanda header not read ({err})"))
+                continue
+            except CodaRestoreError as err:
+                problems.append(ScanProblem(where, f"file {num} of {label}: amrestore could not read it ({err})"))
+                continue
+            partnum = header.partnum or 1
+            coda = None
+            if partnum == 1:
+                try:
+                    coda = coda_link(_image_head(io.BytesIO(head), header.compression), where)
+                except (CodaRestoreError, LogSyntaxError) as err:
+                    problems.append(ScanProblem(where, f"no Coda dump header read: {err}"))
+            files.append(ScannedFile(label, int(num), where, written, header.host, header.disk, ts14(header.datestamp),
+                                     header.level, partnum, size, header.stored_bytes, header.compression,
+                                     header.compression is None and tail == CODA_END, coda))
+    if done.status != 0:
+        problems.append(ScanProblem(device, f"reading the volume's headers failed (exit {done.status}): "
+                                            f"{done.stderr.strip()[-300:]}"))
+
+
+def scan(vtapes: list[str | os.PathLike] = (), holding: list[str | os.PathLike] = (),
+         device: list[str] = ()) -> Scan:
+    """Read every vtape directory, device (with Amanda's Device API and
+    amrestore) and holding disk given; raises UsageError when a directory
+    is not one."""
     tapes: list[ScannedTape] = []
     files: list[ScannedFile] = []
     held: list[ScannedHolding] = []
@@ -248,6 +357,8 @@ def scan(vtapes: list[str | os.PathLike] = (), holding: list[str | os.PathLike] 
     for root in vtapes:
         for slot in _slots(Path(root)):
             _scan_slot(slot, tapes, files, problems)
+    for dev in device:
+        _scan_device(dev, tapes, files, problems)
     warnings: list[CatalogWarning] = []
     for found in scan_holding(tuple(os.fspath(h) for h in holding), warnings):
         h, c = found.header, found.copy
@@ -256,7 +367,7 @@ def scan(vtapes: list[str | os.PathLike] = (), holding: list[str | os.PathLike] 
                                    h.level, (c.kb or 0) * 1024, coda))
     problems += [ScanProblem(str(w.origin), w.message) for w in warnings]
     return Scan(tuple(tapes), tuple(files), tuple(held), tuple(problems),
-                tuple(os.fspath(p) for p in (*vtapes, *holding)))
+                tuple(os.fspath(p) for p in (*vtapes, *device, *holding)))
 
 
 # -- the scan file ------------------------------------------------------------------

@@ -139,3 +139,29 @@ def test_with_only_the_tapes_left_every_proven_night_comes_back_exactly(coda_lab
         "2026-05-05", "2026-05-06", "2026-05-07", "2026-05-08", "2026-05-09", "2026-05-10", "2026-05-11",
         "2026-05-12", "2026-05-14"]
     assert [d for v, d in restored if v == "p.proj"] == [f"2026-05-{d:02d}" for d in range(8, 16)]
+
+
+def test_a_device_read_with_amandas_device_api_gives_the_same_catalog(coda_lab, media, tmp_path):
+    """--device: each volume's label, write time and headers from Amanda's own
+    Device API, each file's data from amrestore; the same catalog as reading
+    the vtape files, and a run from it restores what amfetchdump does."""
+    from coda_restore import scan as scanning
+
+    vt = media / "vtapes"
+    slots = sorted((p for p in vt.glob("slot*") if any(p.iterdir())), key=lambda p: int(p.name[4:]))
+    run_cli("scan", "--vtapes", vt, "-o", tmp_path / "files.scan")
+    r = run_cli("scan", *[a for s in slots for a in ("--device", f"file:{s}")], "-o", tmp_path / "dev.scan")
+    assert "not read" not in r.stdout
+
+    def norm(path):
+        cat = scanning.catalog_of(scanning.load(path))
+        return [(d.key, d.coda, d.available, [(p.partnum, p.label, p.filenum, p.kb) for c in d.copies for p in c.parts])
+                for d in cat.dumps]
+
+    assert norm(tmp_path / "dev.scan") == norm(tmp_path / "files.scan") and norm(tmp_path / "dev.scan")
+    via_device, via_config = tmp_path / "a.dump", tmp_path / "b.dump"
+    run_cli("run", coda_lab.disk("u.jan"), "--date", "2026-05-13", "--scan", tmp_path / "dev.scan", "--via",
+            "amrestore", "--workdir", tmp_path / "w1", "--output", via_device)
+    run_cli("run", coda_lab.disk("u.jan"), "--date", "2026-05-13", "--config", coda_lab.config,
+            "--workdir", tmp_path / "w2", "--output", via_config)
+    assert via_device.read_bytes() == via_config.read_bytes()

@@ -21,6 +21,9 @@ def scan_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The scan file to write (JSON).")],
     vtapes: Annotated[Optional[list[Path]], typer.Option("--vtapes", help="A vtape directory: a chg-disk root "
                                                          "(its slotN directories) or one slot (repeatable).")] = None,
+    device: Annotated[Optional[list[str]], typer.Option("--device", help="An Amanda device (tape:/dev/nst0, "
+                                                        "file:SLOT): its label and headers read with Amanda's "
+                                                        "Device API, each file with amrestore (repeatable).")] = None,
     holding: Annotated[Optional[list[Path]], typer.Option("--holding", help="Holding-disk directory (repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file.")] = False,
     strict: StrictOpt = False,
@@ -30,10 +33,10 @@ def scan_command(
     given, and the Coda dump header inside each image, into a scan file.
     Split dumps are put together from their parts' headers; a label seen
     twice keeps its newest write; what could not be read is listed."""
-    if not vtapes and not holding:
-        raise UsageError("say what to scan: --vtapes DIR and/or --holding DIR")
+    if not vtapes and not holding and not device:
+        raise UsageError("say what to scan: --vtapes DIR, --device DEVICE and/or --holding DIR")
     check_output(output, force)
-    found = scanning.scan(vtapes or [], holding or [])
+    found = scanning.scan(vtapes or [], holding or [], device or [])
     with atomic_output(output, force) as f:
         f.write(scanning.dumps(found).encode("utf-8"))
     catalog = scanning.catalog_of(found, str(output))
