@@ -20,6 +20,7 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -119,17 +120,39 @@ class Child:
         return self._tail.decode("utf-8", "replace")
 
     def kill(self) -> None:
-        """Stop the child and everything it started (its process group)."""
-        kill_group(self.popen)
+        """Stop the child and everything it started (its process group).
+        Only while the child is not reaped: until then its pid, and so the
+        group id, cannot be another process's."""
+        if self.popen.returncode is None:
+            kill_group(self.popen)
+
+    def _exited(self, timeout: float | None) -> bool:
+        """Wait for the child to exit, without reaping it (WNOWAIT), so that
+        what it left in its group can still be stopped safely."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.popen.returncode is None:
+            try:
+                flags = os.WEXITED | os.WNOWAIT | (0 if deadline is None else os.WNOHANG)
+                if os.waitid(os.P_PID, self.popen.pid, flags) is not None:
+                    return True
+            except ChildProcessError:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _reap(self) -> int:
+        kill_group(self.popen)  # a grandchild left behind (a wrapper's) must not hold our pipes
+        return self.popen.wait()
 
     def own_failure(self, grace: float = 2.0) -> CommandFailed | None:
         """After its stream went bad: the child's own failure, if it exited
         non-zero by itself within ``grace`` seconds (a tape error, a busy
         changer, a missing label say more than "truncated dump")."""
-        try:
-            status = self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
+        if not self._exited(grace):
             return None
+        status = self._reap()
         self._drainer.join(DRAIN_GRACE)
         return CommandFailed(self.argv, status, self.stderr_tail) if status > 0 else None
 
@@ -139,7 +162,8 @@ class Child:
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
-        status = self.popen.wait()
+        self._exited(None)
+        status = self._reap()
         self._drainer.join(DRAIN_GRACE)  # a grandchild outside the group may keep stderr open
         log.debug("%s exited %d; stderr: %s", self.argv[0], status, self.stderr_tail)
         if check and status != 0:
