@@ -29,6 +29,7 @@ from coda_restore.errors import CommandFailed
 log = logging.getLogger(__name__)
 
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
+_pause = threading.Event().wait  # time.sleep fails (EINVAL) under libfaketime; this does not
 DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close
 
 
@@ -66,16 +67,30 @@ def run(args: Sequence[object], *, check: bool = True, env: dict[str, str] | Non
                                  stderr=subprocess.PIPE, env=env, start_new_session=True)
     except FileNotFoundError:
         raise CommandFailed(argv, 127, f"{argv[0]}: command not found") from None
+    # the timeout is a timer thread, not communicate(timeout=): that polls
+    # with time.sleep, which fails (EINVAL) under libfaketime, as amcoda runs
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        if popen.returncode is None:
+            kill_group(popen)
+
+    timer = threading.Timer(timeout, expire) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
-        out, err = popen.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(popen)
-        popen.communicate()
-        raise CommandFailed(argv, -1, f"timed out after {timeout} s") from None
+        out, err = popen.communicate()
     except BaseException:
         kill_group(popen)
         popen.wait()
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if expired.is_set():
+        raise CommandFailed(argv, -1, f"timed out after {timeout} s")
     # bytes a child prints that are not UTF-8 are shown, never a traceback
     stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     log.debug("%s exited %d; stderr: %s", argv[0], popen.returncode, stderr[-STDERR_TAIL:])
@@ -139,7 +154,7 @@ class Child:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(0.02)
+            _pause(0.02)
         return True
 
     def _reap(self) -> int:
