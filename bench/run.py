@@ -10,8 +10,10 @@ Then, in one run:
   merge: everything coda-restore does) against the sum of bare
   ``amfetchdump -a -p ... > /dev/null`` times for the same images, as a
   ratio (goal <= 1.2);
-* the same ``run`` into the simulator's ``volutil restore`` (the
-  simulator's own cost is included there; it is not coda-restore's);
+* the same ``run`` into the simulator's ``volutil restore -f`` and its dump
+  back (the simulator's own cost is included there; it is not
+  coda-restore's), with the time of its restore and verify phases against
+  its fetch-and-merge phase;
 * the peak RSS of the coda-restore process itself (VmHWM; goal < 150 MiB).
 
     python bench/run.py            # a 256 MiB volume
@@ -145,12 +147,19 @@ def main() -> None:
         first_fetch = next(e["time"] for e in times if e["step"] == "fetch")
         t_data = next(e["time"] for e in times if e["step"] == "end") - first_fetch
         name = f"u.jan.b{int(time.time()) % 100000}"
+        events_vol = work / "events-volutil.jsonl"
         t_vol, rss_vol, r = peak_rss_of([*cr, "run", disk, "--config", CONFIG, "--date", "2026-06-04",
                                          "--workdir", str(work), "--server", "localhost", "--partition",
                                          "/vicepa", "--name", name, "--volutil",
-                                         str(volutil_wrapper(lab.root))], cwd=ROOT)
+                                         str(volutil_wrapper(lab.root)), "--log-json", str(events_vol)],
+                                        cwd=ROOT)
         if r.returncode != 0:
             sys.exit(f"run into volutil failed:\n{r.stderr}")
+        ev = [json.loads(line) for line in events_vol.read_text().splitlines()]
+        t_merged = next(e["time"] for e in ev if e["step"] == "merge" and e["finished"])
+        t_fetch0 = next(e["time"] for e in ev if e["step"] == "fetch")
+        t_restore = next(e["time"] for e in ev if e["step"] == "restore" and e["finished"])
+        t_verified = next(e["time"] for e in ev if e["step"] == "verify" and e["finished"] and e["dump"] is None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -159,6 +168,10 @@ def main() -> None:
     print(f"  of which the data phase (first amfetchdump to the end): {t_data:7.2f} s  ratio {t_data / bare:.2f}; "
           f"the rest is start-up, the catalog and preflight")
     print(f"run into the simulator's volutil:     {t_vol:7.2f} s  ratio {t_vol / bare:.2f} (simulator included)")
+    fetch_merge = t_merged - t_fetch0
+    print(f"  fetch and merge into the staged file: {fetch_merge:7.2f} s; volutil restore -f: "
+          f"{t_restore - t_merged:7.2f} s; the dump back and compare: {t_verified - t_restore:7.2f} s "
+          f"(ratio to fetch and merge {(t_verified - t_restore) / fetch_merge:.2f}, simulator included)")
     print(f"peak RSS of coda-restore: {rss_out / MiB:.0f} MiB (--output), {rss_vol / MiB:.0f} MiB (volutil); "
           f"goal < 150 MiB")
 

@@ -22,7 +22,9 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
   fails any check is reported with ``sendbackup: error [...]`` (on stderr,
   see ``Messages``) and a non-zero
   exit, and is never marked.
-* ``restore``: the level-0 stream on stdin into ``volutil restore`` (stdin).
+* ``restore``: the level-0 stream on stdin spooled to a regular file, then
+  ``volutil restore -f FILE`` (never volutil's stdin) and the dump back,
+  compared with what was sent.
 * ``validate``: the stream on stdin through the dump validator.
 
 Not promised: a restore of an incremental (the server refuses it; merge the
@@ -42,13 +44,17 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from coda_restore import proc
 from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
+from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free, restore_staged,
+                                           verify)
 from coda_restore.volutil import (BACKUP, RW, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid,
                                   no_such_volume, not_in_vldb, one_line, refused, server_gone)
 from coda_restore.voldump import dirpage
+from coda_restore.voldump.contents import contents
 from coda_restore.voldump.reader import DumpReader
 from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.records import DumpHeader, Vnode
@@ -73,7 +79,7 @@ SUPPORT = (
 
 USAGE = """\
 usage: amcoda COMMAND [--NAME VALUE]...   (run by Amanda as its own user)
-       amcoda install [--amlibexecdir DIR] [--user USER] [--force]
+       amcoda install [--amlibexecdir DIR] [--user USER] [--name NAME] [--force]
 
 Amanda's Application-API commands: support, selfcheck, estimate, backup,
 restore, validate; properties are passed as --NAME VALUE (see the README or
@@ -209,6 +215,7 @@ class Settings:
     ancient: AncientStyle
     restore_name: str | None = None
     estimate: Estimate = Estimate.COUNT
+    staging: str | None = None  # where restore spools the image (default: the temp directory)
 
 
 def _choice(enum_type, req: Request, name: str, default):
@@ -240,7 +247,7 @@ def settings(req: Request) -> Settings:
         volume=volume, partition=req.prop("partition"),
         clone_max_age=parse_age(req.prop("clone-max-age", str(DEFAULT_CLONE_MAX_AGE))),
         ancient=style, restore_name=req.prop("restore-name"),
-        estimate=_choice(Estimate, req, "estimate", Estimate.COUNT))
+        estimate=_choice(Estimate, req, "estimate", Estimate.COUNT), staging=req.prop("staging"))
 
 
 # --- the backup clone --------------------------------------------------------
@@ -655,7 +662,11 @@ def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
 
 
 def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
-    """Feed a level-0 stream on stdin to ``volutil restore PARTITION [NAME]``."""
+    """Spool the level-0 stream on stdin to a regular file, restore it with
+    ``volutil restore -f FILE PARTITION [NAME]`` (volutil's stdin is
+    /dev/null: current Coda hangs on a dump there, and a pipe handed to -f
+    can restore stale data, ref §23 rows 1-2), then dump the new volume back
+    and compare.  Every path ends; exit 0 only for a verified restore."""
     try:
         s = settings(req)
     except CodaRestoreError as exc:
@@ -674,31 +685,47 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
         err.write(f"amcoda: this is a level {level} dump; the server restores only full "
                   "dumps: merge the chain first (coda-restore)\n")
         return 1
-    argv = s.volutil.restore_argv(s.partition, s.restore_name)
-    with tempfile.TemporaryFile() as errf, tempfile.TemporaryFile() as outf:
-        try:
-            child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=outf, stderr=errf)
-        except OSError as exc:
-            err.write(f"amcoda: {argv[0]}: {exc}\n")
+    name = s.restore_name or "(the server's default name)"
+    if s.restore_name:  # the server would make a second volume of a name in use (§23 row 15)
+        free, why = name_free(s.volutil, s.restore_name)
+        if not free:
+            err.write(f"amcoda: {why}; nothing was restored\n")
             return 1
-        try:
-            chunk = head
-            while chunk:
-                child.stdin.write(chunk)
-                chunk = stdin.read(CHUNK)
-            child.stdin.close()
-        except BrokenPipeError:
-            pass  # volutil stopped reading: its status and stderr say why
-        status = child.wait()
-        errf.seek(0)
-        outf.seek(0)
-        text = outf.read().decode("utf-8", "replace")
-        stderr = errf.read().decode("utf-8", "replace")
-    if status != 0:
-        err.write(f"amcoda: {CommandFailed(argv, status, stderr[-proc.STDERR_TAIL:])}\n")
+    staged = None
+    try:
+        with tempfile.NamedTemporaryFile(prefix="amcoda-restore.", suffix=".dump", dir=s.staging,
+                                         delete=False) as spool:
+            staged = Path(spool.name)
+            spool.write(head)
+            while chunk := stdin.read(CHUNK):
+                spool.write(chunk)
+        with open(staged, "rb") as f:
+            sent = contents(f, "stdin")  # the whole image is valid before the server sees it
+        argv = s.volutil.restore_argv(s.partition, s.restore_name, file=str(staged))
+        err.write(f"amcoda: {proc.display(argv)}\n")
+        volid = restore_staged(s.volutil, argv, staged, name, Transport.FILE)
+        err.write(f"amcoda: VolRestore successful, created {volid:08x}\n")
+        verify(s.volutil, volid, s.restore_name or hexid(volid), s.volutil.server, sent, staged)
+    except OSError as exc:
+        err.write(f"amcoda: cannot spool the image to {s.staging or tempfile.gettempdir()}: {exc}\n")
+        _remove(staged)
         return 1
-    err.write(f"amcoda: {text.strip()}\n")
+    except (RestoreFailed, RestoreWrong, NotVerified) as exc:
+        err.write(f"amcoda: {exc}\n")  # the image is kept: the message names it
+        return 1
+    except CodaRestoreError as exc:
+        err.write(f"amcoda: {exc}\n")
+        _remove(staged)
+        return 1
+    _remove(staged)
+    err.write(f"amcoda: verified: volume {volid:08x} dumped back holds what was sent "
+              f"({sent.count(True)} directories, {sent.count(False)} files and symlinks)\n")
     return 0
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def do_validate(req: Request, stdin: BinaryIO, err: TextIO) -> int:

@@ -52,7 +52,7 @@ class MaxAge:
     source: str  # how it was chosen, for the report
 
     def describe(self) -> str:
-        return f"max age {_age(self.limit)} ({self.source})"
+        return f"max age {age_text(self.limit)} ({self.source})"
 
 
 def parse_max_age(text: str) -> timedelta:
@@ -72,7 +72,7 @@ def max_age_for(given: str | None, dumpcycle: int | None, config: str | None) ->
                   "Amanda's default dumpcycle; give --max-age or --config")
 
 
-def _age(delta: timedelta) -> str:
+def age_text(delta: timedelta) -> str:
     """2d 5h, 7 days, 36h: short, whole hours."""
     hours = int(delta.total_seconds() // 3600)
     days, hours = divmod(hours, 24)
@@ -216,7 +216,7 @@ def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[
 def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | None) -> VolumeCheck:
     bound = to_datestamp(now)
     newest = hist.target_dump(bound)
-    restorable = newest is not None and hist.exactly_restorable(newest)
+    restorable = newest is not None and hist.exactly_restorable(newest, bound)
     # The chain (and its graph) only to explain a failure.
     reason = "" if restorable else explain_problem(
         hist.exact_chain(bound), hist, f"now ({now:%Y-%m-%d %H:%M:%S})", bound)
@@ -229,7 +229,7 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
         end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
         target = hist.target_dump(to_datestamp(end))
         days += 1
-        if target is None or not hist.exactly_restorable(target):
+        if target is None or not hist.exactly_restorable(target, to_datestamp(end)):
             bad.append(day.isoformat())
         day += timedelta(days=1)
     return VolumeCheck(
@@ -249,7 +249,7 @@ def _verdict(v: VolumeCheck, now: datetime, max_age: MaxAge | None,
     age = now - from_datestamp(v.newest_point.split("/")[0], now.tzinfo) if v.newest_point else None
     stale = bool(max_age and age is not None and age > max_age.limit)
     if stale:
-        why.append(f"stale: the newest restore point ({v.newest_point}) is {_age(age)} old, "
+        why.append(f"stale: the newest restore point ({v.newest_point}) is {age_text(age)} old, "
                    f"over the {max_age.describe()}")
     fail = bool(why)
     labels = next_run.get((v.host, v.disk), [])
@@ -265,7 +265,7 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
-    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v)) for v in volumes}
+    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v), catalog.unreadable) for v in volumes}
     results = tuple(check_volume(h, now, window_start) for h in hists.values())
     at_risk: list[TapeRisk] = []
     note = ""

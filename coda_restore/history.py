@@ -44,6 +44,11 @@ the previous one complete), so coverage, restore points and "what if these
 tapes were overwritten" (``points_if_lost``) need no graph; the graph is
 built on first use, by the chain walks.
 
+Unreadable logs: a log that exists but cannot be read whole (permissions,
+cut mid-line, binary garbage, NULs) may record a dump of any volume.  A
+chain whose time, from its level 0 to the bound, holds such a log's date is
+not complete (``UNREADABLE_LOG``), nor a restore point, in either mode.
+
 What it does not promise
 ------------------------
 * It reads the catalog only.  A chain is *proven* only when the executor
@@ -65,7 +70,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy
+from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy, UnreadableLog
 from coda_restore.chain import ChainMode
 
 
@@ -80,6 +85,7 @@ class Problem(enum.Enum):
     NO_DUMP = "no-dump"  # nothing at or before the target
     NO_LEVEL0 = "no-level-0"  # the walk ends on an incremental
     BROKEN_LINK = "broken-link"  # a recorded dump the exact chain needs is gone
+    UNREADABLE_LOG = "unreadable-log"  # a log in the chain's time cannot be read: it may record a member
 
 
 def is_usable(dump: Dump) -> bool:
@@ -126,6 +132,7 @@ class Chain:
     broken: tuple[Dump, ...] = ()  # exact: recorded members without a usable copy
     skipped: tuple[Dump, ...] = ()  # minimal: recorded dumps between members, left out
     gaps: tuple[LevelGap, ...] = ()  # minimal: lost real bases
+    unreadable: tuple[UnreadableLog, ...] = ()  # logs from the level 0 to the bound that cannot be read
 
     @property
     def complete(self) -> bool:
@@ -158,8 +165,13 @@ class Gap:
 class VolumeHistory:
     """The dumps of one (host, disk), their graph and chains."""
 
-    def __init__(self, host: str, disk: str, dumps: Iterable[Dump]):
+    def __init__(self, host: str, disk: str, dumps: Iterable[Dump], unreadable: Iterable[UnreadableLog] = ()):
         self.host, self.disk = host, disk
+        # logs that could not be read: a dump of this volume may be recorded
+        # in them, so no chain across their date is complete (nor provable)
+        self.unreadable: tuple[UnreadableLog, ...] = tuple(sorted(unreadable, key=lambda u: u.datestamp))
+        self._unreadable_at = [u.datestamp for u in self.unreadable]
+        self._base: dict[tuple[str, int], str] = {}  # recorded dump -> its chain's level 0 datestamp
         self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=_key))
         recorded, usable = [], []
         for d in self.dumps:
@@ -220,10 +232,23 @@ class VolumeHistory:
         """One pass: is each recorded dump's exact chain complete?"""
         flags = []
         ok = False  # no level 0 seen yet
+        base = None
         for key in self._recorded_keys:
+            if key[1] == 0:
+                base = key[0]
+            if base is not None:
+                self._base[key] = base
             ok = (key in usable) and (key[1] == 0 or ok)
-            flags.append(ok)
+            flags.append(ok and not self.unreadable_between(base, key[0]))
         return flags
+
+    def unreadable_between(self, lo: str | None, hi: str) -> tuple[UnreadableLog, ...]:
+        """The unreadable logs dated from ``lo`` to ``hi`` (inclusive)."""
+        if lo is None or not self._unreadable_at:
+            return ()
+        i = bisect.bisect_left(self._unreadable_at, lo)
+        j = bisect.bisect_right(self._unreadable_at, hi)
+        return self.unreadable[i:j]
 
     def points_if_lost(self, labels: set[str]) -> tuple[Dump, ...]:
         """The restore points left once the tapes ``labels`` are overwritten."""
@@ -247,8 +272,12 @@ class VolumeHistory:
         i = bisect.bisect_right(self._recorded_keys, (bound, 99))
         return self.recorded[i - 1] if i else None
 
-    def exactly_restorable(self, dump: Dump) -> bool:
-        return self._complete.get(node(dump), False)
+    def exactly_restorable(self, dump: Dump, bound: str | None = None) -> bool:
+        """Its exact chain is complete, and no log up to ``bound`` (default:
+        the dump itself) that cannot be read may hold a newer dump."""
+        if not self._complete.get(node(dump), False):
+            return False
+        return bound is None or not self.unreadable_between(self._base.get(node(dump)), bound)
 
     def restore_points(self) -> tuple[Dump, ...]:
         """Recorded dumps whose exact chain is complete, oldest first."""
@@ -268,7 +297,7 @@ class VolumeHistory:
 
     # -- chains ---------------------------------------------------------------
 
-    def exact_chain_of(self, dump: Dump) -> Chain:
+    def exact_chain_of(self, dump: Dump, bound: str | None = None) -> Chain:
         members = [dump]
         while members[-1].level > 0:
             prev = self._follow(members[-1], Link.EXACT)
@@ -283,18 +312,22 @@ class VolumeHistory:
             problem = Problem.BROKEN_LINK
         else:
             problem = None
-        return Chain(ChainMode.EXACT, tuple(members), dump, problem, broken=broken)
+        unreadable = self.unreadable_between(members[0].datestamp, bound or dump.datestamp)
+        if problem is None and unreadable:
+            problem = Problem.UNREADABLE_LOG
+        return Chain(ChainMode.EXACT, tuple(members), dump, problem, broken=broken, unreadable=unreadable)
 
     def exact_chain(self, bound: str) -> Chain:
         target = self.target_dump(bound)
         if target is None:
-            return Chain(ChainMode.EXACT, (), None, Problem.NO_DUMP)
-        return self.exact_chain_of(target)
+            return Chain(ChainMode.EXACT, (), None, Problem.NO_DUMP,
+                         unreadable=self.unreadable_between("", bound))
+        return self.exact_chain_of(target, bound)
 
     def minimal_chain(self, bound: str) -> Chain:
         start = next((d for d in self._amanda if d.datestamp <= bound), None)
         if start is None:
-            return Chain(ChainMode.MINIMAL, (), None, Problem.NO_DUMP)
+            return Chain(ChainMode.MINIMAL, (), None, Problem.NO_DUMP, unreadable=self.unreadable_between("", bound))
         members = [start]
         while members[-1].level > 0:
             base = self._follow(members[-1], Link.BASE)
@@ -303,6 +336,9 @@ class VolumeHistory:
             members.append(base)
         members.reverse()
         problem = None if members[0].level == 0 else Problem.NO_LEVEL0
+        unreadable = self.unreadable_between(members[0].datestamp, bound)
+        if problem is None and unreadable:
+            problem = Problem.UNREADABLE_LOG  # the newest dump, or a better base, may be in it
         in_chain = {node(d) for d in members}
         skipped = tuple(d for d in self.between(members[0], members[-1]) if node(d) not in in_chain)
         gaps = []
@@ -310,7 +346,8 @@ class VolumeHistory:
             lost = tuple(d for d in self.between(base, dump) if d.level < dump.level and not self.ok(d))
             if lost:
                 gaps.append(LevelGap(dump, base, lost))
-        return Chain(ChainMode.MINIMAL, tuple(members), start, problem, skipped=skipped, gaps=tuple(gaps))
+        return Chain(ChainMode.MINIMAL, tuple(members), start, problem, skipped=skipped, gaps=tuple(gaps),
+                     unreadable=unreadable)
 
     def chain(self, bound: str, mode: ChainMode) -> Chain:
         return self.exact_chain(bound) if mode is ChainMode.EXACT else self.minimal_chain(bound)

@@ -222,6 +222,11 @@ def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str 
                     "under them (amrecover would restore them anyway)")
         return (f"the chain for {instant} has no level 0 under it ({bare}): the history starts with "
                 f"incrementals{also}")
+    if chain.problem is Problem.UNREADABLE_LOG:
+        logs = "; ".join(f"{u.origin} ({u.what})" for u in chain.unreadable)
+        return (f"the records cannot prove the chain for {instant}: a log from its level 0 "
+                f"{ref(chain.dumps[0])} to the target cannot be read whole, and may record a dump of "
+                f"{who} that the chain would need: {logs}")
     if chain.problem is Problem.BROKEN_LINK:
         links = "; ".join(f"{ref(d)} ({why_gone(d)})" for d in chain.broken)
         return (f"the exact chain for {instant} cannot cross a broken link: {links}. It was recorded "
@@ -350,6 +355,10 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
             f"amrecover's setdate would answer with {', '.join(ref(d) for d in minimal.dumps)}: "
             "incrementals with no level 0 under them",
         ))
+    for u in chain.unreadable:
+        if chain.problem is not Problem.UNREADABLE_LOG:  # else it is the reason itself
+            warnings.append(Notice("unreadable-log", f"FAIL: {u.origin}: {u.what}: a dump of this volume "
+                                   "recorded in it is unknown to this plan"))
     alternatives = _alternatives(hist, target, mode, exact, minimal)
     common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))

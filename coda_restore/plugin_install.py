@@ -71,15 +71,17 @@ def _me() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-def install(app_dir: Path, user: str, python: Path, force: bool = False) -> Path:
-    """Write APP_DIR/amcoda running PYTHON, once USER has run it."""
+def install(app_dir: Path, user: str, python: Path, force: bool = False, name: str = NAME) -> Path:
+    """Write APP_DIR/NAME running PYTHON, once USER has run it."""
     if not app_dir.is_dir():
         raise UsageError(f"{app_dir} is not a directory (is Amanda installed? see --amlibexecdir)")
-    target = app_dir / NAME
+    if not name or "/" in name or name.startswith("."):
+        raise UsageError(f"bad plugin name {name!r}: a file name, as amanda.conf's plugin names it")
+    target = app_dir / name
     if (target.exists() or target.is_symlink()) and not force and not _ours(target):
         raise OutputExists(f"{target} (not written by amcoda install)")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", dir=app_dir)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=app_dir)
     except OSError as exc:
         raise WriteFailed(app_dir, exc.strerror) from None
     try:
@@ -89,7 +91,7 @@ def install(app_dir: Path, user: str, python: Path, force: bool = False) -> Path
         tried = run_as(user, [tmp, "support"])
         if tried.status != 0 or not tried.stdout.startswith("CONFIG YES"):
             why = (tried.stderr.strip() or tried.stdout.strip() or f"exit status {tried.status}").splitlines()
-            raise PluginUnreachable(user, python.parent.parent, why[-1])
+            raise PluginUnreachable(user, python.parent.parent, why[-1].replace(tmp, str(target)))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -112,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--amlibexecdir", type=Path,
                    help="Amanda's libexec directory (default: what 'amgetconf build.amlibexecdir' says)")
     p.add_argument("--user", help="Amanda's user (default: what 'amgetconf build.CLIENT_LOGIN' says)")
+    p.add_argument("--name", default=NAME,
+                   help="the plugin's file name, as amanda.conf's 'plugin' names it (default: amcoda)")
     p.add_argument("--force", action="store_true",
                    help="replace an amcoda that 'amcoda install' did not write")
     return p
@@ -124,7 +128,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         libexec = args.amlibexecdir or Path(ask_amanda("amlibexecdir"))
         user = args.user or ask_amanda("CLIENT_LOGIN")
-        target = install(libexec / "application", user, Path(sys.executable), force=args.force)
+        target = install(libexec / "application", user, Path(sys.executable), force=args.force, name=args.name)
     except CodaRestoreError as err:
         sys.stderr.write(f"amcoda install: error: {err}\n")
         return err.exit_status

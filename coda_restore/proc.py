@@ -5,6 +5,10 @@ an argument list, never a shell string: host and disk names can hold spaces
 and quotes.  The command line is logged first; the exit status and the tail
 of stderr are kept, so a failure names itself (``CommandFailed``).  Callers
 judge the result.
+
+Every child starts in a process group of its own, and is stopped as a
+group: a ``runuser`` in front of amfetchdump, or a volutil that is a wrapper
+script, leaves no grandchild behind holding the pipe open.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -23,6 +28,7 @@ from coda_restore.errors import CommandFailed
 log = logging.getLogger(__name__)
 
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
+DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close
 
 
 def argv_of(args: Sequence[object]) -> list[str]:
@@ -43,22 +49,38 @@ class Completed:
     stderr: str
 
 
+def kill_group(popen: subprocess.Popen) -> None:
+    """SIGKILL the child's whole process group (it leads one: start_new_session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, signal.SIGKILL)
+
+
 def run(args: Sequence[object], *, check: bool = True, env: dict[str, str] | None = None,
         timeout: float | None = None) -> Completed:
     """Run a short command to completion, capturing its text output."""
     argv = argv_of(args)
     log.debug("running %s", display(argv))
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env=env, timeout=timeout, check=False)
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env, start_new_session=True)
     except FileNotFoundError:
         raise CommandFailed(argv, 127, f"{argv[0]}: command not found") from None
-    except subprocess.TimeoutExpired as exc:
-        raise CommandFailed(argv, -1, f"timed out after {exc.timeout} s") from None
-    log.debug("%s exited %d; stderr: %s", argv[0], proc.returncode, proc.stderr[-STDERR_TAIL:])
-    done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
-    if check and proc.returncode != 0:
-        raise CommandFailed(argv, proc.returncode, proc.stderr[-STDERR_TAIL:])
+    try:
+        out, err = popen.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(popen)
+        popen.communicate()
+        raise CommandFailed(argv, -1, f"timed out after {timeout} s") from None
+    except BaseException:
+        kill_group(popen)
+        popen.wait()
+        raise
+    # bytes a child prints that are not UTF-8 are shown, never a traceback
+    stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    log.debug("%s exited %d; stderr: %s", argv[0], popen.returncode, stderr[-STDERR_TAIL:])
+    done = Completed(tuple(argv), popen.returncode, stdout, stderr)
+    if check and popen.returncode != 0:
+        raise CommandFailed(argv, popen.returncode, stderr[-STDERR_TAIL:])
     return done
 
 
@@ -71,7 +93,8 @@ class Child:
         self.argv = argv_of(args)
         log.debug("starting %s", display(self.argv))
         try:
-            self.popen = subprocess.Popen(self.argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+            self.popen = subprocess.Popen(self.argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                                          start_new_session=True)
         except FileNotFoundError:
             raise CommandFailed(self.argv, 127, f"{self.argv[0]}: command not found") from None
         self._tail = bytearray()
@@ -96,8 +119,19 @@ class Child:
         return self._tail.decode("utf-8", "replace")
 
     def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
+        """Stop the child and everything it started (its process group)."""
+        kill_group(self.popen)
+
+    def own_failure(self, grace: float = 2.0) -> CommandFailed | None:
+        """After its stream went bad: the child's own failure, if it exited
+        non-zero by itself within ``grace`` seconds (a tape error, a busy
+        changer, a missing label say more than "truncated dump")."""
+        try:
+            status = self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            return None
+        self._drainer.join(DRAIN_GRACE)
+        return CommandFailed(self.argv, status, self.stderr_tail) if status > 0 else None
 
     def wait(self, *, check: bool = True) -> int:
         """Wait for the child and its stderr; raise CommandFailed on non-zero."""
@@ -106,7 +140,7 @@ class Child:
                 with contextlib.suppress(OSError):
                     pipe.close()
         status = self.popen.wait()
-        self._drainer.join()
+        self._drainer.join(DRAIN_GRACE)  # a grandchild outside the group may keep stderr open
         log.debug("%s exited %d; stderr: %s", self.argv[0], status, self.stderr_tail)
         if check and status != 0:
             raise CommandFailed(self.argv, status, self.stderr_tail)

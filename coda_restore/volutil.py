@@ -240,15 +240,64 @@ class Volutil:
         return self.argv("dump", *levels, hexid(volid))
 
     def restore_argv(self, partition: str, name: str | None = None,
-                     volid: str | None = None) -> list[str]:
-        # No -f: the dump comes on stdin (RPC2 cannot seek past 2 GB in a file).
-        words = [partition]
+                     volid: str | None = None, file: str | None = None) -> list[str]:
+        """``restore -f FILE PARTITION [NAME [VOLID]]``; without ``file`` the
+        dump is read on stdin, which only old servers survive (§23 row 1)."""
+        words = ["-f", file] if file is not None else []
+        words.append(partition)
         if name:
             words.append(name)
             if volid:
                 words.append(volid)
         return self.argv("restore", *words)
 
+    def dump_back_argv(self, volid: int) -> list[str]:
+        """A full dump of a restored volume to stdout, to compare (§23 row 18)."""
+        return self.argv("dump", hexid(volid))
+
+
+# vol-getvolumelist.cc's VListVolumes: one line per volume on the server,
+# VLDB or not: "<W|R|B|?><name> I<id> H<server> P<partition> m.. M.. ..."
+_LISTED = re.compile(r"^[WRB?](.*) I([0-9a-fA-F]+) H[0-9a-fA-F]+ P\S+ m", re.M)
+
+
+def parse_volume_list(text: str) -> dict[int, str]:
+    """``volutil getvolumelist`` output -> {volume id: name}."""
+    return {int(m.group(2), 16): m.group(1) for m in _LISTED.finditer(text)}
+
+
+_CREATED = re.compile(r"VolRestore successful, created ([0-9a-fA-F]+)")
+_RPC2_CODE = re.compile(r"Unknown RPC2 return code (-?\d+)")
+# what current Coda's volutil means by "Unknown RPC2 return code N" (§23 row 11)
+RPC2_CODES = {
+    11: "the volume is locked (busy)",
+    22: "no such volume name (names are known only once they are in the VLDB)",
+    602: "the server found the dump truncated",
+    603: "no such volume",
+    604: "the volume id is already in use",
+    700: "the server failed the call (VFAIL: it refused or could not read the dump)",
+}
+
+
+def created_id(stdout: str) -> int | None:
+    """The id in ``VolRestore successful, created ID``, if volutil said it."""
+    m = _CREATED.search(stdout)
+    return int(m.group(1), 16) if m else None
+
+
+def explain(stderr: str) -> str:
+    """What a failed volutil call means, from its stderr: a dead server, a
+    transfer the server could not take (its size), or a return code."""
+    text = one_line(stderr)
+    if _SERVER_GONE.search(text):
+        return f"the server is dead or unreachable ({text})"
+    if "ReadDump" in text and ("SEFAIL" in text or "CheckSideEffect" in text):
+        return ("the server failed to read a dump this size (its transfer buffer is about 512,000 "
+                f"bytes on current Coda): the server's failure, not the image's ({text})")
+    m = _RPC2_CODE.search(text)
+    if m and int(m.group(1)) in RPC2_CODES:
+        return f"{RPC2_CODES[int(m.group(1))]} ({text})"
+    return text or "(no output)"
 
 def _ancient_words(style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> tuple[str, ...]:
     if style is AncientStyle.BACKUP_ID:

@@ -34,6 +34,7 @@ _WEEKDAYS = {
     )
     for name in names
 }
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
 _AGO = re.compile(r"(\d+)\s+(day|days|week|weeks)\s+ago")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A space or a T between date and time; seconds and an offset are optional.
@@ -68,7 +69,12 @@ def zone(name: str | None) -> tzinfo:
     """The zone of Amanda's datestamps: an IANA name, or the local zone."""
     if not name:
         return dateutil_tz.tzlocal()
-    found = dateutil_tz.gettz(name)
+    found = None
+    if _ZONE_NAME.fullmatch(name) and ".." not in name:  # a name, never a file path
+        try:
+            found = dateutil_tz.gettz(name)
+        except (ValueError, OSError):  # a file under TZPATH that is no zone (zone.tab)
+            found = None
     if found is None:
         raise UsageError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin or UTC)")
     return found
@@ -152,7 +158,11 @@ def parse_when(text: str, *, now: datetime) -> Target:
         return _day_target(raw, today - timedelta(days=back), now)
     if m := _AGO.fullmatch(text):
         days = int(m.group(1)) * (7 if m.group(2).startswith("week") else 1)
-        return _day_target(raw, today - timedelta(days=days), now)
+        try:
+            day = today - timedelta(days=days)
+        except OverflowError:  # before year 1
+            raise BadDate(raw, f"{days} days before {today} is before the year 1") from None
+        return _day_target(raw, day, now)
     if _DATESTAMP.fullmatch(text):
         if len(text) == 8:
             return _day_target(raw, _date(raw, text[:4], text[4:6], text[6:]), now)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from coda_restore.voldump.reader import DumpReader
 from lab import coda_lab as coda_lab_module
 from lab.builder import LabError, load_or_build, run_as_backup
-from lab.coda_lab import VOLUMES, CodaLab, ManualDump, Night, at_epoch, install_amcoda, volutil_wrapper
+from lab.coda_lab import VOLUMES, CodaLab, ManualDump, Night, at_epoch, checkout_tool, install_amcoda, volutil_wrapper
 
 pytestmark = pytest.mark.lab
 
@@ -159,14 +162,20 @@ def test_amcoda_restore_of_a_fetched_full_dump_recreates_the_volume(coda_lab, tm
     src = tmp_path / "full"
     src.write_bytes(image)
     name = "u.jan.amcoda-test"
-    with open(src, "rb") as stdin:
-        p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
-                           "--disk", "/coda/u.jan", "--level", "0",
-                           "--volutil", str(volutil_wrapper(coda_lab.lab.root)),
-                           "--partition", "/vicepb", "--restore-name", name, "."],
-                          coda_lab.lab.clock, check=False, stdin=stdin)
+    bin_dir = Path(tempfile.mkdtemp(prefix="amcoda-bin.", dir="/var/tmp"))  # user backup must reach it
+    try:
+        bin_dir.chmod(0o755)
+        volutil = checkout_tool(coda_lab.lab.root, bin_dir)  # this checkout's server, as §23 describes one
+        with open(src, "rb") as stdin:
+            p = run_as_backup([str(install_amcoda()), "restore", "--config", coda_lab.config,
+                               "--disk", "/coda/u.jan", "--level", "0",
+                               "--volutil", str(volutil),
+                               "--partition", "/vicepb", "--restore-name", name, "."],
+                              coda_lab.lab.clock, check=False, stdin=stdin)
+    finally:
+        shutil.rmtree(bin_dir)
     assert p.returncode == 0, p.stderr
-    assert "VolRestore successful" in p.stderr
+    assert "VolRestore successful" in p.stderr and "amcoda: verified" in p.stderr
     server = coda_lab.server()
     try:
         # the night's clone (the header's backupDate is the first clone's, ref §23 row 5)

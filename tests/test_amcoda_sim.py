@@ -421,14 +421,63 @@ def test_coda6_ancient_takes_group_and_replica_ids(coda):
 # --- restore and validate ------------------------------------------------------------
 
 
-def test_restore_feeds_a_full_dump_to_volutil_restore(coda):
+def test_restore_spools_the_dump_restores_it_from_the_file_and_verifies_it(coda, tmp_path):
+    # the simulator hangs, as a real client does, if the dump comes on volutil's stdin (§23 row 1)
     full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
     r = coda.amcoda("restore", "--config", "lab", "--disk", "/coda/u.jan", "--level", "0",
-                    "--partition", "/vicepb", "--restore-name", "u.jan.restored", ".",
-                    stdin=full.data)
+                    "--partition", "/vicepb", "--restore-name", "u.jan.restored", "--staging", str(staging),
+                    ".", stdin=full.data)
     assert r.status == 0, r
-    assert "VolRestore successful" in r.stderr
+    assert f" restore -f {staging}/amcoda-restore." in r.stderr and "VolRestore successful" in r.stderr
+    assert "amcoda: verified: volume" in r.stderr
     assert coda.server.state("u.jan.restored") == coda.server.state("u.jan")
+    assert list(staging.iterdir()) == []  # the spool is gone
+
+
+def test_restore_ends_with_one_clear_error_on_every_failure(coda, tmp_path):
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--record")).data
+    args = ("restore", "--disk", "/coda/u.jan", "--level", "0", "--partition", "/vicepa")
+    # a truncated image never reaches the server
+    r = coda.amcoda(*args, "--restore-name", "u.jan.cut", stdin=full[:-7])
+    assert r.status == 1 and "truncated" in r.stderr, r
+    # the server fails the restore (a size above its transfer buffer, §23 row 3)
+    small = tmp_path / "small-volutil"
+    small.write_text(f"#!/bin/sh\nCODASIM_RESTORE_LIMIT=100 exec {coda.volutil} \"$@\"\n")
+    small.chmod(0o755)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.big", stdin=full, volutil=small)
+    assert r.status == 1 and "failed to read a dump this size" in r.stderr, r
+    # the server says successful but holds other data (its buffer, read on past a short transfer)
+    stale = tmp_path / "stale-volutil"
+    stale.write_text("#!/bin/bash\n"
+                     'args=("$@"); for i in "${!args[@]}"; do [ "${args[$i]}" = "-f" ] && f="${args[$((i+1))]}" '
+                     '&& args[$((i+1))]=/dev/stdin; done\n'
+                     f'if [ -n "$f" ]; then {{ head -c 40 "$f"; sleep 4; tail -c +41 "$f"; }} | '
+                     f'exec {coda.volutil} "${{args[@]}}"; exit; fi\nexec {coda.volutil} "$@"\n')
+    stale.chmod(0o755)
+    with coda.server.edit("u.jan") as ed:
+        ed.write("/new", b"n")
+    coda.tick(5 * 3600)
+    newer = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    assert coda.amcoda(*args, "--restore-name", "u.jan.prev", stdin=full).status == 0
+    r = coda.amcoda(*args, "--restore-name", "u.jan.stale", stdin=newer, volutil=stale)
+    assert r.status == 1 and "is WRONG" in r.stderr and "purge" in r.stderr, r
+    assert coda.server.state("u.jan.stale") == coda.server.state("u.jan.prev")  # what the server holds
+    kept = Path(r.stderr.split("The merged image is kept: ")[1].split()[0])
+    assert kept.read_bytes() == newer  # kept for the operator, as the message says
+    kept.unlink()
+    # a RESTORE-NAME in use (the server would make a second volume of it, §23 row 15)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.prev", stdin=full)
+    assert r.status == 1 and "volume u.jan.prev already exists" in r.stderr and "nothing was restored" in r.stderr
+    assert [v.name for v in coda.server.volumes()].count("u.jan.prev") == 1
+    # a dead server
+    dead = tmp_path / "dead-volutil"
+    dead.write_text(f"#!/bin/sh\necho 'V_BindToServer: binding to host localhost' >&2\n"
+                    "echo 'VolRestore failed with RPC2_DEAD (F)' >&2\nexit 1\n")
+    dead.chmod(0o755)
+    r = coda.amcoda(*args, "--restore-name", "u.jan.dead", stdin=full, volutil=dead)
+    assert r.status == 1 and "the server is dead or unreachable" in r.stderr, r
 
 
 def test_restore_refuses_an_incremental(coda):
@@ -447,6 +496,24 @@ def test_validate_accepts_a_dump_and_rejects_a_truncated_one(coda):
     assert coda.amcoda("validate", stdin=full).status == 0
     bad = coda.amcoda("validate", stdin=full[:-3])
     assert bad.status == 1 and "invalid dump" in bad.stderr
+
+
+def test_restore_to_a_server_whose_protection_db_lacks_a_user_is_caught_by_the_dump_back(coda):
+    # §23 row 16: the server restores the directory with a stale ACL and says
+    # successful; the dump back shows it (ACLs compared as sets, row 17)
+    coda.server.set_pdb({**coda.server.pdb(), "jan": 1001})
+    with coda.server.edit("u.jan") as ed:
+        ed.mkdir("/shared")
+        ed.setacl("/shared", [("jan", 127), ("System:AnyUser", 9)])
+    full = coda.amcoda("backup", *dle("u.jan", "--level", "0")).data
+    args = ("restore", "--disk", "/coda/u.jan", "--level", "0", "--partition", "/vicepa")
+    ok = coda.amcoda(*args, "--restore-name", "u.jan.known", stdin=full)
+    assert ok.status == 0 and "amcoda: verified" in ok.stderr, ok
+    coda.server.set_pdb({k: v for k, v in coda.server.pdb().items() if k != "jan"})  # another server
+    r = coda.amcoda(*args, "--restore-name", "u.jan.unknown", stdin=full)
+    assert r.status == 1 and "is WRONG" in r.stderr and "differs in acl" in r.stderr, r
+    assert "failed to parse ExternalAccessList" in (coda.root / "state" / "SrvLog").read_text()
+    Path(r.stderr.split("The merged image is kept: ")[1].split()[0]).unlink()
 
 
 def test_a_hung_volutil_does_not_hang_selfcheck_or_estimate(coda):

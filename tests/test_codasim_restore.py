@@ -58,6 +58,8 @@ def restore(srv: Server, data: bytes, partition: str = "/vicepa", name=None, vol
 
 
 def refused(srv: Server, data: bytes, match: str, **kw) -> None:
+    # a fresh server's transfer buffer: nothing of an earlier restore to read on into (§23 row 2)
+    (srv.root / "transfer.buf").unlink(missing_ok=True)
     before = [v.id for v in srv.volumes()]
     with pytest.raises(ServerError, match=match):
         restore(srv, data, **kw)
@@ -232,3 +234,84 @@ def test_never_written_file_is_restored_empty(srv):
 def test_refusal_is_a_bad_dump_stream(srv, clone):
     with pytest.raises(BadDumpStream):
         restore(srv, b"")
+
+
+# -- what a real server does beyond §17 (ref §23) ---------------------------
+
+def _dump(srv: Server, clone) -> bytes:
+    buf = io.BytesIO()
+    srv.dump(clone.id, 0, buf)
+    return buf.getvalue()
+
+
+def test_a_name_in_use_is_restored_again(srv, clone):
+    # row 15: the server makes a second volume of that name
+    data = _dump(srv, clone)
+    first, second = restore(srv, data, name="u.jan.fri"), restore(srv, data, name="u.jan.fri")
+    assert first != second
+    assert [v.id for v in srv.volumes() if v.name == "u.jan.fri"] == [first, second]
+
+
+def _with_acl(srv, entries):
+    vol = srv.volume("u.jan")
+    with srv.edit("u.jan") as ed:
+        ed.setacl("/d", entries)
+    srv.lock(vol.id)
+    return srv.volume(srv.backup(vol.id))
+
+
+def test_acls_come_back_in_the_servers_order(srv):
+    srv.create_volume("u.jan")
+    with srv.edit("u.jan") as ed:
+        ed.mkdir("/d")
+    srv.set_pdb({**srv.pdb(), "jan": 1001})
+    clone = _with_acl(srv, [("jan", 127), ("System:AnyUser", 9)])
+    restored = srv.volume(restore(srv, _dump(srv, clone)))
+    d = next(v for v in restored.large if v.vnum != 1)
+    # row 17: the same ACL, entries in id order
+    assert d.acl == "2\n0\nSystem:AnyUser\t9\njan\t127\n"
+    assert (srv.root / "SrvLog").exists() is False or "ExternalAccessList" not in (srv.root / "SrvLog").read_text()
+
+
+def test_an_acl_naming_an_unknown_user_is_left_stale_and_logged(srv):
+    srv.create_volume("u.jan")
+    with srv.edit("u.jan") as ed:
+        ed.mkdir("/d")
+    clone = _with_acl(srv, [("jan", 127), ("System:AnyUser", 9)])  # jan is not in the protection DB
+    vid = restore(srv, _dump(srv, clone))  # row 16: it succeeds anyway
+    restored = srv.volume(vid)
+    root, d = sorted(restored.large, key=lambda v: v.vnum)
+    assert d.acl == root.acl  # the previous vnode's ACL, not the one sent
+    assert "jan" not in d.acl
+    assert "failed to parse ExternalAccessList" in (srv.root / "SrvLog").read_text()
+
+
+def test_a_restored_volume_can_be_dumped_back(srv, clone):
+    # row 18: the way to check a restore
+    data = _dump(srv, clone)
+    vid = restore(srv, data, name="u.jan.back")
+    again = io.BytesIO()
+    level, n = srv.dump(vid, 0, again)
+    assert level == 0 and n == len(again.getvalue())
+    assert volume_state(read_dump_of(again.getvalue())) == srv.state(clone.id)
+
+
+def read_dump_of(data: bytes):
+    from codasim.restore import read_dump
+
+    return read_dump(io.BytesIO(data))
+
+
+def test_a_short_transfer_is_read_on_into_the_previous_restore(srv, clone):
+    # row 2 at the API: the server's buffer keeps the last restore's bytes
+    data = _dump(srv, clone)
+    restore(srv, data, name="u.jan.one")
+    vid = restore(srv, data[:50], name="u.jan.two")  # the rest never arrived
+    assert srv.state(vid) == srv.state(clone.id)
+
+
+def test_a_size_limit_fails_a_larger_dump(srv, clone):
+    data = _dump(srv, clone)
+    with pytest.raises(ServerError, match="CheckSideEffect"):
+        srv.restore(io.BytesIO(data), "/vicepa", "u.jan.big", limit=len(data) - 1)
+    assert restore(srv, data, name="u.jan.ok")  # off by default

@@ -7,10 +7,11 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from codasim import VOLUTIL, FakeClock, Server
+from codasim import PDBTOOL, VOLUTIL, FakeClock, Server
 from codasim.restore import parse_dump
 
 T0 = 1_700_000_000
@@ -106,12 +107,18 @@ def test_lock_twice_and_ancient_without_dump(state):
     assert "VolMarkAsAncient failed" in volutil(state, "ancient", f"{rw:x}", status=1).stderr.decode()
 
 
-def test_restore_from_stdin_info_and_purge(state):
+def _dump_of_backup(state) -> tuple[str, bytes]:
     rw = rw_id(state)
     volutil(state, "lock", f"{rw:x}")
     bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
-    dump = volutil(state, "dump", bid).stdout
-    r = volutil(state, "restore", "/vicepa/", input=dump)
+    return bid, volutil(state, "dump", bid).stdout
+
+
+def test_restore_from_a_file_info_and_purge(state, tmp_path):
+    bid, dump = _dump_of_backup(state)
+    staged = tmp_path / "staged.dump"
+    staged.write_bytes(dump)
+    r = volutil(state, "restore", "-f", staged, "/vicepa/")
     m = re.fullmatch(r"\nVolRestore successful, created ([0-9a-f]{8})\n", r.stdout.decode())
     assert m
     # a restored volume is not in the VLDB: found by its id only (ref §23 row 8)
@@ -119,16 +126,104 @@ def test_restore_from_stdin_info_and_purge(state):
         "VolInfo failed with Unknown RPC2 return code 22\n")
     info = volutil(state, "info", m.group(1)).stdout.decode()
     assert "/docs/a.txt\tfile 0644 6 bytes\n" in info and "/a\tsymlink 0777 -> docs/a.txt\n" in info
-    assert re.search(rf"^id = {m.group(1).lstrip('0')}, parentId = {rw:x}, ", info, re.M)
+    assert re.search(rf"^id = {m.group(1).lstrip('0')}, parentId = {rw_id(state):x}, ", info, re.M)
     assert "Large vnodes (directories)" in volutil(state, "info", "-all", m.group(1)).stdout.decode()
-    r2 = volutil(state, "restore", "-f", "-", "/vicepa", "u.jan.friday", "1000777", input=None,
-                 status=1)  # -f - names a file called "-"
-    assert "RestoreFile" in r2.stderr.decode()
-    bad = volutil(state, "restore", "/vicepa", input=dump[:-1], status=1)
-    assert re.match(rf"{BIND}\nVolRestore failed with VFAIL \(", bad.stderr.decode())
+    r2 = volutil(state, "restore", "-f", "-", "/vicepa", "u.jan.friday", "1000777", status=1)
+    assert "RestoreFile" in r2.stderr.decode()  # -f - names a file called "-"
+    staged.write_bytes(dump[:-1] + bytes([dump[-1] ^ 1]))
+    bad = volutil(state, "restore", "-f", staged, "/vicepa", status=1)
+    assert re.fullmatch(rf"{BIND}\nVolRestore failed with Unknown RPC2 return code 700\n", bad.stderr.decode())
+    assert "wrong end magic" in (state / "SrvLog").read_text()  # the reason is in the server's log
+    taken = volutil(state, "restore", "-f", staged, "/vicepa", "x", m.group(1), status=1)
+    assert re.fullmatch(rf"{BIND}\nVolRestore failed with Unknown RPC2 return code 604\n", taken.stderr.decode())
     out = volutil(state, "purge", m.group(1), "u.jan.restored").stdout.decode()
     assert out == f"Volume {m.group(1)} (u.jan.restored) successfully purged\n"
     volutil(state, "info", "u.jan.restored", status=1)
+
+
+def test_restore_without_a_file_asserts_and_sleeps_forever(state):
+    # §23 row 1: the dump on fd 0 is never read; the client never ends
+    _, dump = _dump_of_backup(state)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    p = subprocess.Popen([str(VOLUTIL), "restore", "/vicepa", "u.jan.stdin"], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={**env, "CODASIM_STATE": str(state)})
+    p.stdin.write(dump)
+    p.stdin.close()
+    with pytest.raises(subprocess.TimeoutExpired):
+        p.wait(timeout=3)
+    p.kill()
+    p.wait()
+    err = p.stderr.read()
+    assert re.match(rf"{BIND}Assertion failed: rockinfo->fd != 0", err.decode())
+    assert "Sleeping forever" in err.decode()
+    assert not [v for v in Server(state).volumes() if v.name == "u.jan.stdin"]
+
+
+def _volume_named(state, name):
+    return next(v for v in Server(state).volumes() if v.name == name)
+
+
+def test_a_pipe_whose_writer_pauses_restores_the_previous_restores_data(state, tmp_path):
+    # §23 row 2: the server reads on past the short read into its buffer,
+    # which still holds the previous restore: success, stale contents
+    _, old = _dump_of_backup(state)
+    with Server(state).edit("u.jan") as ed:
+        ed.write("/docs/a.txt", "omega\n")  # same size: the dump keeps its layout
+    _, new = _dump_of_backup(state)
+    assert len(new) == len(old) and new != old
+    staged = tmp_path / "old.dump"
+    staged.write_bytes(old)
+    volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.first")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    reader = subprocess.Popen([str(VOLUTIL), "restore", "-f", str(fifo), "/vicepa", "u.jan.paused"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**env, "CODASIM_STATE": str(state)})
+    with open(fifo, "wb") as w:
+        w.write(new[:100])
+        w.flush()
+        time.sleep(4)  # the writer pauses: the server has read what was there (it starts in < 4 s)
+        try:
+            w.write(new[100:])
+        except BrokenPipeError:
+            pass
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err.decode()
+    assert b"VolRestore successful" in out
+    paused = Server(state).state(_volume_named(state, "u.jan.paused").id)
+    assert paused["/docs/a.txt"].data == b"alpha\n"  # the previous restore's data
+    # the same bytes from a regular file restore what was sent
+    staged.write_bytes(new)
+    volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.second")
+    assert Server(state).state(_volume_named(state, "u.jan.second").id)["/docs/a.txt"].data == b"omega\n"
+
+
+def test_a_dump_above_the_transfer_buffer_fails_on_the_server(state, tmp_path):
+    # §23 row 3, with the limit set (off by default)
+    _, dump = _dump_of_backup(state)
+    staged = tmp_path / "d"
+    staged.write_bytes(dump)
+    r = volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.big", status=1,
+                env={"CODASIM_RESTORE_LIMIT": str(len(dump) - 1)})
+    assert re.fullmatch(rf"{BIND}ReadDump: Error RPC2_SEFAIL2 \(F\) in CheckSideEffect\n"
+                        r"VolRestore failed with Unknown RPC2 return code 700\n", r.stderr.decode())
+    volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.fits", env={"CODASIM_RESTORE_LIMIT": str(len(dump))})
+    Server(state).set_restore_limit(len(dump) - 1)  # the same, kept in the server's state
+    volutil(state, "restore", "-f", staged, "/vicepa", "u.jan.big", status=1)
+
+
+def test_pdbtool_looks_names_up_in_the_servers_protection_db(state):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODASIM_")}
+    env["CODASIM_STATE"] = str(state)
+
+    def lookup(name):
+        return subprocess.run([str(PDBTOOL), "n", name], capture_output=True, env=env, check=True).stdout.decode()
+
+    assert lookup("System:AnyUser") == "System:AnyUser's id is -101\n"
+    assert lookup("jan") == "jan's id is 0\n"
+    Server(state).set_pdb({**Server(state).pdb(), "jan": 1001})
+    assert lookup("jan") == "jan's id is 1001\n"
 
 
 def test_state_dir_option_and_missing_state(state, tmp_path):
@@ -322,6 +417,22 @@ def test_parallel_calls_share_the_server(state):
     for bid, (out, _err) in zip(clones * 3, outs):
         assert parse_dump(io.BytesIO(out)).volume_id == bid
     assert len(list((state / "backup").glob("*.newlist"))) == 2
+
+
+def test_getvolumelist_lists_every_volume_as_vlistvolumes_writes_it(state, tmp_path):
+    bid, dump = _dump_of_backup(state)
+    staged = tmp_path / "d"
+    staged.write_bytes(dump)
+    created = re.search(r"created (\w+)", volutil(state, "restore", "-f", staged, "/vicepb", "u.jan.r").stdout.decode())
+    r = volutil(state, "getvolumelist")
+    assert re.fullmatch(rf"{BIND}GetVolumeList finished successfully\n", r.stderr.decode())
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("P/vicepa H") and lines[1].startswith("P/vicepb H")
+    rw = rw_id(state)
+    assert re.fullmatch(rf"Wu\.jan I{rw:x} H1 P/vicepa m0 M0 U[0-9a-f]+ W{rw:x} C[0-9a-f]+ D[0-9a-f]+ "
+                        r"B[0-9a-f]+ A0", lines[2])
+    assert lines[3].startswith(f"Bu.jan.backup I{int(bid, 16):x} H1 P/vicepa ")
+    assert lines[4].startswith(f"Bu.jan.r I{int(created.group(1), 16):x} H1 P/vicepb ")
 
 
 def test_a_dump_told_to_die_mid_stream(state):

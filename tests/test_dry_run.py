@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coda_restore.errors import PREFLIGHT_FAILED, USAGE
+from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, USAGE
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example-logs"
 SOURCES = ["--logdir", EXAMPLE / "log", "--tapelist", EXAMPLE / "tapelist", "--holding", EXAMPLE / "holding"]
@@ -79,3 +79,23 @@ def test_only_what_was_not_given_is_asked_of_the_config(cli, tmp_path, asked):
     result = cli("volumes", "--config", "nosuch", *src, exit_status=USAGE)
     assert asked() == ["nosuch --list holdingdisk"]
     assert result.stderr == f"coda-restore: error: Amanda config 'nosuch' cannot be read: {NO_CONF.split(': ', 2)[2]}\n"
+
+
+def test_an_unrestorable_plan_still_shows_the_checks_and_exits_3_as_a_run_does(cli, tmp_path, asked):
+    src = ["--logdir", EXAMPLE / "log", "--tapelist", EXAMPLE / "tapelist"]  # no holding: a broken link
+    out = cli("run", "u.ann", "--date", "2026-03-08", "--now", "2026-03-09", "--tz", "UTC", "--config", "nosuch",
+              *src, "--output", tmp_path / "m", "--workdir", tmp_path / "w", "--dry-run",
+              exit_status=NOT_RESTORABLE).stdout
+    pre = out.split("preflight:\n", 1)[1].splitlines()
+    assert pre[1] == f"  FAIL Amanda config: {NO_CONF}"
+    assert pre[2].startswith("  FAIL plan: not restorable: the exact chain for 2026-03-08") and "20260308010000/1" in pre[2]
+
+
+def test_a_real_run_refuses_an_unreadable_config_as_the_rehearsal_does(cli, tmp_path, asked):
+    src = ["--logdir", EXAMPLE / "log", "--tapelist", EXAMPLE / "tapelist", "--holding", EXAMPLE / "holding"]
+    for given in (src, []):  # with the records given, or asked of the config
+        result = cli("run", "u.ann", "--date", "friday", "--now", "2026-03-09", "--tz", "UTC", "--config", "nosuch",
+                     *given, "--output", tmp_path / "m", "--workdir", tmp_path / "w", exit_status=PREFLIGHT_FAILED)
+        assert result.stderr.splitlines()[-1].startswith("coda-restore: error: preflight failed: Amanda config: ")
+        assert "nosuch" in result.stderr.splitlines()[-1] and "line 363" not in result.stderr
+    assert not (tmp_path / "m").exists() and not (tmp_path / "w").exists()

@@ -215,7 +215,8 @@ def test_extract_json_summary(tmp_path, cli):
     doc = json.loads(cli("extract", dump, "sub", "--to", tmp_path / "out", "--json").stdout)
     assert doc == {
         "schema": "coda-restore.extract/1", "dumps": [str(dump)], "paths": ["sub"], "target": str(tmp_path / "out"),
-        "directories": 2, "files": 1, "symlinks": 0, "hardlinks": 0, "bytes": 5000, "orphans": 1, "warnings": [],
+        "directories": 2, "files": 1, "symlinks": 0, "hardlinks": 0, "bytes": 5000, "not_created": [], "orphans": 1,
+        "warnings": [],
     }
     cli("extract", dump, "--tar", "-", "--json", exit_status=2)
 
@@ -266,10 +267,10 @@ def test_a_name_with_dotdot_cannot_escape_and_nothing_is_written(tmp_path, cli):
     assert os.listdir(work) == [] and sorted(os.listdir(tmp_path)) == ["work"]
     cli("extract", DATA / "escape.dump", "--tar", work / "x.tar", exit_status=4)
     assert os.listdir(work) == []
-    # ls shows the rest and names the hostile entries.
-    res = cli("ls", DATA / "escape.dump")
-    assert "ok.txt" in res.stdout and "escape" not in res.stdout
-    assert "../escape" in res.stderr and "unsafe name" in res.stderr
+    # valid for every command or for none (issue 13): ls and inspect refuse it too
+    for command in ("ls", "inspect"):
+        res = cli(command, DATA / "escape.dump", exit_status=4)
+        assert "../escape" in res.stderr and "could escape" in res.stderr
 
 
 # -- property: any volume comes back ---------------------------------------------
@@ -357,3 +358,18 @@ def test_a_very_deep_volume(tmp_path, cli):
         os.close(fd)
         # pytest's own cleanup (shutil.rmtree) recurses once per level.
         subprocess.run(["rm", "-rf", "--", str(tmp_path / "out")], check=True)
+
+
+def test_ls_lists_an_empty_target_symlink_and_extract_says_it_did_not_create_it(tmp_path, cli):
+    import voldump_vectors as V
+
+    large, small = V.f1_parts()
+    small[2] = V.file(6, 5, b"", type=V.VnodeType.SYMLINK, mode=0o777)  # "link" -> ""
+    dump = tmp_path / "full.0"
+    dump.write_bytes(V.build(V.header(), V.volume(), large, small))
+    listed = cli("ls", dump).stdout
+    assert any(line.endswith(" link -> ") and line.startswith("lrwxrwxrwx") for line in listed.splitlines())
+    r = cli("extract", dump, "--to", tmp_path / "out")
+    assert "not created (1, no file system can hold them; see the warnings): link" in r.stdout
+    assert "link: symlink target b'' cannot be created; skipped" in r.stderr
+    assert not (tmp_path / "out" / "link").exists()

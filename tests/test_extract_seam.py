@@ -11,7 +11,7 @@ import pytest
 
 from coda_restore.errors import NotRestorable, OutputExists, UnsafeName, UsageError
 from coda_restore.voldump import dirpage
-from coda_restore.voldump.extract import DirectorySink, ExtractOptions, TarSink, extract_records
+from coda_restore.voldump.extract import DirectorySink, ExtractOptions, ListSink, TarSink, extract_records
 from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, VnodeClass, Vnode
 from coda_restore.voldump.tree import Kind, Meta, ProblemKind, build_layout, parse_path, show_path
 
@@ -192,6 +192,18 @@ def test_symlinks_no_system_can_make_are_skipped_with_a_note(tmp_path):
         "empty: symlink target b'' cannot be created; skipped",
         "nul: symlink target b'a\\x00b' cannot be created; skipped",
     ]
+
+
+def test_a_listing_shows_symlinks_with_an_empty_target_as_the_server_keeps_them(tmp_path):
+    # ref §23: 10 of 47 listings differed from the real server's for this alone
+    root = dirv((1, 1), (1, 1), [(b"empty", (2, 1)), (b"ok", (6, 1))])
+    dump = Dump([root], [(filev((2, 1), b"", type_=3), b""), (filev((6, 1), b"x", type_=3), b"x")])
+    sink = ListSink()
+    res = dump.run(sink)
+    assert [(e.path, e.target) for e in sink.entries] == [((b"empty",), b""), ((b"ok",), b"x")]
+    assert res.not_created == [] and res.symlinks == 2
+    res = dump.run(DirectorySink(tmp_path / "out"))
+    assert res.not_created == ["empty"] and os.listdir(tmp_path / "out") == ["ok"]
 
 
 def test_write_errors_name_the_file_and_leave_no_half_file(tmp_path):

@@ -51,3 +51,15 @@ def test_dumps_on_an_unread_holding_disk_say_so(cli):
     held = cli("history", "u.ann", *src, "--holding", EXAMPLE / "holding", "--json")
     assert held.stderr == ""
     assert json.loads(held.stdout)["dumps"][0]["available"] is True
+
+
+def test_no_tapelist_at_all_is_a_warning(cli, tmp_path):
+    import shutil
+
+    logdir = tmp_path / "log"  # no tapelist given, none beside it
+    shutil.copytree(EXAMPLE / "log", logdir)
+    result = cli("volumes", "--logdir", logdir, "--holding", EXAMPLE / "holding", "--json")
+    assert result.stderr.splitlines() == [
+        f"coda-restore: warning: {logdir}: no tapelist (give --tapelist FILE or --config): every tape copy counts as gone"]
+    assert {v["disk"]: v["available"] for v in json.loads(result.stdout)["volumes"]} == {
+        "coda:root": 1, "p.proj": 0, "u.ann": 1, "u.jan": 0}  # only the holding disk's dumps

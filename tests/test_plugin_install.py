@@ -73,7 +73,8 @@ def test_install_from_a_venv_amandas_user_cannot_reach_is_refused(libexec, tmp_p
     done = install("--amlibexecdir", libexec, "--user", USER, python=venv / "bin" / "python")
     assert done.returncode == 9, done.stdout + done.stderr
     assert done.stderr.startswith(f"amcoda install: error: Amanda's user {USER} cannot run amcoda from {venv}: ")
-    assert "Permission denied" in done.stderr and "nothing was installed" in done.stderr
+    assert f"{libexec}/application/amcoda: 3: exec: {venv}/bin/python: Permission denied" in done.stderr
+    assert "nothing was installed" in done.stderr
     assert list((libexec / "application").iterdir()) == []
 
 
@@ -100,3 +101,12 @@ def test_install_without_amanda_application_dir_is_a_usage_error(tmp_path):
     assert done.returncode == 2
     assert done.stderr == (f"amcoda install: error: {tmp_path / 'nowhere' / 'application'} is not a directory "
                            "(is Amanda installed? see --amlibexecdir)\n")
+
+
+def test_install_under_a_name_of_its_own(libexec):
+    """--name: a second plugin beside amcoda (amanda.conf: plugin "amcoda-test")."""
+    done = install("--amlibexecdir", libexec, "--user", USER, "--name", "amcoda-test")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (libexec / "application").iterdir()) == ["amcoda-test"]
+    bad = install("--amlibexecdir", libexec, "--user", USER, "--name", "../amcoda")
+    assert bad.returncode == 2 and "bad plugin name '../amcoda'" in bad.stderr

@@ -62,6 +62,27 @@ def test_merge_to_a_file(tmp_path):
     run_cli("inspect", out)
 
 
+def test_merge_of_a_full_dump_alone_writes_it_validated(tmp_path):
+    # an exact chain can be one level 0
+    out = tmp_path / "merged.0"
+    r = run_cli("merge", out, DATA / "full.0")
+    assert out.read_bytes() == (DATA / "full.0").read_bytes()
+    assert "(10358 bytes, validated)" in r.stderr
+    r = run_cli("merge", "-", "-", input=(DATA / "full.0").read_bytes())
+    assert r.stdout_bytes == (DATA / "full.0").read_bytes()
+
+
+@pytest.mark.parametrize("full, message", [
+    ("incr.1", "incr.1 is not a full dump (level 1); nothing to merge it onto"),
+    ("truncated.0", "truncated.0: offset 5000: truncated dump: file data needs 5000 bytes, got 1200"),
+    ("trailing.0", "trailing.0: offset 10358: trailing bytes after the end of the dump"),
+])
+def test_merge_of_a_bad_full_dump_alone_exits_4_and_leaves_nothing(tmp_path, full, message):
+    r = run_cli("merge", tmp_path / "merged.0", DATA / full, exit_status=4)
+    assert message in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_merge_to_stdout_and_from_stdin(tmp_path):
     out = tmp_path / "merged.0"
     run_cli("merge", out, DATA / "full.0", DATA / "incr.1")

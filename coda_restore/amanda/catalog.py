@@ -56,6 +56,7 @@ from coda_restore.amanda.logfile import (
     Result,
     Start,
     _kb,
+    damage,
     open_lines,
     parse_line,
     quote,
@@ -73,6 +74,7 @@ from coda_restore.amanda.model import (
     TapeCopy,
     TapelistEntry,
     Unavailable,
+    UnreadableLog,
 )
 from coda_restore.amanda.tapelist import read_tapelist
 
@@ -166,6 +168,7 @@ class _Folder:
         # one int object per value (an int above 256 is 28 bytes each).
         self._int = {}.setdefault
         self.warnings: list[CatalogWarning] = []
+        self.unreadable: list[UnreadableLog] = []
         self.chunked: list[Dump] = []  # a chunker wrote them to a holding disk
 
     # -- helpers ---------------------------------------------------------
@@ -207,7 +210,7 @@ class _Folder:
 
     # -- one log ---------------------------------------------------------
 
-    def fold(self, log: LogFile, needle: str | None = None) -> None:
+    def fold(self, log: LogFile, needle: str | None = None, skip: frozenset[int] = frozenset()) -> None:
         path = log.path
         stamp = log.datestamp
         write_ts = ts14(stamp)
@@ -227,6 +230,8 @@ class _Folder:
         fast = self.fast
         TAPER, DONE = Program.TAPER, LogType.DONE
         for lineno, raw in lines:
+            if skip and lineno in skip:
+                continue  # damaged: a NUL never becomes part of a host or disk name
             # The three shapes that make nearly every line of a modern log
             # are matched here without the general parser (same Result).
             head = raw[:4]
@@ -450,7 +455,7 @@ class _Folder:
         dumps = self.dumps
         ordered = tuple(dumps[key] for key in sorted(dumps))
         dumps.clear()
-        return Catalog(ordered, tapelist, tuple(self.warnings))
+        return Catalog(ordered, tapelist, tuple(self.warnings), tuple(self.unreadable))
 
 
 class _NoResult:
@@ -491,9 +496,18 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
             warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
         for log in list_logs(logdir, entries):
             try:
-                folder.fold(log, needle)
+                found = damage(log.path)
+                skip = frozenset()
+                if found is not None:
+                    skip, what = found
+                    where = Origin(log.path, min(skip))
+                    warnings.append(CatalogWarning(where, f"damaged log: {what}; those lines are skipped"))
+                    folder.unreadable.append(UnreadableLog(where, log.datestamp, what))
+                folder.fold(log, needle, skip)
             except OSError as err:
                 warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
+                folder.unreadable.append(UnreadableLog(Origin(log.path), log.datestamp,
+                                                       f"cannot be read: {err.strerror}"))
     for hd in scan_holding([os.fspath(h) for h in holding], warnings):
         h = hd.header
         if volume is not None and h.disk != volume:
@@ -509,6 +523,9 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
     if tapelist is not None and not entries:
         warnings.append(CatalogWarning(Origin(os.fspath(tapelist)),
                                        "the tapelist names no tapes: every tape copy counts as gone"))
+    elif tapelist is None and logdir is not None:
+        warnings.append(CatalogWarning(Origin(os.fspath(logdir)), "no tapelist (give --tapelist FILE or --config): "
+                                       "every tape copy counts as gone"))
     return folder.catalog(entries)
 
 

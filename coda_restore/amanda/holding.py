@@ -90,6 +90,16 @@ def read_header(path: str) -> Header:
         return parse_header(f.read(HEADER_BYTES))
 
 
+def _check_size(path: str) -> None:
+    """A holding file is its 32 KiB header and then data: anything shorter
+    (cut, or empty) is no copy of a dump, and is said so, not dropped."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise LogSyntaxError("the file is empty (0 bytes)")
+    if size < HEADER_BYTES:
+        raise LogSyntaxError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte Amanda header")
+
+
 def _live_pid(run_dir: str) -> bool:
     try:
         with open(os.path.join(run_dir, "pid")) as f:
@@ -127,13 +137,17 @@ def scan_holding(roots: tuple[str, ...] | list[str], warnings: list[CatalogWarni
             run_dir = os.path.join(root, run)
             if not _RUN_DIR.fullmatch(run) or not os.path.isdir(run_dir) or _live_pid(run_dir):
                 continue
-            for name in sorted(os.listdir(run_dir)):
+            try:
+                names = sorted(os.listdir(run_dir))
+            except OSError as err:
+                warnings.append(CatalogWarning(Origin(run_dir), f"cannot list holding run directory: {err.strerror}"))
+                continue
+            for name in names:
                 path = os.path.join(run_dir, name)
                 if name.endswith(".tmp") or name == "pid" or not os.path.isfile(path):
                     continue
-                if os.path.getsize(path) == 0:
-                    continue
                 try:
+                    _check_size(path)
                     header = read_header(path)
                 except LogSyntaxError as err:
                     warnings.append(CatalogWarning(Origin(path), f"not a holding dump: {err}"))
@@ -158,6 +172,7 @@ def _follow_chunks(path: str, header: Header, warnings: list[CatalogWarning]) ->
             partial = True
             break
         try:
+            _check_size(nxt)
             chunk = read_header(nxt)
             size += max(os.path.getsize(nxt) - HEADER_BYTES, 0)
         except (OSError, LogSyntaxError) as err:
@@ -168,5 +183,8 @@ def _follow_chunks(path: str, header: Header, warnings: list[CatalogWarning]) ->
         chunks.append(nxt)
         partial = partial or chunk.partial
         nxt = chunk.cont_filename
+    if size == 0 and not partial:
+        warnings.append(CatalogWarning(Origin(path), "holding file has a header but no data: not a copy"))
+        partial = True
     status = DumpStatus.PARTIAL if partial else DumpStatus.OK
     return HoldingCopy(path=path, chunks=tuple(chunks), status=status, kb=size // 1024)

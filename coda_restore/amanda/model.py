@@ -218,6 +218,20 @@ class CatalogWarning:
         return f"{self.origin}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableLog:
+    """A log that exists but could not be read whole (unreadable, cut
+    mid-line, binary garbage or NULs): any dump recorded in it is unknown,
+    so no answer may rely on the records being complete around its date."""
+
+    origin: Origin  # the file, and the first damaged line (0: the whole file)
+    datestamp: str  # the run it logs
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.what}"
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Every dump the records know, available or not, sorted by
@@ -226,6 +240,7 @@ class Catalog:
     dumps: tuple[Dump, ...]
     tapelist: tuple[TapelistEntry, ...] = ()
     warnings: tuple[CatalogWarning, ...] = ()
+    unreadable: tuple[UnreadableLog, ...] = ()
     # (host, disk) -> that DLE's dumps; built once, so that dumps_of() does
     # not scan a year of dumps per call.
     _index: dict = field(default=None, init=False, repr=False, compare=False)

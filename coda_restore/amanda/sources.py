@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from pathlib import Path
@@ -74,13 +75,33 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         guess = Path(logdir).parent / "tapelist"  # type: ignore[arg-type]
         if guess.is_file():
             tapelist = guess
-    if not os.path.isdir(logdir):  # type: ignore[arg-type]
-        raise UsageError(f"log directory {os.fspath(logdir)} does not exist")  # type: ignore[arg-type]
-    if tapelist is not None and not os.path.isfile(tapelist):
-        raise UsageError(f"tapelist {os.fspath(tapelist)} does not exist")
+    wrong = _not_a(logdir, directory=True)  # type: ignore[arg-type]
+    if wrong:
+        raise UsageError(f"log directory {os.fspath(logdir)} {wrong}")  # type: ignore[arg-type]
+    wrong = _not_a(tapelist, directory=False) if tapelist is not None else None
+    if wrong:
+        raise UsageError(f"tapelist {os.fspath(tapelist)} {wrong}")
     if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
         raise NoRecords(os.fspath(logdir))
     return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
+
+
+def _not_a(path: str | os.PathLike, directory: bool) -> str | None:
+    """What is wrong with a record path, truly said ("does not exist" only
+    when it does not), or None when it is the directory or file wanted."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as err:
+        return f"cannot be read: {err.strerror}"
+    if directory:
+        if not stat.S_ISDIR(mode):
+            return "is not a directory"
+        return None if os.access(path, os.R_OK | os.X_OK) else "cannot be read: Permission denied"
+    if stat.S_ISREG(mode):
+        return None
+    return "is a directory, not a file" if stat.S_ISDIR(mode) else "is not a regular file (a FIFO or a device)"
 
 
 def load_volume(volume: str, host: str | None = None, config: str | None = None,

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
-from coda_restore.check import _age, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
+from coda_restore.check import age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
                                   app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
@@ -92,7 +92,7 @@ def check_command(
             gaps = "; ".join(f"{pretty_datestamp(g.start)} to {pretty_datestamp(g.until) if g.until else 'now'}"
                              for g in v.gaps) or "none"
             _row(table, v.host, v.disk, v.verdict, "ok" if v.restorable_now else "NOT RESTORABLE",
-                 _point(v.newest_point), _age(v.newest_age) if v.newest_age is not None else "-",
+                 _point(v.newest_point), age_text(v.newest_age) if v.newest_age is not None else "-",
                  _point(v.oldest_point), f"{v.restorable_days}/{v.window_days}", gaps)
         out.print(table)
         for v in report.volumes:

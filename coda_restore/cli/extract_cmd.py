@@ -12,9 +12,9 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.errors import UsageError
+from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.voldump import extract as ex
-from coda_restore.voldump.files import display_name, output
+from coda_restore.voldump.files import output
 from coda_restore.voldump.tree import show_path
 
 ArgsArg = Annotated[
@@ -78,12 +78,23 @@ def extract_cmd(
         sink = ex.DirectorySink(to, force=force, owners=owners)
         try:
             result = ex.run(dumps, sink, options, stdin, chain)
+        except CodaRestoreError as err:
+            if sink.last is None:
+                raise  # refused before anything was written
+            partly = ex.PartlyExtracted(err, sink.what_was_written())
+            partly.exit_status = err.exit_status
+            raise partly from err
         finally:
             sink.close()
         target = str(to)
     else:
         with output(tar, force) as f:  # a temporary name, renamed when complete
-            result = ex.run(dumps, ex.TarSink(f, name=display_name(tar)), options, stdin, chain)
+            tar_sink = ex.TarSink(f, name="standard output" if tar == "-" else tar)
+            try:
+                result = ex.run(dumps, tar_sink, options, stdin, chain)
+            except BaseException:
+                tar_sink.abandon()
+                raise
         target = tar
     warn(result.notes)
     hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
@@ -99,6 +110,7 @@ def extract_cmd(
             "symlinks": result.symlinks,
             "hardlinks": result.hardlinks,
             "bytes": result.bytes,
+            "not_created": result.not_created,
             "orphans": result.orphans,
             "warnings": result.notes,
         })
@@ -106,5 +118,8 @@ def extract_cmd(
     out = sys.stderr if tar == "-" else sys.stdout
     print(f"extracted {result.directories} directories, {result.files} files ({result.bytes} bytes), "
           f"{result.symlinks} symlinks, {result.hardlinks} hard links to {target}", file=out)
+    if result.not_created:
+        print(f"not created ({len(result.not_created)}, no file system can hold them; see the warnings): "
+              + ", ".join(result.not_created), file=out)
     if line:
         print(line, file=out)

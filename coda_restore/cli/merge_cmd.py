@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -13,6 +13,7 @@ from coda_restore.cli.app import app
 from coda_restore.errors import UsageError
 from coda_restore.voldump.files import display_name, open_dump, output
 from coda_restore.voldump.merge import merge
+from coda_restore.voldump.validate import copy_validated
 
 
 @app.command("merge")
@@ -20,8 +21,9 @@ def merge_cmd(
     out: Annotated[str, typer.Argument(metavar="OUT", help="The merged full dump; '-' for stdout.")],
     full: Annotated[str, typer.Argument(metavar="FULL", help="The level 0 dump ('-' for stdin).")],
     incrementals: Annotated[
-        list[str], typer.Argument(metavar="INCR...", help="The incrementals, oldest first.")
-    ],
+        Optional[list[str]], typer.Argument(metavar="[INCR]...", help="The incrementals, oldest first "
+                                            "(none: FULL is validated and written as it is).")
+    ] = None,
     chain: Annotated[
         ChainMode,
         typer.Option("--chain", help="exact: each incremental's oldest must equal the previous latest; "
@@ -29,8 +31,9 @@ def merge_cmd(
     ] = ChainMode.EXACT,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:
-    """Merge FULL and INCR... into one full dump, checking every link (like codamergedump applied in turn)."""
-    names = [full, *incrementals]
+    """Merge FULL and INCR... into one full dump, checking every link (like codamergedump applied in turn).
+    With no INCR, FULL is validated and written as it is."""
+    names = [full, *(incrementals or [])]
     if names.count("-") > 1:
         raise UsageError("only one input can be '-' (stdin)")
     if out == "-" and sys.stdout.isatty():
@@ -38,6 +41,12 @@ def merge_cmd(
     with contextlib.ExitStack() as stack:
         sources = [(display_name(n), stack.enter_context(open_dump(n))) for n in names]
         sink = stack.enter_context(output(out, force))
+        if len(sources) == 1:  # an exact chain can be one level 0
+            checked = copy_validated(sources[0][1], sink.write, sources[0][0])
+            typer.echo(f"coda-restore: wrote the full dump {sources[0][0]} of {checked.header.volume_name} "
+                       f"({checked.size} bytes, validated) to {display_name(out) if out != '-' else '<stdout>'}",
+                       err=True)
+            return
         result = merge(sink, sources, chain)
     for note in result.notes:
         typer.echo(f"coda-restore: note: {note}", err=True)

@@ -18,10 +18,11 @@ from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv, stdout_console
-from coda_restore.errors import NOT_RESTORABLE, OutputExists
+from coda_restore.errors import NOT_RESTORABLE
 from coda_restore.history import VolumeHistory
 from coda_restore.plan import Plan
 from coda_restore.planner import make_plan
+from coda_restore.voldump.files import check_output, output as atomic_output
 from coda_restore.when import parse_now, parse_when, zone
 
 def _row(table: Table, *cells: str) -> None:
@@ -120,12 +121,13 @@ def plan_command(
     # Validate before reading a single log line.
     zone_ = zone(tz)
     target = parse_when(date, now=parse_now(now, zone_))
-    if output is not None and output.exists() and not force:
-        raise OutputExists(output)
-    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
-    result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
     if output is not None:
-        output.write_text(planfile.dumps(result), encoding="utf-8")
+        check_output(output, force)  # a directory, a missing one, an existing file: before any log
+    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
+    result = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
+    if output is not None:
+        with atomic_output(output, force) as f:  # a full disk leaves no half plan behind
+            f.write(planfile.dumps(result).encode("utf-8"))
     if json:
         print_json(result.to_dict())
     else:

@@ -21,9 +21,11 @@ from coda_restore.cli.app import (ConfigOpt, HoldingOpt, HostOpt, JsonOpt, Logdi
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
-from coda_restore.errors import PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
+from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
-from coda_restore.executor.runner import RunOptions, RunResult, check_options, run, unplanned_preflight
+from coda_restore.executor.restore import Transport
+from coda_restore.executor.runner import (PreflightFailed, RunOptions, RunResult, check_options, run,
+                                          unplanned_preflight)
 from coda_restore.history import VolumeHistory
 from coda_restore.planner import make_plan
 from coda_restore.when import Target, parse_now, parse_when, zone
@@ -103,9 +105,23 @@ def run_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Accepted for scripts; run never prompts.")] = False,
     log_json: Annotated[Optional[Path], typer.Option("--log-json", help="Append one JSON event per step "
                                                      "to this file.")] = None,
-    stall_timeout: Annotated[float, typer.Option("--stall-timeout", help="Stop a stage that moves no bytes "
-                                                 "for this many seconds (0: never).")] = 600.0,
+    stall_timeout: Annotated[float, typer.Option("--stall-timeout", help="Stop a fetch, merge or dump back "
+                                                 "that moves no bytes for this many seconds (0: never).")] = 600.0,
     volutil: Annotated[str, typer.Option("--volutil", help="The volutil program.")] = "volutil",
+    staging: Annotated[Optional[Path], typer.Option("--staging", help="Directory for the merged image "
+                                                    "volutil restore -f reads (default: the volume's "
+                                                    "workdir); its space is checked in preflight.")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the staged image after a successful "
+                                       "restore.")] = False,
+    transport: Annotated[Transport, typer.Option("--transport", help="file (default): volutil restore -f "
+                                                 "STAGED; stdin: the staged file on volutil's stdin, for "
+                                                 "old servers only (current Coda hangs on it).")]
+    = Transport.FILE,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Dump the restored volume back and "
+                                         "compare it with what was sent (default); --no-verify only by "
+                                         "explicit choice, said in the report.")] = True,
+    pdbtool: Annotated[str, typer.Option("--pdbtool", help="The protection DB tool, to check that the "
+                                         "server knows the users the dump's ACLs name.")] = "pdbtool",
     host: HostOpt = None,
     now: NowOpt = None,
     tz: TzOpt = None,
@@ -117,8 +133,10 @@ def run_command(
     json: JsonOpt = False,
 ) -> None:
     """Restore VOLUME to the state at --date: fetch each image with
-    amfetchdump, prove every link, merge in one pass and stream the result
-    into volutil restore.  Never prompts; resumable after a failure."""
+    amfetchdump, prove every link, merge in one pass into a staged regular
+    file, restore it with volutil restore -f, then dump the new volume back
+    and compare it with what was sent (exit 6 if the server failed or
+    differs).  Never prompts; resumable after a failure."""
     zone_ = zone(tz)
     if plan_file is None and date is None:
         raise UsageError("give --date WHEN, or --plan FILE")
@@ -131,28 +149,35 @@ def run_command(
     else:
         target = parse_when(date, now=parse_now(now, zone_))
     options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
-                         dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force)
+                         dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force,
+                         staging=staging, keep=keep, transport=transport, verify=verify, pdbtool=pdbtool)
     if config is None:
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config")
     check_options(options)
     try:
         catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding)  # only its records
     except ConfigUnreadable as err:
-        if not dry_run:
-            raise
-        # A rehearsal shows every check it can: the config's FAIL line among them.
+        # The config's failure is a preflight FAIL, in a rehearsal and in a run
+        # alike; a rehearsal shows every other check it can.
         if logdir is None:
+            if not dry_run:
+                raise PreflightFailed(f"Amanda config: {err}") from None
             pre = unplanned_preflight(config, options, "no plan: the records' place is asked of the config "
                                                         "(or give --logdir DIR)")
             _render_result(RunResult(pre), dry_run, json, None)
             raise typer.Exit(PREFLIGHT_FAILED) from None
-        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)
-    fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d)), target, chain, config=config)
+        catalog, h, d = open_volume(volume, host, None, logdir, tapelist, holding)  # its preflight FAILs
+    fresh = make_plan(VolumeHistory(h, d, catalog.dumps_of(h, d), catalog.unreadable), target, chain, config=config)
     if loaded is not None:
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
     if output != "-" and not json:
         render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz))  # the plan first, on stdout
+    if dry_run and not the_plan.restorable:
+        # the rehearsal still shows the checks; a real run refuses with the same status (3)
+        pre = unplanned_preflight(config, options, f"not restorable: {the_plan.reason}")
+        _render_result(RunResult(pre), dry_run, json, the_plan)
+        raise typer.Exit(NOT_RESTORABLE)
     reporters = [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))
@@ -180,6 +205,9 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
             "preflight_ok": pre.ok,
             "preflight": [{"check": c.name, "ok": c.ok, "state": c.state, "detail": c.detail} for c in pre.checks],
             "commands": [list(c) for c in pre.commands],
+            "verify_command": None if pre.verify_command is None else list(pre.verify_command),
+            "staged": None if pre.staged is None else str(pre.staged),
+            "verified": result.verified,
             "volume_name": result.volume_name,
             "restored_id": None if result.restored_id is None else f"{result.restored_id:08x}",
             "bytes": result.bytes,
@@ -195,8 +223,14 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
             print(f"  {c.state:<4} {c.name}: {c.detail}", file=out)
         print("commands a run executes, in order:" if pre.commands else
               "commands a run executes: unknown, no plan could be made", file=out)
-        for c in pre.commands:
+        for c in pre.commands[:-1] if pre.staged is not None else pre.commands:
             print(f"  {proc.display(c)}", file=out)
+        if pre.staged is not None:
+            print(f"  (merged into {proc.display([str(pre.staged)])})", file=out)
+            print(f"  {pre.restore_shown}", file=out)
+        if pre.verify_command is not None:
+            print(f"  {proc.display(pre.verify_command)}  (NEWID: the id the restore prints; the dump back is "
+                  "compared with what was sent)", file=out)
         if not pre.ok:
             failed = sum(not c.ok for c in pre.checks)
             print(f"preflight FAILED ({failed} check(s)): a run would refuse to start", file=out)
@@ -206,3 +240,4 @@ def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan) -> No
     if result.restored_id is not None:
         print(f"restored {result.volume_name} as volume {result.restored_id:08x} "
               f"({result.bytes} bytes; fetched {len(result.fetched)}, resumed {len(result.resumed)})", file=out)
+        print(result.verified, file=out)

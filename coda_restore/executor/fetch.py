@@ -111,6 +111,15 @@ class Watchdog:
                     child.kill()
 
 
+def raise_own_failure(child: proc.Child, err: BaseException) -> None:
+    """A bad stream from a child that failed by itself: the child's exit
+    status and stderr come first, the stream's complaint is the cause."""
+    if isinstance(err, VerificationFailed):
+        failure = child.own_failure()
+        if failure is not None:
+            raise failure from err
+
+
 @dataclass(frozen=True)
 class Spooled:
     path: Path
@@ -139,11 +148,13 @@ def spool(argv: list[str], dest: Path, check: Callable[[object], object], watchd
                 progress(size)
         watchdog.check()
         child.wait()
-    except BaseException:
-        child.kill()
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        watchdog.check()  # a stall explains the rest
+        raise_own_failure(child, err)
         raise
     finally:
+        child.kill()
         watchdog.forget(child)
     tmp.rename(dest)
     return Spooled(dest, size, digest.hexdigest())

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from coda_restore.errors import UsageError
+from coda_restore.voldump import files
 
 JOURNAL_NAME = "journal.json"
 SCHEMA = "coda-restore.journal/1"
@@ -35,6 +35,29 @@ class ForeignJournal(UsageError):
     """{} belongs to another plan ({}); use another --workdir or remove it"""
 
 
+class BadJournal(UsageError):
+    """{} cannot be read ({}); remove it (its spool is then fetched again)"""
+
+
+def _load(path: Path) -> dict | None:
+    """The journal's data, or None when there is none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise BadJournal(path, getattr(err, "strerror", None) or err) from None
+    if not isinstance(data, dict):
+        raise BadJournal(path, "not a JSON object")
+    return data
+
+
+def restore_started(workdir: Path, plan_hash: str) -> str | None:
+    """The volume an earlier run of this plan was restoring when it stopped."""
+    data = _load(workdir / JOURNAL_NAME)
+    return data.get("restore_started") if data and data.get("plan_hash") == plan_hash else None
+
+
 def sha256_of(path: Path, bufsize: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -49,8 +72,8 @@ class Journal:
         self.plan_hash = plan_hash
         self.spooled: dict[str, SpooledImage] = {}
         self.restore_started: str | None = None  # volume name volutil was creating
-        if self.path.exists():
-            data = json.loads(self.path.read_text())
+        data = _load(self.path)
+        if data is not None:
             if data.get("plan_hash") != plan_hash:
                 raise ForeignJournal(self.path, data.get("plan_hash", "?")[:12])
             self.spooled = {k: SpooledImage(**v) for k, v in data.get("spooled", {}).items()}
@@ -88,9 +111,5 @@ class Journal:
             "spooled": {k: asdict(v) for k, v in self.spooled.items()},
             "restore_started": self.restore_started,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        with files.output(self.path, force=True) as f:  # the one atomic writer
+            f.write(json.dumps(data, indent=2, sort_keys=True).encode("utf-8"))

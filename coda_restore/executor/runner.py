@@ -12,26 +12,41 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_restore import proc
 from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
-from coda_restore.errors import PREFLIGHT_FAILED, CodaRestoreError, NotRestorable, UsageError
+from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import Watchdog, as_amanda_user, fetch_argv, read_amanda_header, spool
-from coda_restore.executor.journal import Journal, SpooledImage
-from coda_restore.executor.sink import FileSink, VolutilSink
+from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
+                                         read_amanda_header, spool)
+from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
+from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
+                                           purge_command, restore_staged, verify)
+from coda_restore.executor.sink import FileSink
 from coda_restore.plan import Plan, Step, read_order
 from coda_restore.voldump import files
+from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
-from coda_restore.voldump.stream import Tee
-from coda_restore.voldump.validate import validate
+from coda_restore.voldump.validate import copy_validated, validate
 from coda_restore.volutil import Volutil
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
 MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
+
+
+class HalfCreated(CodaRestoreError):
+    """an earlier run of this plan stopped after volutil restore started (journal {}):
+volume {} may be half-created on {}.
+Check with: {}
+Remove it with: {}
+Then the same command resumes (the verified images are kept)."""
+
+    exit_status = RESTORE_WRONG
 
 
 class VolumeExists(UsageError):
@@ -56,13 +71,6 @@ class PreflightFailed(CodaRestoreError):
     exit_status = PREFLIGHT_FAILED
 
 
-class HalfRestored(CodaRestoreError):
-    """{}
-volutil restore had started: volume {} may be half-created on {}.
-Check with: {}
-Remove it with: {}"""
-
-
 @dataclass(frozen=True)
 class RunOptions:
     server: str | None = None
@@ -74,6 +82,11 @@ class RunOptions:
     stall_timeout: float | None = 600.0
     volutil: str = "volutil"
     force: bool = False  # let --output replace an existing file
+    staging: Path | None = None  # where the merged image is staged (default: the volume's workdir)
+    keep: bool = False  # keep the staged image after a successful restore
+    transport: Transport = Transport.FILE
+    verify: bool = True  # dump the new volume back and compare (--no-verify: explicitly not)
+    pdbtool: str = "pdbtool"
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,9 @@ class Preflight:
     checks: tuple[Check, ...]
     commands: tuple[tuple[str, ...], ...]  # in the order a run executes them
     volume_name: str | None
+    staged: Path | None = None  # the regular file volutil restores from
+    verify_command: tuple[str, ...] | None = None  # run with the id the restore prints
+    restore_shown: str | None = None  # the restore as a person would type it (stdin redirection shown)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +126,7 @@ class RunResult:
     fetched: tuple[str, ...] = ()  # "datestamp/level" fetched in this run
     resumed: tuple[str, ...] = ()  # taken from the journal
     notes: tuple[str, ...] = field(default=())
+    verified: str | None = None  # how the restore was verified, or why it was not
 
 
 def key(step: Step) -> str:
@@ -151,24 +168,33 @@ def _amanda_config(config: str) -> tuple[Check, str | None]:
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
-def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None) -> tuple[tuple[str, ...], ...]:
+VOLID = "NEWID"  # stands for the id volutil restore prints, in dry-run output
+
+
+def staging_for(opts: RunOptions, workdir: Path) -> Path:
+    return opts.staging.absolute() if opts.staging is not None else workdir.absolute() / "staging"
+
+
+def _staged_path(opts: RunOptions, workdir: Path, name: str) -> Path:
+    return staging_for(opts, workdir) / f"{name}.dump"
+
+
+def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None,
+              staged: Path | None) -> tuple[tuple[str, ...], ...]:
     cmds = [tuple(fetch_argv(plan.config, plan.host, plan.disk, s.datestamp, s.level, user))
             for s in fetch_order(plan)]
     if opts.output is None:
-        cmds.append(tuple(_volutil(opts).restore_argv(opts.partition, name)))
+        file = str(staged) if opts.transport is Transport.FILE else None
+        cmds.append(tuple(_volutil(opts).restore_argv(opts.partition, name, file=file)))
     return tuple(cmds)
 
 
-def _name_is_free(opts: RunOptions, name: str) -> Check:
-    """``volutil info NAME``: 0 means it exists; a 'not found' failure means free."""
-    done = proc.run(_volutil(opts).argv("info", name), check=False)
-    if done.status == 0:
-        return Check("target name", False, f"volume {name} already exists on {opts.server}")
-    # a real server: 22 for a name its VLDB lacks, 603 for no such volume (ref §23 rows 8, 9)
-    if re.search(r"not found|does not exist|VNOVOL|no such|return code (?:22|603)\b", done.stderr, re.I):
-        return Check("target name", True, f"{name} is free on {opts.server}")
-    return Check("target name", False, f"cannot tell whether {name} exists: volutil info exited "
-                 f"{done.status}: {done.stderr.strip()[-300:]}")
+def _name_is_free(opts: RunOptions, name: str, workdir: Path, plan: Plan) -> Check:
+    free, detail = name_free(_volutil(opts), name)
+    if not free and "already exists" in detail and restore_started(workdir, plan.plan_hash) == name:
+        detail += (": may be half-created by an earlier run of this plan that stopped after volutil restore "
+                   "started; remove it, then run again")
+    return Check("target name", free, detail)
 
 
 def _changer_labels(config: str, user: str | None) -> set[str] | None:
@@ -204,7 +230,8 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     needed = sorted({t.label for t in plan.tapes})
     if needed:
         # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
-        held = _changer_labels(plan.config, user) if checks[-1].ok else None
+        config_ok = all(c.ok for c in checks if c.name == "Amanda config")
+        held = _changer_labels(plan.config, user) if config_ok else None
         if held is None:
             checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown",
                                 warn=True))
@@ -214,14 +241,40 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
                                 + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer"),
                                 warn=bool(missing)))
     spool_kb = sum(s.kb or 0 for s in plan.steps if s.level != 0)
-    existing = workdir if workdir.exists() else next(p for p in workdir.parents if p.exists())
+    existing = _existing(workdir)
     free_kb = shutil.disk_usage(existing).free // 1024
     checks.append(Check("workdir space", free_kb >= spool_kb * SPOOL_MARGIN,
                         f"{workdir}: {free_kb // 1024} MiB free, spool needs {spool_kb // 1024 + 1} MiB"))
+    staged = None
     if name is not None:
-        checks.append(_name_is_free(opts, name) if shutil.which(opts.volutil)
+        staged = _staged_path(opts, workdir, name)
+        checks.append(_staging_space(plan, staged.parent, existing, spool_kb))
+        checks.append(_name_is_free(opts, name, workdir, plan) if shutil.which(opts.volutil)
                       else Check("target name", False, "cannot ask: volutil not found"))
-    return Preflight(tuple(checks), _commands(plan, opts, name, user), name)
+    verify_command = (tuple(_volutil(opts).argv("dump", VOLID)) if name is not None and opts.verify else None)
+    commands = _commands(plan, opts, name, user, staged)
+    shown = None
+    if staged is not None:
+        shown = proc.display(commands[-1])
+        if opts.transport is Transport.STDIN:
+            shown += f" < {proc.display([str(staged)])}"
+    return Preflight(tuple(checks), commands, name, staged, verify_command, shown)
+
+
+def _existing(path: Path) -> Path:
+    return path if path.exists() else next(p for p in path.parents if p.exists())
+
+
+def _staging_space(plan: Plan, staging: Path, workdir_fs: Path, spool_kb: int) -> Check:
+    """The merged image is at most the sum of the chain's images; on the
+    workdir's filesystem it comes on top of the spooled incrementals."""
+    need_kb = sum(s.kb or 0 for s in plan.steps)
+    where = _existing(staging)
+    if where.stat().st_dev == workdir_fs.stat().st_dev:
+        need_kb += spool_kb
+    free_kb = shutil.disk_usage(where).free // 1024
+    return Check("staging space", free_kb >= need_kb * SPOOL_MARGIN,
+                 f"{staging}: {free_kb // 1024} MiB free, the merged image needs up to {need_kb // 1024 + 1} MiB")
 
 
 def check_options(opts: RunOptions) -> None:
@@ -270,6 +323,13 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
     failed = [c for c in pre.checks if not c.ok]
     if failed:
         if any(c.name == "target name" and "already exists" in c.detail for c in failed):
+            if restore_started(workdir, plan.plan_hash) == pre.volume_name:
+                # an earlier run of this plan stopped (a failure, a signal, kill -9) once volutil
+                # restore had started: the volume is that run's, not the operator's
+                vu = _volutil(opts)
+                raise HalfCreated(workdir / JOURNAL_NAME, pre.volume_name, opts.server or "the local server",
+                                  f"{proc.display(vu.argv('getvolumelist'))} (a line B{pre.volume_name} I<VOLID> ...)",
+                                  purge_command(vu, "VOLID", pre.volume_name))
             raise VolumeExists(pre.volume_name, opts.server)
         raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
     if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
@@ -311,17 +371,24 @@ def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume
                 fetched.append(k)
             spooled[k] = Path(image.path)
         full = order[-1]
-        restored_id, name, nbytes, notes = _stream_full(plan, opts, pre, full, commands[key(full)],
-                                                        [(k, spooled[k]) for k in (key(s) for s in plan.steps[1:])],
-                                                        workdir, watchdog, journal, volume, reporter)
+        nbytes, notes = _stream_full(plan, opts, pre, full, commands[key(full)],
+                                     [(k, spooled[k]) for k in (key(s) for s in plan.steps[1:])],
+                                     workdir, watchdog, journal, volume, reporter)
         fetched.append(key(full))
+        restored_id, how = None, None
+        if opts.output is None:
+            reporter.event(Event(Stage.VERIFY, volume, key(full), message="every link of the chain checked"))
+            restored_id, how = _restore_and_verify(opts, pre, journal, watchdog, volume, reporter)
     finally:
         watchdog.close()
     journal.finish()  # done: the spool and the journal have served
+    if restored_id is not None and not opts.keep:
+        pre.staged.unlink(missing_ok=True)
+    name = pre.volume_name
     reporter.event(Event(Stage.END, volume, bytes=nbytes, finished=True,
-                         message=f"restored {name} ({restored_id:08x})" if restored_id is not None
+                         message=f"restored {name} ({restored_id:08x}); {how}" if restored_id is not None
                          else f"merged dump written to {opts.output}"))
-    return RunResult(pre, restored_id, name, nbytes, tuple(fetched), tuple(resumed), notes)
+    return RunResult(pre, restored_id, name, nbytes, tuple(fetched), tuple(resumed), notes, how)
 
 
 def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Watchdog, volume: str,
@@ -343,26 +410,9 @@ def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Wa
     return SpooledImage(k, str(dest), got.bytes, got.sha256)
 
 
-class _CountingReader:
-    """The full dump's pipe as the merge reads it: counted and watched."""
-
-    def __init__(self, raw, on_bytes):
-        self.raw, self.on_bytes, self.bytes = raw, on_bytes, 0
-
-    def readinto(self, view) -> int:
-        n = self.raw.readinto(view) or 0
-        self.bytes += n
-        self.on_bytes(self.bytes)
-        return n
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.bytes += len(data)
-        self.on_bytes(self.bytes)
-        return data
-
-
 def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watchdog, journal, volume, reporter):
+    """amfetchdump the level 0 into a pipe and merge it with the spooled
+    incrementals into --output, or into the staged file volutil restores from."""
     k = key(full)
     total = (full.kb or 0) * 1024 or None
     reporter.event(Event(Stage.FETCH, volume, k, message=proc.display(argv)))
@@ -373,62 +423,110 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         watchdog.tick()
         reporter.progress(Stage.FETCH, k, n, total)
 
-    def restored(n: int) -> None:
+    def merged(n: int) -> None:
         watchdog.tick()
-        reporter.progress(Stage.RESTORE, None, n, total)
+        reporter.progress(Stage.MERGE, None, n, total)
 
-    def before_first_byte() -> None:
-        # every Amanda and Coda header of the chain is checked by now
-        reporter.event(Event(Stage.VERIFY, volume, k, message="every link of the chain checked"))
-        reporter.event(Event(Stage.RESTORE, volume, message=proc.display(pre.commands[-1])))
-        journal.record_restore_started(pre.volume_name)
-
-    source = _CountingReader(child.stdout, fetched)
+    source = CountingReader(child.stdout, fetched)
     inputs = [(f"{k} (full, from amfetchdump)", source)]
     opened = [open(path, "rb") for _, path in incrementals]
     inputs += [(f"{ik} ({path.name})", f) for (ik, path), f in zip(incrementals, opened)]
-    sink = None
     notes: tuple[str, ...] = ()
     try:
         with contextlib.ExitStack() as stack:
             for f in opened:
                 stack.enter_context(f)
             if opts.output is None:
-                sink = VolutilSink(list(pre.commands[-1]), before_first_byte, restored)
-                watchdog.watch("volutil restore", sink)  # the sink kills volutil once started
+                pre.staged.parent.mkdir(parents=True, exist_ok=True)
+                # a staged image left by a failed run is ours to replace
+                out = stack.enter_context(files.output(pre.staged, force=True))
             else:
                 out = stack.enter_context(files.output(opts.output, force=opts.force))
-                sink = FileSink(out, restored)
+            sink = FileSink(out, merged)
             read_amanda_header(child.stdout, plan.host, plan.disk, full.datestamp, full.level)
             mode = ChainMode(plan.chain)
             if len(inputs) == 1:
-                _copy_validated(source, sink, k)
+                copy_validated(source, sink.write, k)
             else:
                 result = merge(sink, inputs, mode, spill_dir=str(workdir))
                 notes = result.discrepancies
             reporter.event(Event(Stage.MERGE, volume, k, sink.bytes, True, message="; ".join(notes)))
             watchdog.check()
             child.wait()
-            restored_id = sink.finish() if isinstance(sink, VolutilSink) else None
     except BaseException as err:
-        child.kill()
-        if sink is not None and isinstance(sink, VolutilSink):
-            sink.kill()
-        watchdog.check()  # a stall explains the rest
-        if isinstance(sink, VolutilSink) and sink.started and isinstance(err, CodaRestoreError):
-            vu = _volutil(opts)
-            half = HalfRestored(str(err), pre.volume_name, opts.server,
-                                proc.display(vu.argv("info", pre.volume_name)),
-                                proc.display(vu.argv("purge", "VOLID", pre.volume_name)))
-            half.exit_status = err.exit_status  # a bad image stays 4, a signal 5
-            raise half from err
+        try:
+            watchdog.check()  # a stall explains the rest
+            raise_own_failure(child, err)  # then amfetchdump's own failure, before what its stream looks like
+        finally:
+            child.kill()
         raise
+    finally:
+        watchdog.forget(child)
     reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
-    return restored_id, pre.volume_name, sink.bytes, notes
+    return sink.bytes, notes
 
 
-def _copy_validated(source, sink, name: str) -> None:
-    """A chain of one full dump: pass it through while validating it."""
-    checked = validate(Tee(source, sink.write), name)
-    if not checked.valid:
-        raise checked.error
+def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:
+    """volutil restore -f reads a file and prints nothing until it is done:
+    its progress is what it has read (``rchar`` of /proc/PID/io)."""
+    last = None
+    while child.popen.poll() is None:
+        try:
+            rchar = next(line for line in Path(f"/proc/{child.popen.pid}/io").read_text().splitlines()
+                         if line.startswith("rchar"))
+        except (OSError, StopIteration):
+            return
+        if rchar != last:
+            watchdog.tick()
+            last = rchar
+        time.sleep(0.2)
+
+
+def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Watchdog, volume: str,
+                        reporter: Reporter) -> tuple[int, str]:
+    """volutil restore from the staged file, then the dump back; (id, how it was verified)."""
+    vu, name, staged = _volutil(opts), pre.volume_name, pre.staged
+    with open(staged, "rb") as f:  # what is compared, and the ACL names to look up
+        sent = contents(f, str(staged))
+    known, detail = acl_users_check(opts.pdbtool, sent.acl_names())
+    # a warning, not a failure: the restore goes on and the dump back tells
+    reporter.event(Event(Stage.PREFLIGHT, volume, message=f"ACL users: {'ok' if known else 'WARN'}: {detail}"))
+    reporter.event(Event(Stage.RESTORE, volume, message=pre.restore_shown))
+    journal.record_restore_started(name)
+    watched: list[proc.Child] = []
+
+    def watch(child: proc.Child) -> None:
+        watched.append(child)
+        watchdog.watch("volutil restore", child)
+        threading.Thread(target=_tick_while_reading, args=(child, watchdog), daemon=True).start()
+
+    try:
+        restored_id = restore_staged(vu, list(pre.commands[-1]), staged, name, opts.transport, watch)
+    except RestoreFailed as err:
+        if watchdog.stalled:  # killed by the watchdog: say so, keep the rest of the message
+            raise RestoreFailed(err.args[0], str(Stalled(watchdog.stalled, watchdog.timeout)), *err.args[2:]) from err
+        raise
+    finally:
+        for child in watched:
+            watchdog.forget(child)
+    reporter.event(Event(Stage.RESTORE, volume, bytes=staged.stat().st_size, finished=True,
+                         message=f"VolRestore successful, created {restored_id:08x}"))
+    if not opts.verify:
+        how = "NOT verified (--no-verify): the volume was not dumped back and compared"
+        reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
+        return restored_id, how
+    argv = _volutil(opts).dump_back_argv(restored_id)
+    reporter.event(Event(Stage.VERIFY, volume, message=proc.display(argv)))
+    size = staged.stat().st_size
+
+    def dumped(n: int) -> None:
+        watchdog.tick()
+        reporter.progress(Stage.VERIFY, None, n, size)
+
+    # a stalled dump back is killed, and the volume named as not verified
+    verify(vu, restored_id, name, opts.server, sent, staged, dumped,
+           lambda child: watchdog.watch("volutil dump", child))
+    how = (f"verified: dumped back and compared, {sent.count(True)} directories and "
+           f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
+    reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
+    return restored_id, how

@@ -29,7 +29,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from coda_restore.errors import BadDirectory
+from coda_restore.errors import BadDirectory, UnsafeName
 
 PAGE_SIZE = 2048  # DIR_PAGESIZE
 MAX_PAGES = 128  # DIR_MAXPAGES; the server's restore refuses more
@@ -285,13 +285,34 @@ def decode(pages: bytes | bytearray | Sequence[bytes], where: str = "?") -> tupl
     return tuple(out)
 
 
+def validate(pages: bytes | bytearray | Sequence[bytes], where: str = "?") -> tuple[DirEntry, ...]:
+    """The one validator of directory pages, used by every command that reads
+    a dump (inspect, merge, run, ls, extract), so that a dump is valid for all
+    of them or for none: its entries, or BadDirectory naming ``where`` for an
+    image ``decode`` cannot walk, any inconsistency DIR_DirOK reports (a
+    flipped bit in a hash chain loses entries: the blobs in use no longer
+    match the bitmaps), or UnsafeName for a name holding a ``/``."""
+    img = pages if isinstance(pages, (bytes, bytearray)) else b"".join(pages)
+    entries = decode(img, where)
+    for e in entries:
+        if b"/" in e.name:
+            raise UnsafeName(where, e.name)
+    problems = _problems(img, entries)
+    if problems:
+        raise BadDirectory(where, "; ".join(problems))
+    return entries
+
+
 def check(pages: bytes | bytearray | Sequence[bytes]) -> list[str]:
     """Inconsistencies DIR_DirOK would report, for a validator: allocation map
     against page bitmaps, blobs in use against entries, entries in the wrong
     bucket, missing ``.``/``..``.  Empty when the image is what the server
     writes.  Raises BadDirectory when ``decode`` does."""
     img = pages if isinstance(pages, (bytes, bytearray)) else b"".join(pages)
-    entries = decode(img)
+    return _problems(img, decode(img))
+
+
+def _problems(img: bytes | bytearray, entries: tuple[DirEntry, ...]) -> list[str]:
     n = len(img) // PAGE_SIZE
     problems: list[str] = []
     used = bytearray(n * BLOBS_PER_PAGE)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import DumpFormatError, NotRestorable, OutputExists, ReadFailed, UnsafeName, UsageError, WriteFailed
+from coda_restore.errors import CodaRestoreError, DumpFormatError, NotRestorable, OutputExists, ReadFailed, UnsafeName, UsageError, WriteFailed
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.files import display_name, open_dump
 from coda_restore.voldump.merge import merge
@@ -80,6 +80,13 @@ class Sink(Protocol):
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None: ...
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None: ...
     def finish(self) -> None: ...
+    # False for a target no system can make (empty, or with a NUL; ref §19.15)
+    def can_symlink(self, target: bytes) -> bool: ...
+
+
+def makeable(target: bytes) -> bool:
+    """A symlink target a file system (or tar) can hold; Coda keeps others too."""
+    return bool(target) and b"\0" not in target
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class ExtractResult:
     symlinks: int = 0
     hardlinks: int = 0
     bytes: int = 0
+    not_created: list[str] = field(default_factory=list)  # paths a sink could not make (with a note each)
     orphans: int = 0  # orphan vnodes in the dump (extracted only with orphans)
     notes: list[str] = field(default_factory=list)  # problems that did not stop the run
 
@@ -157,7 +165,7 @@ def extract_records(
                 result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} in the large index is no directory; skipped")
                 continue
             where = f"{fid_text(rec.fid)} ({source} offset {rec.offset})"
-            large.append((meta, dirpage.decode(rec.pages, where)))
+            large.append((meta, dirpage.validate(rec.pages, where)))
             continue
         if meta is None or meta.kind is Kind.DIRECTORY:
             result.notes.append(f"{source}: offset {rec.offset}: vnode {fid_text(rec.fid)} has type {rec.type}; skipped")
@@ -209,9 +217,10 @@ def _write_small(rec: Vnode, meta: Meta, paths: list[VPath], chunks, sink: Sink,
     first = paths[0]
     if meta.kind is Kind.SYMLINK:
         target = b"".join(_bounded(chunks(rec), SYMLINK_MAX, rec, source)) if rec.data is DataKind.FILEDATA else b""
-        if not target or b"\0" in target:
-            # No system can make such a link (ref §19.15): say so, go on.
+        if not sink.can_symlink(target):
+            # No system can make such a link (ref §19.15), though Coda keeps it: say so, go on.
             result.notes.append(f"{show_path(first)}: symlink target {target!r} cannot be created; skipped")
+            result.not_created.append(show_path(first))
             return
         sink.symlink(first, meta, target)
         result.symlinks += 1
@@ -364,6 +373,11 @@ def _mode(meta: Meta, owners: bool) -> int:
     return meta.mode & (0o7777 if owners else 0o1777)
 
 
+class PartlyExtracted(CodaRestoreError):
+    """{}
+{}"""
+
+
 class DirectorySink:
     """Writes below ``root`` without ever following a symlink."""
 
@@ -374,6 +388,20 @@ class DirectorySink:
         self._root_fd = -1  # the target is made on the first write: a refused dump leaves nothing
         self._fds: dict[VPath, int] = {}  # a few open parents (files arrive in slot order)
         self._dirs: list[tuple[VPath, Meta]] = []
+        self.made: dict[str, int] = {"directories": 0, "files": 0, "symlinks": 0, "hard links": 0}
+        self.last: VPath | None = None  # the last thing made whole
+
+    def _made(self, kind: str, path: VPath) -> None:
+        self.made[kind] += 1
+        self.last = path
+
+    def what_was_written(self) -> str:
+        """For an extraction that stopped part way: exactly what is on disk."""
+        kinds = ", ".join(f"{n} {kind}" for kind, n in self.made.items() if n)
+        if not kinds:
+            return f"nothing was written under {self.root}"
+        return (f"written under {self.root} before it stopped: {kinds}, each complete (a half-written file "
+                f"is removed); the last was {show_path(self.last)}; directory modes and mtimes are not set")
 
     def _host(self, path: VPath) -> str:
         return os.path.join(str(self.root), os.fsdecode(b"/".join(path)))
@@ -429,6 +457,7 @@ class DirectorySink:
                     self._replace(parent, path)
                     os.mkdir(path[-1], 0o700, dir_fd=parent)
             self._dirs.append((path, meta))
+            self._made("directories", path)
 
     def file(self, path: VPath, meta: Meta, size: int, chunks: Iterable[bytes]) -> None:
         with self._writing(path):
@@ -454,6 +483,10 @@ class DirectorySink:
                 os.utime(fd, (meta.mtime, meta.mtime))
             finally:
                 os.close(fd)
+            self._made("files", path)
+
+    def can_symlink(self, target: bytes) -> bool:
+        return makeable(target)
 
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
         with self._writing(path):
@@ -466,6 +499,7 @@ class DirectorySink:
             if self.owners:
                 os.chown(path[-1], meta.owner, -1, dir_fd=parent, follow_symlinks=False)
             os.utime(path[-1], (meta.mtime, meta.mtime), dir_fd=parent, follow_symlinks=False)
+            self._made("symlinks", path)
 
     def hardlink(self, path: VPath, first: VPath, meta: Meta) -> None:
         with self._writing(path):
@@ -476,6 +510,7 @@ class DirectorySink:
             except FileExistsError:
                 self._replace(dst, path)
                 os.link(first[-1], path[-1], src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+            self._made("hard links", path)
 
     def finish(self) -> None:
         self._dir_fd(())  # an empty selection still makes the target
@@ -552,6 +587,9 @@ class ListSink:
             pass
         self.entries.append(Listed(path, meta, size))
 
+    def can_symlink(self, target: bytes) -> bool:
+        return True  # a listing shows what the dump holds, an empty target too
+
     def symlink(self, path, meta, target):
         self.entries.append(Listed(path, meta, len(target), target=target))
 
@@ -598,6 +636,9 @@ class TarSink:
         self._add(ti, reader)
         reader.drain()  # let the dump reader see the end of the data
 
+    def can_symlink(self, target: bytes) -> bool:
+        return makeable(target)
+
     def symlink(self, path: VPath, meta: Meta, target: bytes) -> None:
         ti = self._info(path, meta, tarfile.SYMTYPE)
         ti.linkname = target.decode("utf-8", "surrogateescape")
@@ -607,6 +648,13 @@ class TarSink:
         ti = self._info(path, meta, tarfile.LNKTYPE)
         ti.linkname = b"/".join(first).decode("utf-8", "surrogateescape")
         self._add(ti)
+
+    def abandon(self) -> None:
+        """The archive will not be finished: drop what tarfile still buffers.
+        Else its stream writes it when garbage-collected, after the file is
+        closed ("Exception ignored ... write to closed file")."""
+        self.tar.fileobj.closed = True  # tarfile's _Stream: nothing left to flush
+        self.tar.closed = True
 
     def finish(self) -> None:
         try:

@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from coda_restore.errors import DumpFormatError
+from coda_restore.errors import BadDirectory, ChainMismatch, DumpFormatError, UnsafeName
+from coda_restore.voldump import dirpage
 from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -103,6 +105,8 @@ class SectionChecker:
             self.warn(rec.offset, f"{_what(rec)}: appears twice in this incremental (the later one wins)")
         uniqs.add(rec.uniq)
         if large:
+            if rec.data is DataKind.DIRPAGES and rec.size and rec.pages is not None:
+                self._check_pages(rec)
             if rec.data is DataKind.DIRPAGES and rec.size and rec.type == VnodeType.DIRECTORY \
                     and rec.raw is not None and rec.is_coda_normal:
                 self.dir_pages += rec.size
@@ -112,6 +116,15 @@ class SectionChecker:
             self.file_bytes += rec.size
             return
         self._check_vnode(rec, _what(rec), self.index.vclass)
+
+    def _check_pages(self, rec: Vnode) -> None:
+        """Directory pages every command would accept, or none (dirpage.validate)."""
+        try:
+            dirpage.validate(rec.pages, _what(rec))
+        except BadDirectory as err:
+            raise self._error(rec.data_offset, f"directory {err.args[0]}: {err.args[1]}") from None
+        except UnsafeName as err:
+            raise UnsafeName(f"{self.source}: offset {rec.data_offset}: directory {_what(rec)}", err.args[1]) from None
 
     def _check_vnode(self, rec: Vnode, what: str, vclass: VnodeClass) -> None:
         if vclass is VnodeClass.LARGE:
@@ -252,7 +265,7 @@ def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None
                 checker.nulls, checker.bad_inodes, checker.dir_pages, checker.file_bytes,
             ))
         reader.read_end()
-    except DumpFormatError as err:
+    except (DumpFormatError, UnsafeName) as err:  # the same for every command
         result.error = err
     result.size = reader.offset
     if result.error is not None:
@@ -265,3 +278,14 @@ def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None
         result.not_restorable_because = "null vnodes counted in nVnodes"
     result.restorable = not result.not_restorable_because
     return result
+
+
+def copy_validated(raw: BinaryIO, write, source: str = "dump") -> Validation:
+    """Pass a whole full dump to ``write`` while validating it (a chain of one
+    level 0 needs no merge); raise what makes it invalid or not a full dump."""
+    checked = validate(Tee(raw, write), source)
+    if not checked.valid:
+        raise checked.error
+    if checked.header.level != 0:
+        raise ChainMismatch(f"{source} is not a full dump (level {checked.header.level}); nothing to merge it onto")
+    return checked

@@ -34,3 +34,4 @@ VOLUTIL = __import__("pathlib").Path(__file__).with_name("volutil")
 __all__ = ["Server", "FakeClock", "system_clock", "ServerError", "NoVolume", "WouldBlock",
            "BadDumpStream", "Node", "State", "diff", "orphans", "reachable", "volume_state",
            "VOLUTIL"]
+PDBTOOL = VOLUTIL.with_name("pdbtool")

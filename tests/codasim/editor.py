@@ -162,6 +162,15 @@ class Editor:
         v.mode = mode & 0o7777
         self._touch(v)
 
+    def setacl(self, path: str, entries: list[tuple[str, int]], negative: list[tuple[str, int]] = ()) -> None:
+        """Set a directory's ACL (the 'X' text: counts, then ``name<TAB>rights`` lines)."""
+        v = self.lookup(path)
+        if v.vtype != VnodeType.DIRECTORY:
+            raise ServerError(f"{path}: not a directory")
+        lines = [f"{name}\t{rights}" for name, rights in [*entries, *negative]]
+        v.acl = f"{len(entries)}\n{len(negative)}\n" + "".join(line + "\n" for line in lines)
+        self._touch(v)
+
     def remove(self, path: str) -> None:
         """Unlink a file or symlink, or remove an empty directory."""
         parent, name = self._parent(path)

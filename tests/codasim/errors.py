@@ -7,6 +7,7 @@ class ServerError(Exception):
     """A server call failed; ``code`` stands in for the RPC2/volume error text."""
 
     code = "VFAIL"
+    rpc2: int | None = None  # set: volutil prints "Unknown RPC2 return code N" as the real one (§23 row 11)
 
     def __init__(self, detail: str):
         super().__init__(detail)
@@ -14,6 +15,8 @@ class ServerError(Exception):
 
     @property
     def text(self) -> str:
+        if self.rpc2 is not None:
+            return f"Unknown RPC2 return code {self.rpc2}"
         return f"{self.code} ({self.detail})"
 
 
@@ -52,4 +55,18 @@ class VolumeBusy(ServerError):
 
 
 class BadDumpStream(ServerError):
-    """The restore reader refused the stream (ref §17)."""
+    """The restore reader refused the stream (ref §17): VFAIL, 700 on the real server."""
+
+    rpc2 = 700
+
+
+class VolumeIdInUse(ServerError):
+    rpc2 = 604
+
+
+class TransferFailed(ServerError):
+    """A second ReadDump the server could not make (§23 row 3): the client
+    reports the side effect, the call fails with 700."""
+
+    rpc2 = 700
+

@@ -36,7 +36,7 @@ from . import restore as restoring
 from . import vvlist
 from .clock import Clock, system_clock
 from .editor import Editor
-from .errors import BadName, NoVolume, ServerDied, ServerError, WouldBlock
+from .errors import BadDumpStream, BadName, NoVolume, ServerDied, ServerError, TransferFailed, VolumeIdInUse, WouldBlock
 from .model import DEFAULT_ACL, VV, Vnode, VnodeIndex, VnodeType, Volume, VolType
 from .tree import State, state_from_json, state_to_json, volume_state
 
@@ -45,6 +45,11 @@ from coda_restore.voldump.dirpage import Directory
 SERVER_ID = 0x01  # volume ids are (server id << 24) | counter, as Coda allocates them
 SEND_CHUNK = 64 << 10  # bytes per write to the receiver
 CLIENT_HOST = 0x7F000001  # StoreId.Host of every update (the one simulated client)
+TRANSFER_BUFFER = "transfer.buf"  # the server's restore buffer, kept between restores
+PDB_FILE = "pdb.json"  # the protection DB (name -> id), as pdbtool shows it
+# a fresh server's protection DB: the system groups and the administrator
+DEFAULT_PDB = {"System:AnyUser": -101, "System:AuthUsers": -102, "System:Administrators": -204,
+               "admin": 500}
 
 
 class Txn:
@@ -137,6 +142,12 @@ class Txn:
         _write_atomic(self.root / "server.json", json.dumps(self.meta, indent=1))
 
 
+def _write_atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -161,6 +172,10 @@ class Server:
         if not token.exists():
             token.write_text("codasim volutil secret\n")
             token.chmod(0o600)
+            owner = self.root.stat()
+            if os.geteuid() == 0 and owner.st_uid != 0:
+                # root opening a state Amanda's user owns (a lab test): the secret stays that user's
+                os.chown(token, owner.st_uid, owner.st_gid)
 
     @property
     def dead(self) -> bool:
@@ -384,14 +399,36 @@ class Server:
                 raise ServerError(f"rename {src.name} -> .ancient failed: no such file")
             os.replace(src, vvlist.list_path(self.backup_dir, group, replica, "ancient"))
 
+    # -- restore (ref §17, and what a real server does, §23 rows 2, 3, 15-18) --
     def restore(self, stream: BinaryIO, partition: str, name: str | None = None,
-                volid: int = 0) -> int:
+                volid: int = 0, limit: int | None = None) -> int:
+        """Restore what ``stream`` delivers; returns the new volume's id.
+
+        What the server receives goes into its transfer buffer, which keeps
+        the previous restore's bytes beyond it: a short transfer (a pipe whose
+        writer paused) is read on into stale data, unnoticed (row 2).  With a
+        ``limit`` (the server's transfer buffer size, ``restore_limit`` in
+        server.json, or the argument) a dump larger than it fails (row 3).
+        Names may repeat (row 15).  ACL names are resolved in the protection
+        DB: an unknown one leaves the previous vnode's ACL, logged (row 16);
+        known ones come back in id order (row 17)."""
+        received = stream.read()
         with self.txn() as t:
+            limit = t.meta.get("restore_limit") if limit is None else limit
             if partition not in t.meta["partitions"]:
-                raise ServerError(f"{partition} is not a server partition")
+                raise BadDumpStream(f"{partition} is not a server partition")
             if volid and f"{volid:08x}" in t.meta["volumes"]:
-                raise ServerError(f"volume id {volid:08x} in use")
-            vol = restoring.read_dump(stream)
+                raise VolumeIdInUse(f"volume id {volid:08x} in use")
+            if limit and len(received) > limit:
+                self._transfer(received[:limit])
+                raise TransferFailed("ReadDump: Error RPC2_SEFAIL2 (F) in CheckSideEffect")
+            buf = self._transfer(received)
+            try:
+                vol = restoring.read_dump(io.BytesIO(buf))
+            except BadDumpStream as e:
+                self.log(f"VolRestore: {e.detail}")
+                raise
+            self._resolve_acls(vol)
             vol.restored_from_id = vol.parent_id
             if vol.type == VolType.RO:
                 vol.name = name or restoring.default_name(vol.name, True)
@@ -405,9 +442,69 @@ class Server:
             t.add(vol)
             return vol.id
 
+    def _transfer(self, received: bytes) -> bytes:
+        """The transfer buffer after receiving ``received``: its head is new,
+        the rest is what the previous restore left there."""
+        path = self.root / TRANSFER_BUFFER
+        old = path.read_bytes() if path.exists() else b""
+        buf = received + old[len(received):]
+        _write_atomic_bytes(path, buf)  # replaced, not rewritten: root and Amanda's user share the state
+        return buf
+
+    def _resolve_acls(self, vol: Volume) -> None:
+        pdb = self.pdb()
+        last = "0\n0\n"  # the ACL area of the first vnode holds nothing yet
+        for v in vol.large:
+            if v.acl is None:
+                continue
+            resolved = _resolve_acl(v.acl, pdb)
+            if resolved is None:
+                self.log(f"failed to parse ExternalAccessList of vnode {v.vnum}.{v.uniq} of {vol.name}")
+                v.acl = last
+            else:
+                v.acl = resolved
+            last = v.acl
+
+    def pdb(self) -> dict[str, int]:
+        """The protection DB: name -> id (users > 0, groups < 0)."""
+        path = self.root / PDB_FILE
+        return json.loads(path.read_text()) if path.exists() else dict(DEFAULT_PDB)
+
+    def set_pdb(self, names: dict[str, int]) -> None:
+        _write_atomic(self.root / PDB_FILE, json.dumps(names, indent=1))
+
+    def set_restore_limit(self, limit: int | None) -> None:
+        with self.txn() as t:
+            t.meta["restore_limit"] = limit
+
+    def log(self, line: str) -> None:
+        """The server's SrvLog (writable by every user that runs volutil on this state)."""
+        fd = os.open(self.root / "SrvLog", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            if os.fstat(fd).st_uid == os.geteuid():
+                os.fchmod(fd, 0o666)
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+
     def purge(self, volid: int, name: str) -> None:
         with self.txn() as t:
             vol = t.volume(volid)
             if vol.name != name:
                 raise ServerError(f"volume {volid:08x} is named {vol.name}, not {name}")
             t.remove(volid)
+
+
+def _resolve_acl(text: str, pdb: dict[str, int]) -> str | None:
+    """The 'X' text with its names resolved and each part in id order, as the
+    server's internal ACL holds it; None when a name is unknown or the text
+    does not parse (AL_Internalize fails)."""
+    lines = text.split("\n")
+    try:
+        npos, nneg = int(lines[0]), int(lines[1])
+        entries = [line.split("\t") for line in lines[2:2 + npos + nneg]]
+        parsed = [(pdb[name], name, int(rights)) for name, rights in entries]
+    except (ValueError, KeyError, IndexError):
+        return None
+    pos, neg = sorted(parsed[:npos]), sorted(parsed[npos:])
+    return f"{npos}\n{nneg}\n" + "".join(f"{n}\t{r}\n" for _, n, r in pos + neg)

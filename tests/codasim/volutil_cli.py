@@ -17,15 +17,17 @@ callers' error paths.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import stat
 import socket
 import sys
 import time
 from typing import BinaryIO, TextIO
 
-from .errors import BadName, NoVolume, ServerDied, ServerError
-from .server import Server
+from .errors import BadName, NoVolume, ServerDied, ServerError, TransferFailed
+from .server import SERVER_ID, Server
 from .tree import volume_state
 
 USAGE = ("Usage: volutil [-h host] [-r realm] [-t timeout] [-d debuglevel] <option>,\n"
@@ -259,19 +261,35 @@ class Volutil:
             partition = partition[:-1]
         name = a[3] if len(a) > 3 and a[3] else None
         volid = (_hex(a[4]) or 0) if len(a) > 4 else 0
+        if filename is None and self.env.get("CODASIM_CLIENT") != "old":
+            self._hang_on_stdin()
         try:
-            src = self.stdin if filename is None else open(filename, "rb")
+            fd = os.dup(0) if filename is None else os.open(filename, os.O_RDONLY)
         except OSError as e:
             self.err(f"RestoreFile: {e.strerror}\n")
             raise Exit(1)
         try:
-            created = self.server.restore(src, partition, name, volid)
+            received = read_as_sftp(fd)
+        finally:
+            os.close(fd)
+        limit = self.env.get("CODASIM_RESTORE_LIMIT")
+        try:
+            created = self.server.restore(io.BytesIO(received), partition, name, volid,
+                                          limit=int(limit) if limit else None)
+        except TransferFailed as e:
+            self.fail("VolRestore", e, lead=e.detail + "\n")
         except ServerError as e:
             self.fail("VolRestore", e, lead="\n")
-        finally:
-            if src is not self.stdin:
-                src.close()
         self.stdout.write(f"\nVolRestore successful, created {created:08x}\n".encode())
+
+    def _hang_on_stdin(self) -> None:
+        """§23 row 1: without -f the client's rock holds fd 0 and
+        ``CODA_ASSERT(rockinfo->fd != 0)`` fails; coda_assert sleeps forever."""
+        # coda_assert.c's format; the line number is the simulator's, not read from volclient.cc
+        self.err('Assertion failed: rockinfo->fd != 0, file "volclient.cc", line 1011\n')
+        self.err(f"Sleeping forever.  You may use gdb to attach to process {os.getpid()}.")
+        while True:
+            time.sleep(1)
 
     def cmd_purge(self) -> None:
         if len(self.args) != 4:
@@ -282,6 +300,26 @@ class Volutil:
         except ServerError as e:
             self.fail("VolPurge", e)
         self.stdout.write(f"Volume {vid:08x} ({self.args[3]}) successfully purged\n".encode())
+
+    def cmd_getvolumelist(self) -> None:
+        """Every volume on the server, VLDB or not, as vol-getvolumelist.cc's
+        VListVolumes writes it: ``P<part> H<host> T<total> F<free>`` per
+        partition, then ``<W|R|B|?><name> I<id> H<server> P<part> m M U W C D B A``."""
+        with self.server.txn() as t:
+            vols = [t.volume(v) for v in t.ids()]
+            parts = t.meta["partitions"]
+        host = socket.gethostname()
+        lines = [f"P{p} H{host} T{0x100000:x} F{0x80000:x}\n" for p in parts]
+        kind = {0: "W", 1: "R", 2: "B"}
+        for v in vols:
+            usage = sum(v.week_use)
+            lines.append(f"{kind.get(int(v.type), '?')}{v.name} I{v.id:x} H{SERVER_ID:x} P{v.partition} "
+                         f"m{v.minquota:x} M{v.maxquota:x} U{v.diskused:x} W{v.parent_id:x} "
+                         f"C{v.creation_date:x} D{v.copy_date:x} B{v.backup_date:x} A{usage:x}\n")
+        out = self.stdout if len(self.args) < 3 else open(self.args[2], "wb")
+        out.write("".join(lines).encode())
+        out.flush()
+        self.err("GetVolumeList finished successfully\n")
 
     def cmd_info(self) -> None:
         a = self.args
@@ -417,6 +455,24 @@ class _Receiver:
 
     def flush(self) -> None:
         pass
+
+
+SFTP_PACKET = 8192  # bytes the client's side-effect transfer asks of its file per read
+
+
+def read_as_sftp(fd: int) -> bytes:
+    """What the server receives from the client's ``-f`` file (§23 row 2).
+
+    A regular file is read to its end.  On a pipe, FIFO or /dev/fd a read
+    returns what is in the pipe now: the first short read ends the transfer,
+    so a writer that pauses loses the rest, unnoticed."""
+    chunks = []
+    regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    while chunk := os.read(fd, SFTP_PACKET):
+        chunks.append(chunk)
+        if not regular and len(chunk) < SFTP_PACKET:
+            break
+    return b"".join(chunks)
 
 
 def main(argv: list[str] | None = None) -> int:

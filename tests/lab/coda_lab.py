@@ -85,6 +85,21 @@ def write_volutil_wrapper(lab_root: Path) -> Path:
     return path
 
 
+def checkout_tool(lab_root: Path, where: Path, tool: str = "volutil", env: str = "") -> Path:
+    """``WHERE/TOOL``: this checkout's simulated volutil (or pdbtool) on the
+    lab's server state, whoever built the lab (its own wrapper runs the
+    builder's checkout).  ``env`` is prepended shell assignments."""
+    path = where / tool
+    where.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "#!/bin/sh\n"
+        f"CODASIM_STATE={_sh(str(sim_root(lab_root) / 'state'))}; export CODASIM_STATE\n"
+        f"{env}\n"
+        f"PYTHONPATH={_sh(str(REPO))} exec {SYSTEM_PYTHON} {_sh(str(REPO / 'tests' / 'codasim' / tool))} \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
 def coda_conf(lab_root: Path) -> str:
     return f"""
 define application-tool app-amcoda {{
