@@ -417,9 +417,6 @@ class Messages:
     def size(self, kib: int) -> None:
         self._line(f"sendbackup: size {kib}")
 
-    def end(self) -> None:
-        self._line("sendbackup: end")
-
 
 def kib(nbytes: int) -> int:
     return (nbytes + 1023) // 1024
@@ -623,13 +620,16 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
     if req.record:
         ancient = s.volutil.ancient_argv(s.ancient, c.clone, c.rw)
         try:
-            proc.run(ancient, timeout=s.volutil.timeout)
+            s.volutil.ancient(s.ancient, c.clone, c.rw)
         except CodaRestoreError as exc:
             mesg.error(f"amcoda: the dump is good but marking it failed: {exc}")
             return 1
         mesg.info(f"amcoda: marked as the base of the next incremental ({proc.display(ancient)})")
+    # No "sendbackup: end": since Amanda's sendbackup-CRC feature (3.4) sendbackup
+    # sends it itself once the data and its CRC are through; an application's
+    # own "end" (or an error on fd 3) lets the dumper finish before the data
+    # has crossed sendbackup's shared-memory ring, which then waits forever.
     mesg.size(kib(size))
-    mesg.end()
     return 0
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import enum
 import re
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
@@ -177,10 +179,35 @@ class Volutil:
         return proc.argv_of([*self.prefix, self.program, *host, *words])
 
     def _run(self, *words: object) -> proc.Completed:
-        done = proc.run(self.argv(*words), timeout=self.timeout, check=False)
-        if done.status != 0:
+        """A short command, stopped after ``timeout`` seconds.  The limit is a
+        timer that kills the child, not subprocess's timed wait: under the
+        lab's libfaketime (FAKETIME_DONT_FAKE_MONOTONIC=1) that wait's sleep
+        fails with EINVAL.  Output that is not UTF-8 is shown, never a
+        traceback."""
+        argv = self.argv(*words)
+        child = proc.Child(argv, stdout=subprocess.PIPE)
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            child.kill()
+
+        timer = threading.Timer(self.timeout, stop) if self.timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        try:
+            out = child.stdout.read()
+        finally:
+            if timer:
+                timer.cancel()
+            status = child.wait(check=False)
+        if expired.is_set():
+            raise CommandFailed(argv, -1, f"timed out after {self.timeout} s")
+        done = proc.Completed(tuple(argv), status, out.decode("utf-8", "replace"), child.stderr_tail)
+        if status != 0:
             said = one_line(done.stderr, done.stdout)
-            raise CommandFailed(done.argv, done.status, said[-proc.STDERR_TAIL:])
+            raise CommandFailed(argv, status, said[-proc.STDERR_TAIL:])
         return done
 
     def info(self, volume: str) -> VolumeInfo:
@@ -200,9 +227,11 @@ class Volutil:
         return parse_estimate(self._run("dumpestimate", hexid(volid)).stdout)
 
     def ancient_argv(self, style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> list[str]:
-        if style is AncientStyle.BACKUP_ID:
-            return self.argv("ancient", hexid(clone.id))
-        return self.argv("ancient", hexid(rw.group_id), hexid(rw.id))
+        return self.argv(*_ancient_words(style, clone, rw))
+
+    def ancient(self, style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> str:
+        """Mark the clone's last dump as the base of the next incremental."""
+        return self._run(*_ancient_words(style, clone, rw)).stdout
 
     def dump_argv(self, volid: int, level: int) -> list[str]:
         # Level 0 without -i; an incremental as "-i LEVEL VOLID" and no file
@@ -269,3 +298,8 @@ def explain(stderr: str) -> str:
     if m and int(m.group(1)) in RPC2_CODES:
         return f"{RPC2_CODES[int(m.group(1))]} ({text})"
     return text or "(no output)"
+
+def _ancient_words(style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> tuple[str, ...]:
+    if style is AncientStyle.BACKUP_ID:
+        return ("ancient", hexid(clone.id))
+    return ("ancient", hexid(rw.group_id), hexid(rw.id))
