@@ -166,10 +166,11 @@ def _slots(root: Path) -> list[Path]:
 
 
 def label_at(device: str) -> str | None:
-    """The label of the volume now at a ``file:`` device (a slot), or None
-    (also for other devices: only amrestore -l can tell there)."""
+    """The label of the volume now at a device, or None: a ``file:`` slot's
+    label file, else what Amanda's Device API reads off the volume."""
     if not device.startswith("file:"):
-        return None
+        done = _device_listing(device, "label", _amanda_user())
+        return next((ln.split("\t")[1] for ln in done.stdout.splitlines() if ln.startswith("LABEL\t")), None)
     slot = Path(device.removeprefix("file:"))
     try:
         name = next((n for n in sorted(os.listdir(slot)) if n.startswith("00000.")), None)
@@ -246,14 +247,16 @@ def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], p
 DEVICE_LISTING = r"""
 use strict; use warnings;
 use lib shift @ARGV;
+my ($device, $mode) = @ARGV;
 use Amanda::Device qw(:constants); use Amanda::Header; use Amanda::Config qw(:init); use Amanda::Util qw(:constants);
 Amanda::Util::setup_application("amrestore", "server", $CONTEXT_CMDLINE, "amrestore", "amanda");
 config_init(0, undef);
 $| = 1;
-my $d = Amanda::Device->new(shift @ARGV);
+my $d = Amanda::Device->new($device);
 $d->read_label() if $d->status == $DEVICE_STATUS_SUCCESS;
 if ($d->status != $DEVICE_STATUS_SUCCESS) { print "ERROR\t", $d->error_or_status, "\n"; exit 0; }
 print "LABEL\t", $d->volume_label, "\t", $d->volume_time, "\n";
+exit 0 if $mode eq "label";
 if (!$d->start($ACCESS_READ, undef, undef)) { print "ERROR\t", $d->error_or_status, "\n"; exit 0; }
 my $f = 1;
 while (1) {
@@ -271,6 +274,16 @@ def _amanda_user() -> str | None:
 
     ok, _, user = amanda_user()
     return user if ok and os.geteuid() == 0 and user != "root" else None
+
+
+def _device_listing(device: str, mode: str, user: str | None):
+    """DEVICE_LISTING's output for ``device``: its label only, or its files too."""
+    from coda_restore import proc
+    from coda_restore.executor.fetch import as_amanda_user
+
+    perl_lib = proc.run(["amgetconf", "build.amperldir"]).stdout.strip()
+    return proc.run(as_amanda_user(["perl", "-e", DEVICE_LISTING, perl_lib, device, mode], user), check=False,
+                    timeout=3600)
 
 
 def _read_device_file(device: str, label: str, filenum: int, h: Header, user: str | None) -> tuple[int, bytes, bytes]:
@@ -301,8 +314,7 @@ def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile]
     from coda_restore.executor.fetch import as_amanda_user
 
     user = _amanda_user()
-    perl_lib = proc.run(["amgetconf", "build.amperldir"]).stdout.strip()
-    done = proc.run(as_amanda_user(["perl", "-e", DEVICE_LISTING, perl_lib, device], user), check=False, timeout=3600)
+    done = _device_listing(device, "files", user)
     label = written = None
     for line in done.stdout.splitlines():
         kind, _, rest = line.partition("\t")

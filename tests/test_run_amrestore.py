@@ -115,3 +115,55 @@ def test_a_holding_copy_is_read_with_amrestore_holding(cli, media, tmp_path):
     assert (f"amrestore -h -p --exact-match --holding {run_dir}/{HOST}._coda_u.jan.1 localhost {DISK} "
             "20260502010000") in r.stderr
     assert out.read_bytes() == codamergedump(FULL, INCR)[0]
+
+
+def _unload(slot: Path, label: str, other: str) -> None:
+    """The slot now holds another volume (its label file says so)."""
+    (slot / f"00000.{label}").rename(slot / f"00000.{other}")
+    (slot / f"00000.{other}").write_bytes(f"AMANDA: TAPESTART DATE 20260509010000 TAPE {other}\n\f\n".encode()
+                                         .ljust(BLOCK, b"\0"))
+
+
+def _load(slot: Path, label: str, other: str) -> None:
+    (slot / f"00000.{other}").unlink()
+    (slot / f"00000.{label}").write_bytes(f"AMANDA: TAPESTART DATE 20260501010000 TAPE {label}\n\f\n".encode()
+                                         .ljust(BLOCK, b"\0"))
+    _readable(slot)
+
+
+def test_with_tape_wait_the_run_says_which_tape_to_load_and_waits_for_it(cli, media, tmp_path):
+    import threading
+
+    vt = _lab(media)
+    cli("scan", "--vtapes", vt, "-o", tmp_path / "s")
+    _unload(vt / "slot1", "DAILY-2", "DAILY-9")  # part 2 of the level 0: read last, mid-stream
+    loader = threading.Timer(3.0, _load, (vt / "slot1", "DAILY-2", "DAILY-9"))
+    loader.start()
+    out = tmp_path / "merged.dump"
+    try:
+        r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+                "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out, "--tape-wait", "60")
+    finally:
+        loader.cancel()
+    assert (f"preflight: tapes: WARN: needs DAILY-1, DAILY-2, DAILY-3; not in place now: load DAILY-2 into "
+            f"file:{vt}/slot1 (it holds DAILY-9); the run asks for each in turn and waits up to 60 s") in r.stderr
+    assert f"load tape DAILY-2 into file:{vt}/slot1 (it holds DAILY-9); waiting up to 60 s" in r.stderr
+    assert f"tape DAILY-2 is in file:{vt}/slot1" in r.stderr
+    assert out.read_bytes() == codamergedump(FULL, INCR)[0]
+
+
+def test_a_tape_never_loaded_ends_the_run_clearly_and_keeps_what_was_verified(cli, media, tmp_path):
+    vt = _lab(media)
+    cli("scan", "--vtapes", vt, "-o", tmp_path / "s")
+    _unload(vt / "slot1", "DAILY-2", "DAILY-9")
+    out = tmp_path / "merged.dump"
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out, "--tape-wait", "2", exit_status=1)
+    assert (f"tape DAILY-2 was not loaded into file:{vt}/slot1 within 2 s (--tape-wait); load it and run again"
+            in r.stderr) and "Traceback" not in r.stderr
+    assert not out.exists()
+    _load(vt / "slot1", "DAILY-2", "DAILY-9")
+    r = cli("run", DISK, "--date", "2026-05-02", "--tz", "UTC", "--now", "2026-06-01", "--scan", tmp_path / "s",
+            "--via", "amrestore", "--workdir", tmp_path / "wd", "--output", out)
+    assert "fetch 20260502010000/1: resumed" in r.stderr  # the verified level 1 was not read again
+    assert out.read_bytes() == codamergedump(FULL, INCR)[0]

@@ -19,7 +19,7 @@ from coda_restore.errors import CodaRestoreError
 METAVARS = {
     "date": "WHEN", "now": "WHEN", "tz": "ZONE", "config": "NAME", "name": "NAME", "host": "HOST",
     "server": "HOST", "logdir": "DIR", "holding": "DIR", "workdir": "DIR", "to": "DIR",
-    "tapelist": "FILE", "scan": "FILE", "vtapes": "DIR", "device": "DEVICE", "output": "FILE", "plan_file": "FILE", "log_json": "FILE", "tar": "FILE",
+    "tapelist": "FILE", "scan": "FILE", "vtapes": "DIR", "device": "DEVICE", "tape_wait": "SECONDS", "output": "FILE", "plan_file": "FILE", "log_json": "FILE", "tar": "FILE",
     "partition": "/vicepX", "plan_hash": "HASH", "stall_timeout": "SECONDS", "volutil": "PROGRAM",
     "tapecycle": "N", "risk_tapes": "N", "path": "PATH", "chain": "exact|minimal",
 }

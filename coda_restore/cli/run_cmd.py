@@ -127,6 +127,9 @@ def run_command(
     via: Annotated[Via, typer.Option("--via", help="amfetchdump (default): through the Amanda config; "
                                      "amrestore: straight from the devices and holding files a --scan saw, "
                                      "no config needed.")] = Via.AMFETCHDUMP,
+    tape_wait: Annotated[float, typer.Option("--tape-wait", help="With --via amrestore: when a tape is not "
+                                             "where the scan saw it, say which to load where and wait this "
+                                             "many seconds for it (default 0: all must be in place).")] = 0.0,
     host: HostOpt = None,
     now: NowOpt = None,
     tz: TzOpt = None,
@@ -165,7 +168,7 @@ def run_command(
     options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
                          dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force,
                          staging=staging, keep=keep, transport=transport, verify=verify, pdbtool=pdbtool,
-                         via=via, devices=devices)
+                         via=via, devices=devices, tape_wait=tape_wait)
     if config is None and via is Via.AMFETCHDUMP:
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config "
                          "(or --via amrestore --scan FILE, when the config is gone)")

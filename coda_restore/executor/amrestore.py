@@ -17,10 +17,12 @@ from __future__ import annotations
 import enum
 import io
 import subprocess
+import time
+from collections.abc import Callable
 
 from coda_restore import proc
 from coda_restore.amanda.holding import HEADER_BYTES, parse_header
-from coda_restore.errors import UsageError
+from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.executor.fetch import WrongImage, as_amanda_user, read_amanda_header
 from coda_restore.plan import Step
 
@@ -36,6 +38,35 @@ class Via(enum.Enum):
 
 class WrongPart(WrongImage):
     """amrestore returned {} but the plan asked for {}"""
+
+
+class TapeNotLoaded(CodaRestoreError):
+    """tape {} was not loaded into {} within {:g} s (--tape-wait); load it and run again (verified images are kept)"""
+
+
+def device_and_label(argv: list[str]) -> tuple[str, str] | None:
+    """(device, label) an amrestore part command reads, None for a holding file."""
+    if "-l" not in argv:
+        return None
+    return argv[argv.index("-l") + 2], argv[argv.index("-l") + 1]
+
+
+def wait_for_tape(device: str, label: str, wait: float, label_at: Callable[[str], str | None],
+                  say: Callable[[str], None], poll: float = 1.0) -> None:
+    """Return once ``label`` is the volume at ``device``; say which tape to
+    load where and wait up to ``wait`` seconds (0: do not wait)."""
+    held = label_at(device)
+    if held == label:
+        return
+    say(f"load tape {label} into {device}" + (f" (it holds {held})" if held else "")
+        + (f"; waiting up to {wait:g} s" if wait else ""))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        if label_at(device) == label:
+            say(f"tape {label} is in {device}")
+            return
+    raise TapeNotLoaded(label, device, wait)
 
 
 class NoDevice(UsageError):
@@ -78,11 +109,14 @@ class PartsChild:
     """One amrestore per part, read as one stream (the proc.Child surface
     the fetch and merge code use: stdout, wait, kill, own_failure)."""
 
-    def __init__(self, argvs: list[list[str]], host: str, disk: str, datestamp: str, level: int):
+    def __init__(self, argvs: list[list[str]], host: str, disk: str, datestamp: str, level: int,
+                 before_part: Callable[[list[str]], None] = lambda argv: None):
         self.argvs = argvs
         self._dump = (host, disk, datestamp, level)
         self._i = 0
         self._head = b""  # part 1's header, checked and handed on
+        self._before = before_part  # waits, when asked to, until the part's tape is loaded
+        before_part(argvs[0])
         self._child = proc.Child(argvs[0], stdout=subprocess.PIPE)
         self._started = False
         self.stdout = _Parts(self)
@@ -124,6 +158,7 @@ class PartsChild:
             if self._i + 1 >= len(self.argvs):
                 return b""
             self._i += 1
+            self._before(self.argvs[self._i])
             self._child = proc.Child(self.argvs[self._i], stdout=subprocess.PIPE)
             self._header(self._i + 1)
 

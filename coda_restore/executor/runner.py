@@ -21,7 +21,7 @@ from coda_restore import proc
 from coda_restore.amanda import config as amanda_config
 from coda_restore.chain import ChainMode
 from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
-from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs
+from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, device_and_label, wait_for_tape
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
                                          read_amanda_header, spool)
@@ -90,6 +90,7 @@ class RunOptions:
     pdbtool: str = "pdbtool"
     via: Via = Via.AMFETCHDUMP
     devices: tuple[tuple[str, str], ...] = ()  # via amrestore: (label, device) as the scan saw them
+    tape_wait: float = 0.0  # via amrestore: wait this long for each tape to be loaded (0: all must be in place)
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     name = None if opts.output is not None else (opts.name or default_name(plan))
     needed = sorted({t.label for t in plan.tapes})
     if needed and opts.via is Via.AMRESTORE:
-        checks.append(_tapes_on_devices(needed, dict(opts.devices)))
+        checks.append(_tapes_on_devices(needed, dict(opts.devices), opts.tape_wait))
     elif needed:
         # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
@@ -281,9 +282,10 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches)
 
 
-def _tapes_on_devices(needed: list[str], devices: dict[str, str]) -> Check:
+def _tapes_on_devices(needed: list[str], devices: dict[str, str], wait: float) -> Check:
     """Without a config nothing loads tapes: each label must be where the
-    scan saw it (amrestore -l refuses another); else, which one to load where."""
+    scan saw it (amrestore -l refuses another); else, which one to load
+    where: a FAIL, or with --tape-wait a WARN (the run asks for each in turn)."""
     from coda_restore.scan import label_at  # the scan reads volume labels; only this path needs it
 
     wrong = []
@@ -293,6 +295,9 @@ def _tapes_on_devices(needed: list[str], devices: dict[str, str]) -> Check:
         if held != label:
             wrong.append(f"load {label} into {device or 'a device the scan reads'}"
                          + (f" (it holds {held})" if held else ""))
+    if wrong and wait:
+        return Check("tapes", True, f"needs {', '.join(needed)}; not in place now: " + "; ".join(wrong)
+                     + f"; the run asks for each in turn and waits up to {wait:g} s", warn=True)
     if wrong:
         return Check("tapes", False, f"needs {', '.join(needed)}; " + "; ".join(wrong) + ", then run again")
     return Check("tapes", True, f"needs {', '.join(needed)}; each is where the scan saw it")
@@ -402,7 +407,7 @@ def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume
                                      resumed=True, message="verified spool file from an earlier run"))
                 resumed.append(k)
             else:
-                image = _fetch_incremental(plan, step, commands[k], workdir, watchdog, volume, reporter)
+                image = _fetch_incremental(plan, step, commands[k], workdir, watchdog, volume, reporter, opts)
                 journal.record_spooled(image)  # before the event: a kill after it loses nothing
                 reporter.event(Event(Stage.FETCH, volume, k, image.bytes, True, sha256=image.sha256))
                 fetched.append(k)
@@ -429,7 +434,7 @@ def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume
 
 
 def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Watchdog, volume: str,
-                       reporter: Reporter) -> SpooledImage:
+                       reporter: Reporter, opts: RunOptions) -> SpooledImage:
     k = key(step)
     total = (step.kb or 0) * 1024 or None
     reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
@@ -437,7 +442,7 @@ def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Wa
     got = spool(list(argv[0]), dest,
                 lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
                 watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total),
-                start=lambda: _start(plan, step, argv), what=_tool(argv))
+                start=lambda: _start(plan, step, argv, opts, volume, reporter, watchdog), what=_tool(argv))
     with open(dest, "rb") as f:
         checked = validate(f, k)
     if not checked.valid:
@@ -454,7 +459,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
     k = key(full)
     total = (full.kb or 0) * 1024 or None
     reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
-    child = _start(plan, full, argv)
+    child = _start(plan, full, argv, opts, volume, reporter, watchdog)
     watchdog.watch(_tool(argv), child)
 
     def fetched(n: int) -> None:
@@ -508,10 +513,20 @@ def _tool(argvs) -> str:
     return "amrestore" if "amrestore" in argvs[0] else "amfetchdump"
 
 
-def _start(plan: Plan, step: Step, argvs):
-    """The child whose stdout is the image: amfetchdump, or one amrestore a part."""
+def _start(plan: Plan, step: Step, argvs, opts: RunOptions, volume: str, reporter: Reporter, watchdog: Watchdog):
+    """The child whose stdout is the image: amfetchdump, or one amrestore a
+    part (each part's tape asked for, and waited for, first)."""
     if _tool(argvs) == "amrestore":
-        return PartsChild([list(a) for a in argvs], plan.host, plan.disk, step.datestamp, step.level)
+        from coda_restore.scan import label_at  # reads volume labels: only this path needs it
+
+        def loaded(argv: list[str]) -> None:
+            where = device_and_label(argv)
+            if where is not None:
+                # waiting for an operator is no stall: each look at the device is a tick
+                wait_for_tape(*where, opts.tape_wait, lambda dev: (watchdog.tick(), label_at(dev))[1],
+                              lambda m: reporter.event(Event(Stage.FETCH, volume, key(step), message=m)))
+
+        return PartsChild([list(a) for a in argvs], plan.host, plan.disk, step.datestamp, step.level, loaded)
     return proc.Child(list(argvs[0]), stdout=subprocess.PIPE)
 
 
