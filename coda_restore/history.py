@@ -72,6 +72,7 @@ from dataclasses import dataclass
 
 from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy, UnreadableLog
 from coda_restore.chain import ChainMode
+from coda_restore.links import contradicts
 
 
 class Link(enum.Enum):
@@ -229,17 +230,20 @@ class VolumeHistory:
         return None
 
     def _exact_completeness(self, usable: set[tuple[str, int]]) -> list[bool]:
-        """One pass: is each recorded dump's exact chain complete?"""
+        """One pass: is each recorded dump's exact chain complete?  A link
+        the images' Coda headers contradict (a scan read them) is not."""
         flags = []
         ok = False  # no level 0 seen yet
         base = None
-        for key in self._recorded_keys:
+        prev = None
+        for key, dump in zip(self._recorded_keys, self.recorded):
             if key[1] == 0:
                 base = key[0]
             if base is not None:
                 self._base[key] = base
-            ok = (key in usable) and (key[1] == 0 or ok)
+            ok = (key in usable) and (key[1] == 0 or ok) and not contradicts(prev, dump)
             flags.append(ok and not self.unreadable_between(base, key[0]))
+            prev = dump
         return flags
 
     def unreadable_between(self, lo: str | None, hi: str) -> tuple[UnreadableLog, ...]:

@@ -28,6 +28,22 @@ def _ref(d: Dump) -> str:
     return f"{d.datestamp}/{d.level}"
 
 
+def contradicts(prev: Dump | None, cur: Dump) -> bool:
+    """Do the Coda headers say ``cur`` does not follow ``prev`` in an exact
+    chain (``prev`` None or any level for a level 0)?  False when a header
+    is missing: nothing to contradict.  The one-pass form of ``prove``,
+    for restore points and coverage."""
+    c = cur.coda
+    if c is None:
+        return False
+    if c.level != cur.level:
+        return True
+    if cur.level == 0:
+        return c.oldest != c.latest
+    p = prev.coda if prev is not None else None
+    return p is not None and (c.oldest != p.latest or c.parent_id != p.parent_id)
+
+
 def prove(dumps: Sequence[Dump]) -> Proof | None:
     """The proof of a chain (oldest first), or None when no member carries a
     Coda header (Amanda's records only: nothing to check)."""

@@ -201,6 +201,9 @@ def _step_why(chain: Chain, i: int) -> str:
 
 def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str | None = None) -> str:
     who = f"{hist.host}:{hist.disk}"
+    if chain.problem is None and chain.mode is ChainMode.EXACT:
+        proof = prove(chain.dumps)  # complete by the records: do the images' headers agree?
+        return f"the exact chain for {instant} does not hold: {proof.message}" if proof and proof.broken else ""
     if chain.problem is Problem.NO_DUMP:
         gone = [d for d in hist.recorded if bound is not None and d.datestamp <= bound]
         if gone:  # the minimal walk found nothing readable, yet dumps were made
@@ -304,10 +307,11 @@ def _alternative(kind: str, chain: Chain, hist: VolumeHistory, tz: tzinfo, loses
     )
 
 
-def _alternatives(hist: VolumeHistory, target: Target, mode: ChainMode, exact: Chain, minimal: Chain) -> list[Alternative]:
+def _alternatives(hist: VolumeHistory, target: Target, mode: ChainMode, exact: Chain, minimal: Chain,
+                  exact_holds: bool = True) -> list[Alternative]:
     tz = target.instant.tzinfo
     out: list[Alternative] = []
-    if not exact.complete:
+    if not exact.complete or not exact_holds:
         before = None
         if exact.target is not None:
             points = [p for p in hist.restore_points() if node(p) < node(exact.target)]
@@ -361,17 +365,14 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
         if chain.problem is not Problem.UNREADABLE_LOG:  # else it is the reason itself
             warnings.append(Notice("unreadable-log", f"FAIL: {u.origin}: {u.what}: a dump of this volume "
                                    "recorded in it is unknown to this plan"))
-    alternatives = _alternatives(hist, target, mode, exact, minimal)
+    exact_proof = prove(exact.dumps) if exact.complete else None
+    alternatives = _alternatives(hist, target, mode, exact, minimal, not (exact_proof and exact_proof.broken))
     common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))
-    proof = prove(chain.dumps) if chain.complete and mode is ChainMode.EXACT else None
+    proof = exact_proof if mode is ChainMode.EXACT else None
     if not chain.complete or (proof and proof.broken):
-        if chain.complete:
-            reason = f"the exact chain for {instant} does not hold: {proof.message}"
-            warnings.insert(0, Notice("header-link-broken", reason))
-        else:
-            reason = explain_problem(chain, hist, instant, target.bound)
-            warnings.insert(0, Notice(chain.problem.value, reason))
+        reason = explain_problem(chain, hist, instant, target.bound)
+        warnings.insert(0, Notice(chain.problem.value if chain.problem else "header-link-broken", reason))
         return Plan(restorable=False, reason=reason,
                     chosen=ref(chain.target) if chain.target else None,
                     warnings=tuple(warnings), **common)

@@ -189,3 +189,18 @@ def test_amanda_records_and_the_images_must_agree():
     d1 = replace(d1, coda=CodaLink(8, 4, "p.proj.backup", 1, 5, 9))
     p = make_plan(VolumeHistory("h", "u.jan", [d0, d1, d2]), parse_when("2026-05-03", now=now))
     assert not p.restorable and "is a dump of another volume" in p.reason
+
+
+def test_check_from_a_scan_agrees_with_plan_on_a_link_the_headers_contradict(tmp_path, cli):
+    slot(tmp_path / "vt", 1, "DAILY-1", "20260501010000", [("20260501010000", 0, FULL, 1, len(FULL))])
+    lost_base = i1(oldest=9, latest=12, level=1)
+    slot(tmp_path / "vt", 3, "DAILY-3", "20260503010000", [("20260503010000", 1, lost_base, 1, len(lost_base))])
+    cli("scan", "--vtapes", tmp_path / "vt", "-o", tmp_path / "s")
+    r = cli("check", "--scan", tmp_path / "s", "--now", "2026-05-04", "--tz", "UTC", "--json", exit_status=None)
+    assert r.exit_code != 0
+    (v,) = json.loads(r.stdout)["volumes"]
+    assert not v["restorable_now"] and "does not hold: 20260503010000/1 was taken against" in v["reason"]
+    # the newest restore point is the level 0 the link starts from
+    r = cli("plan", DISK, "--date", "2026-05-03", "--scan", tmp_path / "s", "--tz", "UTC", "--now", "2026-05-04",
+            "--json", exit_status=3)
+    assert [a["datestamp"] for a in json.loads(r.stdout)["alternatives"] if a["kind"] == "before"] == ["20260501010000"]
