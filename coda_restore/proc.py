@@ -20,6 +20,7 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from coda_restore.errors import CommandFailed
 log = logging.getLogger(__name__)
 
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
+_pause = threading.Event().wait  # time.sleep fails (EINVAL) under libfaketime; this does not
 DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close
 
 
@@ -65,16 +67,30 @@ def run(args: Sequence[object], *, check: bool = True, env: dict[str, str] | Non
                                  stderr=subprocess.PIPE, env=env, start_new_session=True)
     except FileNotFoundError:
         raise CommandFailed(argv, 127, f"{argv[0]}: command not found") from None
+    # the timeout is a timer thread, not communicate(timeout=): that polls
+    # with time.sleep, which fails (EINVAL) under libfaketime, as amcoda runs
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        if popen.returncode is None:
+            kill_group(popen)
+
+    timer = threading.Timer(timeout, expire) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
-        out, err = popen.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(popen)
-        popen.communicate()
-        raise CommandFailed(argv, -1, f"timed out after {timeout} s") from None
+        out, err = popen.communicate()
     except BaseException:
         kill_group(popen)
         popen.wait()
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if expired.is_set():
+        raise CommandFailed(argv, -1, f"timed out after {timeout} s")
     # bytes a child prints that are not UTF-8 are shown, never a traceback
     stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     log.debug("%s exited %d; stderr: %s", argv[0], popen.returncode, stderr[-STDERR_TAIL:])
@@ -119,17 +135,39 @@ class Child:
         return self._tail.decode("utf-8", "replace")
 
     def kill(self) -> None:
-        """Stop the child and everything it started (its process group)."""
-        kill_group(self.popen)
+        """Stop the child and everything it started (its process group).
+        Only while the child is not reaped: until then its pid, and so the
+        group id, cannot be another process's."""
+        if self.popen.returncode is None:
+            kill_group(self.popen)
+
+    def _exited(self, timeout: float | None) -> bool:
+        """Wait for the child to exit, without reaping it (WNOWAIT), so that
+        what it left in its group can still be stopped safely."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.popen.returncode is None:
+            try:
+                flags = os.WEXITED | os.WNOWAIT | (0 if deadline is None else os.WNOHANG)
+                if os.waitid(os.P_PID, self.popen.pid, flags) is not None:
+                    return True
+            except ChildProcessError:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            _pause(0.02)
+        return True
+
+    def _reap(self) -> int:
+        kill_group(self.popen)  # a grandchild left behind (a wrapper's) must not hold our pipes
+        return self.popen.wait()
 
     def own_failure(self, grace: float = 2.0) -> CommandFailed | None:
         """After its stream went bad: the child's own failure, if it exited
         non-zero by itself within ``grace`` seconds (a tape error, a busy
         changer, a missing label say more than "truncated dump")."""
-        try:
-            status = self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
+        if not self._exited(grace):
             return None
+        status = self._reap()
         self._drainer.join(DRAIN_GRACE)
         return CommandFailed(self.argv, status, self.stderr_tail) if status > 0 else None
 
@@ -139,7 +177,8 @@ class Child:
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
-        status = self.popen.wait()
+        self._exited(None)
+        status = self._reap()
         self._drainer.join(DRAIN_GRACE)  # a grandchild outside the group may keep stderr open
         log.debug("%s exited %d; stderr: %s", self.argv[0], status, self.stderr_tail)
         if check and status != 0:

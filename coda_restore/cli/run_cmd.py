@@ -105,8 +105,9 @@ def run_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Accepted for scripts; run never prompts.")] = False,
     log_json: Annotated[Optional[Path], typer.Option("--log-json", help="Append one JSON event per step "
                                                      "to this file.")] = None,
-    stall_timeout: Annotated[float, typer.Option("--stall-timeout", help="Stop a fetch, merge or dump back "
-                                                 "that moves no bytes for this many seconds (0: never).")] = 600.0,
+    stall_timeout: Annotated[float, typer.Option("--stall-timeout", help="Stop a fetch, merge, restore or "
+                                                 "dump back that moves (or reads) no bytes for this many seconds "
+                                                 "(0: never).")] = 600.0,
     volutil: Annotated[str, typer.Option("--volutil", help="The volutil program.")] = "volutil",
     staging: Annotated[Optional[Path], typer.Option("--staging", help="Directory for the merged image "
                                                     "volutil restore -f reads (default: the volume's "
