@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import enum
 import re
-import subprocess
-import threading
 import time
 from dataclasses import dataclass
 
@@ -179,35 +177,12 @@ class Volutil:
         return proc.argv_of([*self.prefix, self.program, *host, *words])
 
     def _run(self, *words: object) -> proc.Completed:
-        """A short command, stopped after ``timeout`` seconds.  The limit is a
-        timer that kills the child, not subprocess's timed wait: under the
-        lab's libfaketime (FAKETIME_DONT_FAKE_MONOTONIC=1) that wait's sleep
-        fails with EINVAL.  Output that is not UTF-8 is shown, never a
-        traceback."""
-        argv = self.argv(*words)
-        child = proc.Child(argv, stdout=subprocess.PIPE)
-        expired = threading.Event()
-
-        def stop() -> None:
-            expired.set()
-            child.kill()
-
-        timer = threading.Timer(self.timeout, stop) if self.timeout else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        try:
-            out = child.stdout.read()
-        finally:
-            if timer:
-                timer.cancel()
-            status = child.wait(check=False)
-        if expired.is_set():
-            raise CommandFailed(argv, -1, f"timed out after {self.timeout} s")
-        done = proc.Completed(tuple(argv), status, out.decode("utf-8", "replace"), child.stderr_tail)
-        if status != 0:
+        # proc.run's limit is a timer (safe under the lab's libfaketime) and
+        # it shows bytes that are not UTF-8; a failure is one line of both streams
+        done = proc.run(self.argv(*words), timeout=self.timeout, check=False)
+        if done.status != 0:
             said = one_line(done.stderr, done.stdout)
-            raise CommandFailed(argv, status, said[-proc.STDERR_TAIL:])
+            raise CommandFailed(done.argv, done.status, said[-proc.STDERR_TAIL:])
         return done
 
     def info(self, volume: str) -> VolumeInfo:

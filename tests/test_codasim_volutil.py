@@ -126,7 +126,7 @@ def test_restore_from_a_file_info_and_purge(state, tmp_path):
         "VolInfo failed with Unknown RPC2 return code 22\n")
     info = volutil(state, "info", m.group(1)).stdout.decode()
     assert "/docs/a.txt\tfile 0644 6 bytes\n" in info and "/a\tsymlink 0777 -> docs/a.txt\n" in info
-    assert re.search(rf"^id = {m.group(1).lstrip('0')}, parentId = {rw_id(state):x}, ", info, re.M)
+    assert re.search(rf"^id = {m.group(1)}, parentId = {rw_id(state):08x}, ", info, re.M)
     assert "Large vnodes (directories)" in volutil(state, "info", "-all", m.group(1)).stdout.decode()
     r2 = volutil(state, "restore", "-f", "-", "/vicepa", "u.jan.friday", "1000777", status=1)
     assert "RestoreFile" in r2.stderr.decode()  # -f - names a file called "-"
@@ -334,7 +334,7 @@ def test_info_takes_names_only_from_the_vldb_and_any_hex_id(state):
     """ref §23 rows 8, 9: EINVAL (22) for a name the VLDB lacks, 603 for a missing id."""
     srv = Server(state, clock=FakeClock(T0))
     rw = rw_id(state)
-    assert volutil(state, "info", "u.jan").stdout.decode().startswith(f"Volume header for volume {rw:x} ")
+    assert volutil(state, "info", "u.jan").stdout.decode().startswith(f"Volume header for volume {rw:08x} ")
     srv.create_volume("u.bare", in_vldb=False)  # volutil create_rep without bldvldb
     bare = srv.volume("u.bare").id
     err = volutil(state, "info", "u.bare", status=1).stderr.decode()
@@ -357,7 +357,7 @@ def test_a_purged_clone_makes_info_of_the_backup_id_fail_with_603(state):
     bid = re.search(r"id = (\w+)", volutil(state, "backup", f"{rw:x}").stdout.decode()).group(1)
     volutil(state, "purge", bid, "u.jan.backup")
     info = volutil(state, "info", f"{rw:x}").stdout.decode()
-    assert f"backupId = {int(bid, 16):x}," in info  # the RW still names it
+    assert f"backupId = {bid}," in info  # the RW still names it
     err = volutil(state, "info", bid, status=1).stderr.decode()
     assert err.splitlines()[-1] == "VolInfo failed with Unknown RPC2 return code 603"
     volutil(state, "lock", f"{rw:x}")
@@ -444,3 +444,11 @@ def test_a_dump_told_to_die_mid_stream(state):
     assert "Traceback" not in p.stderr.decode()
     assert not list((state / "backup").glob("*.newlist"))
     volutil(state, "dump", bid, env={"CODASIM_DIE_AFTER": "p.other.backup:700"})  # another volume
+
+
+def test_info_prints_ids_and_dates_as_vol_info_does(state):
+    """ref §23 row 12: ids %08x, dates (YYYY/MM/DD.hh:mm:ss) in local time, no Unix seconds."""
+    rw = rw_id(state)
+    info = volutil(state, "info", f"{rw:x}", env={"TZ": "UTC"}).stdout.decode()
+    assert info.startswith(f"Volume header for volume {rw:08x} (u.jan)\n")
+    assert re.search(r"^creationDate = \(2023/11/14\.22:13:20\), copyDate = \(2023/11/14\.22:13:20\)$", info, re.M), info

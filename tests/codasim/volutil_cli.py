@@ -365,8 +365,9 @@ _TYPENAMES = {0: "read/write", 1: "readonly", 2: "backup"}
 
 
 def _date(t: int) -> str:
+    """vol-info.cc's date(): local time, no Unix seconds (ref §23 row 12)."""
     tm = time.localtime(t)
-    return (f"{t} ({tm.tm_year - 1900:02d}/{tm.tm_mon:02d}/{tm.tm_mday:02d}."
+    return (f"({tm.tm_year:04d}/{tm.tm_mon:02d}/{tm.tm_mday:02d}."
             f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d})")
 
 
@@ -380,13 +381,13 @@ def info_text(vol, dump_all: bool = False) -> str:
     vnodes with -all, then -- a simulator addition -- the tree, one path a line."""
     t = int(vol.type)
     out = [
-        f"Volume header for volume {vol.id:x} ({vol.name})\n",
+        f"Volume header for volume {vol.id:08x} ({vol.name})\n",
         f"stamp.magic = 78a1b2c5, stamp.version = {vol.stamp_version}\n",
         f"partition = ({vol.partition})\n",
         f"inUse = 0, inService = {vol.in_service}, blessed = {vol.blessed}, needsSalvaged = 0, dontSalvage = 0\n",
         f"type = {t} ({_TYPENAMES.get(t, 'unknown')}), uniquifier = {vol.uniquifier}, needsCallback = 0, destroyMe = 0\n",
-        f"id = {vol.id:x}, parentId = {vol.parent_id:x}, cloneId = {vol.clone_id:x}, "
-        f"backupId = {vol.backup_id:x}, restoredFromId = {vol.restored_from_id:x}\n",
+        f"id = {vol.id:08x}, parentId = {vol.parent_id:08x}, cloneId = {vol.clone_id:08x}, "
+        f"backupId = {vol.backup_id:08x}, restoredFromId = {vol.restored_from_id:08x}\n",
         f"maxquota = {vol.maxquota}, minquota = {vol.minquota}, maxfiles = {vol.maxfiles}, "
         f"filecount = {vol.filecount}, diskused = {vol.diskused}\n",
         f"creationDate = {_date(vol.creation_date)}, copyDate = {_date(vol.copy_date)}\n",
@@ -397,7 +398,7 @@ def info_text(vol, dump_all: bool = False) -> str:
         f"dayUseDate = {_date(vol.day_use_date)}\n",
     ]
     if vol.group_id:
-        out.append(f"replicated groupId = {vol.group_id:x}\n")
+        out.append(f"replicated groupId = {vol.group_id:08x}\n")
         out.append(_vv(vol.vv))
     if dump_all:
         for title, idx in (("\nLarge vnodes (directories)\n", vol.large),
