@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from coda_restore import scan as scanning
-from coda_restore.cli.app import JsonOpt, StrictOpt, app, print_json
+from coda_restore.cli.app import JsonOpt, app, print_json
 from coda_restore.cli.catalog_source import stdout_console
 from coda_restore.errors import StrictWarnings, UsageError
 from coda_restore.voldump.files import check_output, output as atomic_output
@@ -26,11 +26,11 @@ def scan_command(
                                                         "Device API, each file with amrestore (repeatable).")] = None,
     holding: Annotated[Optional[list[Path]], typer.Option("--holding", help="Holding-disk directory (repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file.")] = False,
-    strict: StrictOpt = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when anything could not be read.")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Read the Amanda header of every file on the vtapes and holding disks
-    given, and the Coda dump header inside each image, into a scan file.
+    """Read the Amanda header of every file on the vtapes, devices and
+    holding disks given, and the Coda dump header inside each image, into a scan file.
     Split dumps are put together from their parts' headers; a label seen
     twice keeps its newest write; what could not be read is listed."""
     if not vtapes and not holding and not device:
