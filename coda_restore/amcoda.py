@@ -16,12 +16,12 @@ Amanda runs ``amcoda COMMAND [--option value]...`` (ref ``amanda-formats.md``
   code 603``) is not an error: ``lock`` + ``backup`` make a new clone, as
   S_VolMakeBackups does, and the id ``backup`` printed is dumped.
 * ``backup``: the same clone check, ``dump [-i LEVEL] CLONE`` streamed to
-  fd 1 in bounded chunks while the stream is checked and its directories are
-  read for the index (fd 4); ``sendbackup: size`` on fd 3; and only when
-  ``--record`` was given and every check passed, ``ancient``.  A dump that
-  fails any check is reported with ``sendbackup: error [...]`` (on stderr,
-  see ``Messages``) and a non-zero
-  exit, and is never marked.
+  fd 1 while the stream is checked and its directories are read for the
+  index (fd 4), its last MiB held back until every check passed (see
+  ``HeldBack``); ``sendbackup: size`` on fd 3; and only when ``--record``
+  was given and every check passed, ``ancient``.  A dump that fails any
+  check is reported with ``sendbackup: error [...]`` (on stderr, see
+  ``Messages``) and a non-zero exit, and is never marked.
 * ``restore``: the level-0 stream on stdin spooled to a regular file, then
   ``volutil restore -f FILE`` (never volutil's stdin) and the dump back,
   compared with what was sent.
@@ -33,6 +33,7 @@ chain with ``coda-restore`` first), include/exclude lists, partial restores.
 
 from __future__ import annotations
 
+import collections
 import enum
 import io
 import os
@@ -66,6 +67,8 @@ DEFAULT_CLONE_MAX_AGE = 4 * 3600.0  # seconds; the original Coda wrappers' 4 hou
 DEFAULT_VOLUTIL_TIMEOUT = 600.0  # seconds per short volutil call (a hung server must not hang amdump)
 SELFCHECK_TIMEOUT = 20.0  # seconds: amcheck gives a client 30 (ctimeout)
 MESG_FD, INDEX_FD = 3, 4
+HOLD_BYTES = 1 << 20  # the tail of a backup held back until it is proven good (see HeldBack)
+START_BYTES = 2 * HOLD_BYTES
 
 SUPPORT = (
     ("CONFIG", "YES"), ("HOST", "YES"), ("DISK", "YES"),
@@ -428,6 +431,39 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+class HeldBack:
+    """Amanda's fd 1, with the newest HOLD_BYTES of the dump held back until
+    it has passed every check.  A failure is then reported either before any
+    byte reached Amanda (a dump shorter than START_BYTES: it is dropped) or
+    after at least START_BYTES - HOLD_BYTES did.  Why: a failure reported
+    right after the first bytes can deadlock Amanda 3.5 (sendbackup waits for
+    the transfer to start, the dumper has given up on it: no FAIL, an amdump
+    that never ends, issue 13 item 2).  Once more than sendbackup's first read
+    and a pipe's worth have been written, the transfer has started."""
+
+    def __init__(self, fd: int | None):
+        self.fd, self.sent, self.held = fd, 0, 0
+        self.chunks: collections.deque[bytes] = collections.deque()
+
+    def write(self, data) -> None:
+        self.chunks.append(bytes(data))  # the reader reuses its buffer
+        self.held += len(data)
+        if self.sent or self.held >= START_BYTES:
+            while self.held - len(self.chunks[0]) >= HOLD_BYTES:
+                self._send(self.chunks.popleft())
+
+    def release(self) -> None:
+        """The dump is good: send what was held back."""
+        while self.chunks:
+            self._send(self.chunks.popleft())
+
+    def _send(self, chunk: bytes) -> None:
+        self.held -= len(chunk)
+        self.sent += len(chunk)
+        if self.fd is not None:
+            _write_all(self.fd, chunk)
+
+
 def _open_fd(fd: int, mode: str):
     try:
         return os.fdopen(fd, mode, closefd=False)
@@ -585,8 +621,9 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
         mesg.info(f"amcoda: {note}")
     argv = s.volutil.dump_argv(c.clone.id, level)
     mesg.info(f"amcoda: running {proc.display(argv)}")
+    out = HeldBack(data_fd)
     try:
-        status, stderr, seen, size = _stream(argv, data_fd)
+        status, stderr, seen, size = _stream(argv, out)
     except OSError as exc:  # fd 1 closed under us: Amanda gave up on the dump
         mesg.error(f"amcoda: writing the dump to Amanda failed: {exc}")
         return 1
@@ -603,8 +640,13 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
     said = bytes_dumped(stderr)
     if said is not None and said % 2**32 != size % 2**32:  # volutil's counter is 32-bit
         problems.append(f"volutil said {said} bytes dumped but {size} arrived")
-    if problems:
+    if problems:  # what was held back is dropped: see HeldBack
         mesg.error("amcoda: " + "; ".join(problems) + (" (not marked)" if req.record else ""))
+        return 1
+    try:
+        out.release()
+    except OSError as exc:
+        mesg.error(f"amcoda: writing the dump to Amanda failed: {exc}")
         return 1
     got = seen.header.level
     if level > 0 and got == 0:
@@ -633,8 +675,8 @@ def do_backup(req: Request, data_fd: int, mesg: Messages, index: BinaryIO | None
     return 0
 
 
-def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
-    """Run ``volutil dump`` and copy its stdout to data_fd while the codec
+def _stream(argv: list[str], out: HeldBack) -> tuple[int, str, Inspection, int]:
+    """Run ``volutil dump`` and copy its stdout to ``out`` while the codec
     reads it.  stderr goes to a temporary file: no pipe to deadlock on, and
     all of it is kept."""
     with tempfile.TemporaryFile() as errf:
@@ -643,8 +685,7 @@ def _stream(argv: list[str], data_fd: int) -> tuple[int, str, Inspection, int]:
                                      stderr=errf)
         except OSError as exc:
             return 127, f"{argv[0]}: {exc}", Inspection(None, (b"/",), "volutil did not start"), 0
-        tee = Tee(child.stdout, (lambda data: _write_all(data_fd, data)) if data_fd is not None else (lambda data: None),
-                  CHUNK)
+        tee = Tee(child.stdout, out.write, CHUNK)
         try:
             seen = inspect(tee, "volutil dump")
             # After a bad stream, read to the end anyway: volutil's own status

@@ -249,3 +249,42 @@ def test_selfcheck_and_estimate_say_a_bad_timeout_in_one_line(capsys):
     assert out.out == "ERROR amcoda: bad VOLUTIL-TIMEOUT 'abc': want e.g. 4h, 90m, 3600\n"
     assert amcoda.main(["estimate", "--disk", "v", "--volutil-timeout", "-5"]) == 1
     assert capsys.readouterr().err.startswith("ERROR amcoda: bad VOLUTIL-TIMEOUT '-5'")
+
+
+def _held_back(tmp_path, sizes):
+    """Write chunks of the given sizes through a HeldBack into a file; what
+    reached the file before release, and the writer."""
+    path = tmp_path / "fd1"
+    with open(path, "wb") as f:
+        out = amcoda.HeldBack(f.fileno())
+        data = b"".join(bytes([i % 251]) * n for i, n in enumerate(sizes))
+        for i, n in enumerate(sizes):
+            out.write(memoryview(bytes([i % 251]) * n))
+        f.flush()
+        before = path.read_bytes()
+        out.release()
+    return before, path.read_bytes(), data
+
+
+def test_a_short_dump_reaches_amanda_only_once_proven_good(tmp_path):
+    """issue 13 item 2: a failure told right after the first bytes deadlocked
+    Amanda 3.5; a dump under START_BYTES is held whole, so a bad one is
+    dropped before a byte is sent."""
+    before, after, data = _held_back(tmp_path, [20_000] * 50)  # 1 MB
+    assert before == b""
+    assert after == data
+
+
+def test_a_long_dump_sends_all_but_the_held_tail_and_at_least_a_mib_before_it_can_fail(tmp_path):
+    before, after, data = _held_back(tmp_path, [64 * 1024] * 80)  # 5 MiB
+    assert after == data
+    assert data.startswith(before)
+    held = len(data) - len(before)
+    assert amcoda.HOLD_BYTES <= held < amcoda.HOLD_BYTES + 64 * 1024
+    assert len(before) >= amcoda.START_BYTES - amcoda.HOLD_BYTES
+
+
+def test_a_dump_just_over_the_start_sends_no_less_than_the_start_minus_the_hold(tmp_path):
+    before, after, data = _held_back(tmp_path, [amcoda.START_BYTES - 10, 20])
+    assert after == data
+    assert before == b"" or len(before) >= amcoda.START_BYTES - amcoda.HOLD_BYTES
