@@ -44,7 +44,7 @@ from coda_restore.amanda.logfile import LogSyntaxError, ts14
 from coda_restore.amanda.model import (Catalog, CatalogWarning, CodaLink, Dump, DumpStatus, HoldingCopy, Origin, Part,
                                        PartStatus, TapeCopy, TapelistEntry, Unavailable)
 from coda_restore.errors import CodaRestoreError, UsageError
-from coda_restore.plan import label_key
+from coda_restore.planning.plan import label_key
 from coda_restore.voldump.reader import DumpReader
 
 SCHEMA = "coda-restore.scan/1"

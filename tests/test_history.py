@@ -2,7 +2,7 @@
 
 from coda_restore.amanda.model import ClientResult, DumpStatus, Unavailable
 from coda_restore.chain import ChainMode
-from coda_restore.history import Link, Problem, VolumeHistory, histories
+from coda_restore.planning.history import Link, Problem, VolumeHistory, histories
 
 from test_plan_records import DISK, HOST, ds, dump, holding, tape
 

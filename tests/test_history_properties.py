@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coda_restore.amanda.model import ClientResult, DumpStatus, Unavailable
-from coda_restore.history import Problem, VolumeHistory
+from coda_restore.planning.history import Problem, VolumeHistory
 
 from test_plan_records import DISK, HOST, dump, holding, tape
 

@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 
-from coda_restore import plan as planmod
+from coda_restore.planning import plan as planmod
 from coda_restore.amanda.model import Unavailable
 from coda_restore.chain import ChainMode
 from coda_restore.errors import BadPlan
-from coda_restore.history import VolumeHistory
-from coda_restore.planner import make_plan
-from coda_restore.when import parse_when, zone
+from coda_restore.planning.history import VolumeHistory
+from coda_restore.planning.planner import make_plan
+from coda_restore.planning.when import parse_when, zone
 
 from test_plan_records import DISK, HOST, ds, dump, holding, tape
 

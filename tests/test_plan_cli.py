@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from coda_restore import plan as planfile
+from coda_restore.planning import plan as planfile
 from conftest import run_cli
 
 # day -> (level, taper outcome); day 3's dump was recorded on the server but never taped.

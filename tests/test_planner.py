@@ -8,9 +8,9 @@ import pytest
 from coda_restore.amanda.model import ClientResult, DumpStatus, Unavailable
 from coda_restore.chain import ChainMode
 from coda_restore.errors import BadDate
-from coda_restore.history import VolumeHistory
-from coda_restore.planner import choose_copies, label_key, make_plan
-from coda_restore.when import parse_when, zone
+from coda_restore.planning.history import VolumeHistory
+from coda_restore.planning.planner import choose_copies, label_key, make_plan
+from coda_restore.planning.when import parse_when, zone
 
 from test_plan_records import DISK, HOST, ds, dump, holding, tape
 

@@ -21,7 +21,7 @@ import subprocess
 import pytest
 
 from coda_restore.amanda.sources import load_catalog
-from coda_restore.history import Problem, VolumeHistory
+from coda_restore.planning.history import Problem, VolumeHistory
 from conftest import run_cli
 
 DAYS = [f"2026-03-{d:02d}" for d in range(1, 10)]
@@ -130,8 +130,8 @@ def test_tapes_at_risk_are_the_tapes_amadmin_tape_names(amanda_lab):
     said = amanda_lab.amanda("amadmin", amanda_lab.config, "tape").stdout
     expected = re.findall(r"\btape ([^\s.]+)", said)
     assert expected, said
-    from coda_restore.check import check, runtapes_of, tapecycle_of
-    from coda_restore.when import parse_now, zone
+    from coda_restore.planning.coverage import check, runtapes_of, tapecycle_of
+    from coda_restore.planning.when import parse_now, zone
 
     catalog = load_catalog(config=amanda_lab.config)
     report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), tapecycle_of(amanda_lab.config),

@@ -4,8 +4,8 @@ Amanda's overwrite order and what each tape at risk takes away."""
 from datetime import datetime
 
 from coda_restore.amanda.model import TapelistEntry, Unavailable
-from coda_restore.check import check, overwrite_order
-from coda_restore.when import zone
+from coda_restore.planning.coverage import check, overwrite_order
+from coda_restore.planning.when import zone
 
 from test_plan_records import DISK, HOST, catalog, ds, dump, holding, tape
 
@@ -81,7 +81,7 @@ from datetime import timedelta  # noqa: E402
 
 import pytest  # noqa: E402
 
-from coda_restore.check import MaxAge, max_age_for, parse_max_age  # noqa: E402
+from coda_restore.planning.coverage import MaxAge, max_age_for, parse_max_age  # noqa: E402
 from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
-from coda_restore.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
+from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
 
 
 def _plan(steps, tapes, disk="u.jan"):

@@ -166,9 +166,9 @@ def test_amanda_records_and_the_images_must_agree():
     """Amanda's records say the level 1 of the 2nd was recorded; the level 2's
     header says it was taken against the full dump: they disagree."""
     from coda_restore.amanda.model import CodaLink
-    from coda_restore.history import VolumeHistory
-    from coda_restore.planner import make_plan
-    from coda_restore.when import parse_when, zone
+    from coda_restore.planning.history import VolumeHistory
+    from coda_restore.planning.planner import make_plan
+    from coda_restore.planning.when import parse_when, zone
     from datetime import datetime
     from dataclasses import replace
     from test_plan_records import dump, tape

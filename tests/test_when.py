@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from coda_restore.errors import BadDate, UsageError
-from coda_restore.when import from_datestamp, parse_now, parse_when, zone
+from coda_restore.planning.when import from_datestamp, parse_now, parse_when, zone
 
 UTC = zone("UTC")
 # Thursday 2004-03-04, mid-afternoon.

@@ -15,11 +15,11 @@ from rich.table import Table
 
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
-from coda_restore.check import age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
+from coda_restore.planning.coverage import age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
                                   app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
-from coda_restore.when import parse_now, zone
+from coda_restore.planning.when import parse_now, zone
 
 
 def _row(table: Table, *cells: str) -> None:

@@ -12,18 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coda_restore import plan as planfile
+from coda_restore.planning import plan as planfile
 from coda_restore.amanda.views import pretty_datestamp
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv, stdout_console
 from coda_restore.errors import NOT_RESTORABLE
-from coda_restore.history import VolumeHistory
-from coda_restore.plan import Plan
-from coda_restore.planner import PROVEN, make_plan
+from coda_restore.planning.history import VolumeHistory
+from coda_restore.planning.plan import Plan
+from coda_restore.planning.planner import PROVEN, make_plan
 from coda_restore.voldump.files import check_output, output as atomic_output
-from coda_restore.when import parse_now, parse_when, zone
+from coda_restore.planning.when import parse_now, parse_when, zone
 
 def _row(table: Table, *cells: str) -> None:
     """Cells are plain text: a [bracket] in a path or a message is not markup."""

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from coda_restore import plan as planfile
+from coda_restore.planning import plan as planfile
 from coda_restore import proc
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
@@ -27,9 +27,9 @@ from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReport
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (PreflightFailed, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
-from coda_restore.history import VolumeHistory
-from coda_restore.planner import make_plan
-from coda_restore.when import Target, parse_now, parse_when, zone
+from coda_restore.planning.history import VolumeHistory
+from coda_restore.planning.planner import make_plan
+from coda_restore.planning.when import Target, parse_now, parse_when, zone
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress updates on a terminal
 

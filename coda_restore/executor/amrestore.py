@@ -24,7 +24,7 @@ from coda_restore import proc
 from coda_restore.amanda.holding import HEADER_BYTES, parse_header
 from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.executor.fetch import WrongImage, as_amanda_user, read_amanda_header
-from coda_restore.plan import Step
+from coda_restore.planning.plan import Step
 
 AMRESTORE = ("amrestore", "-h", "-p", "--exact-match")
 

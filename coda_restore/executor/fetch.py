@@ -24,7 +24,7 @@ from coda_restore import proc
 from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header
 from coda_restore.amanda.logfile import LogSyntaxError
 from coda_restore.errors import CodaRestoreError, VerificationFailed
-from coda_restore.planner import AMFETCHDUMP
+from coda_restore.planning.planner import AMFETCHDUMP
 
 CHUNK = 1 << 20
 

@@ -29,7 +29,7 @@ from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, r
 from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
-from coda_restore.plan import Plan, Step, read_order
+from coda_restore.planning.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge

@@ -20,9 +20,9 @@ from datetime import tzinfo
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
-from coda_restore.history import Chain, Problem, VolumeHistory, is_usable, node
+from coda_restore.planning.history import Chain, Problem, VolumeHistory, is_usable, node
 from coda_restore.links import prove
-from coda_restore.plan import (
+from coda_restore.planning.plan import (
     Alternative,
     CopyRef,
     Notice,
@@ -32,8 +32,8 @@ from coda_restore.plan import (
     label_key,
     tape_reads,
 )
-from coda_restore.plan import Target as TargetRef
-from coda_restore.when import Target, from_datestamp
+from coda_restore.planning.plan import Target as TargetRef
+from coda_restore.planning.when import Target, from_datestamp
 
 AMFETCHDUMP = ("amfetchdump", "-a", "-p", "--exact-match")
 PROVEN = "chain-proven"  # a notice, not a warning: the headers prove every link

@@ -36,9 +36,9 @@ from datetime import datetime, time, timedelta
 from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError
-from coda_restore.history import Gap, VolumeHistory
-from coda_restore.planner import explain_problem, ref
-from coda_restore.when import from_datestamp, to_datestamp
+from coda_restore.planning.history import Gap, VolumeHistory
+from coda_restore.planning.planner import explain_problem, ref
+from coda_restore.planning.when import from_datestamp, to_datestamp
 
 SCHEMA = "coda-restore.check/1"
 AMANDA_DEFAULT_DUMPCYCLE = 10  # days (conffile.c)

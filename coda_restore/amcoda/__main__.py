@@ -1,0 +1,5 @@
+"""``python -m coda_restore.amcoda``: what the installed wrapper runs."""
+
+from coda_restore.amcoda import run
+
+run()
