@@ -12,11 +12,6 @@ HISTORY_SCHEMA = "coda-restore.history/1"
 VOLUMES_SCHEMA = "coda-restore.volumes/1"
 
 
-def pretty_datestamp(stamp: str) -> str:
-    """20260302005959 -> 2026-03-02 00:59:59 (as amadmin find prints it)."""
-    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}"
-
-
 def dump_status(dump: Dump) -> str:
     """Amanda's dump status of the dump's best copy: "ok", "partial" or
     "fail"; "none" when nothing was written anywhere."""

@@ -12,6 +12,7 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
+from coda_restore.cli.render import warn
 from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.voldump import extract as ex
 from coda_restore.voldump.files import output
@@ -37,11 +38,6 @@ ChainOpt = Annotated[
 OrphansOpt = Annotated[
     bool, typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU.")
 ]
-
-
-def warn(notes) -> None:
-    for note in notes:
-        typer.echo(f"coda-restore: warning: {note}", err=True)
 
 
 def orphan_line(n: int, hint: str) -> str | None:

@@ -9,9 +9,10 @@ from rich.table import Table
 
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, HoldingCopy, Unavailable
-from coda_restore.amanda.views import dump_status, history_json, pretty_datestamp
+from coda_restore.amanda.views import dump_status, history_json
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
-from coda_restore.cli.catalog_source import check_strict, open_volume, stdout_console
+from coda_restore.cli.catalog_source import check_strict, open_volume
+from coda_restore.cli.render import pretty_datestamp, stdout_console
 
 
 def _ranges(nums: list[int]) -> str:

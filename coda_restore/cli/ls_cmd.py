@@ -10,7 +10,8 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.cli.extract_cmd import ArgsArg, ChainOpt, OrphansOpt, PathOpt, orphan_line, warn
+from coda_restore.cli.extract_cmd import ArgsArg, ChainOpt, OrphansOpt, PathOpt, orphan_line
+from coda_restore.cli.render import warn
 from coda_restore.voldump import extract as ex
 from coda_restore.voldump.tree import Kind, fid_text, show_path
 

@@ -10,6 +10,7 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import app
+from coda_restore.cli.render import warn
 from coda_restore.errors import UsageError
 from coda_restore.voldump.files import display_name, open_dump, output
 from coda_restore.voldump.merge import merge
@@ -50,8 +51,7 @@ def merge_cmd(
         result = merge(sink, sources, chain)
     for note in result.notes:
         typer.echo(f"coda-restore: note: {note}", err=True)
-    for warning in result.warnings:
-        typer.echo(f"coda-restore: warning: {warning}", err=True)
+    warn(result.warnings)
     for text in result.discrepancies:
         typer.echo(f"coda-restore: {'warning' if chain is ChainMode.EXACT else 'orphans'}: {text}", err=True)
     h = result.header

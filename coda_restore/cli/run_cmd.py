@@ -20,7 +20,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt,
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
-from coda_restore.cli.plan_cmd import render
+from coda_restore.cli.render import render_plan
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
 from coda_restore.executor.amrestore import Via
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
@@ -191,7 +191,7 @@ def run_command(
         _replan_check(loaded, fresh)
     the_plan = loaded or fresh
     if output != "-" and not json:
-        render(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz, scan))  # the plan first, on stdout
+        render_plan(the_plan, again=source_argv(config, logdir, tapelist, holding, now, tz, scan))  # the plan first, on stdout
     if dry_run and not the_plan.restorable:
         # the rehearsal still shows the checks; a real run refuses with the same status (3)
         pre = unplanned_preflight(config, options, f"not restorable: {the_plan.reason}")

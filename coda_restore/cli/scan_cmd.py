@@ -11,7 +11,7 @@ import typer
 
 from coda_restore import scan as scanning
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.cli.catalog_source import stdout_console
+from coda_restore.cli.render import stdout_console
 from coda_restore.errors import StrictWarnings, UsageError
 from coda_restore.voldump.files import check_output, output as atomic_output
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from coda_restore.amanda.views import pretty_datestamp, summarize, volumes_json
+from coda_restore.amanda.views import summarize, volumes_json
 from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
-from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
+from coda_restore.cli.catalog_source import check_strict, open_catalog
+from coda_restore.cli.render import pretty_datestamp, stdout_console
 
 
 @app.command("volumes")
