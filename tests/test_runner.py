@@ -3,11 +3,11 @@
 import pytest
 
 from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
-from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
+from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, TargetRecord, tape_reads
 
 
 def _plan(steps, tapes, disk="u.jan"):
-    target = Target("friday", "2026-05-15T23:59:59+00:00", True, "20260515235959")
+    target = TargetRecord("friday", "2026-05-15T23:59:59+00:00", True, "20260515235959")
     return Plan("localhost", disk, target, "exact", True, "", steps[-1].datestamp + "/1", tuple(steps),
                 tuple(tapes), config="daily")
 

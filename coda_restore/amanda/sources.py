@@ -163,3 +163,17 @@ def find_volume(catalog: Catalog, volume: str, host: str | None = None) -> tuple
     close = difflib.get_close_matches(volume, disks, n=5, cutoff=0.6)
     close += [d for d in disks if volume.lower() in d.lower() and d not in close][: 5 - len(close)]
     raise UnknownVolume(volume, f"; did you mean {', '.join(close)}?" if close else "")
+
+
+def select_volumes(catalog: Catalog, names: Iterable[str]) -> list[tuple[str, str]]:
+    """The (host, disk) of every DLE with one of these disk names, in the
+    order named, each once; all of the catalog's volumes when no name is
+    given.  A name no host has raises UnknownVolume (see find_volume)."""
+    known = catalog.volumes()
+    chosen: list[tuple[str, str]] = []
+    for name in names:
+        matches = [v for v in known if v[1] == name]
+        if not matches:
+            find_volume(catalog, name)  # raises UnknownVolume with suggestions
+        chosen += [v for v in matches if v not in chosen]
+    return chosen or list(known)

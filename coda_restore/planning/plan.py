@@ -15,9 +15,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from coda_restore.errors import BadPlan
+from coda_restore.planning import when
 
 SCHEMA = "coda-restore.plan/1"
 
@@ -105,18 +107,28 @@ class Alternative:
 
 
 @dataclass(frozen=True)
-class Target:
+class TargetRecord:
+    """A when.Target as a plan stores it: the instant as ISO text, the bound
+    written out."""
+
     input: str
     instant: str  # ISO 8601 with offset
     whole_day: bool
     bound: str  # 14-digit datestamp: dumps at or before it
+
+    @classmethod
+    def of(cls, target: when.Target) -> TargetRecord:
+        return cls(target.input, target.instant.isoformat(), target.whole_day, target.bound)
+
+    def resolved(self) -> when.Target:
+        return when.Target(self.input, datetime.fromisoformat(self.instant), self.whole_day)
 
 
 @dataclass(frozen=True)
 class Plan:
     host: str
     disk: str
-    target: Target
+    target: TargetRecord
     chain: str
     restorable: bool
     reason: str  # why not restorable ("" when restorable)
@@ -228,7 +240,7 @@ def from_dict(d: dict) -> Plan:
             for a in d["alternatives"]
         )
         return Plan(
-            host=d["volume"]["host"], disk=d["volume"]["disk"], target=Target(**d["target"]),
+            host=d["volume"]["host"], disk=d["volume"]["disk"], target=TargetRecord(**d["target"]),
             chain=d["chain"], restorable=d["restorable"], reason=d["reason"], chosen=d["chosen"],
             steps=steps, tapes=tapes, total_kb=d["total_kb"],
             warnings=tuple(Notice(**w) for w in d["warnings"]), alternatives=alternatives,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from coda_restore.amanda.catalog import HOLDING_HINT
-from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
+from coda_restore.amanda.model import Catalog, Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
+from coda_restore.errors import BadPlan
 from coda_restore.planning.history import Chain, Problem, VolumeHistory, is_usable, node
 from coda_restore.links import prove
 from coda_restore.planning.plan import (
@@ -29,10 +30,10 @@ from coda_restore.planning.plan import (
     PartRead,
     Plan,
     Step,
+    TargetRecord,
     label_key,
     tape_reads,
 )
-from coda_restore.planning.plan import Target as TargetRef
 from coda_restore.planning.when import Target, from_datestamp
 
 AMFETCHDUMP = ("amfetchdump", "-a", "-p", "--exact-match")
@@ -272,10 +273,6 @@ def _chain_warnings(chain: Chain, hist: VolumeHistory) -> list[Notice]:
 # -- the planner ---------------------------------------------------------------------
 
 
-def _target_ref(target: Target) -> TargetRef:
-    return TargetRef(target.input, target.instant.isoformat(), target.whole_day, target.bound)
-
-
 def _instant(datestamp: str, tz: tzinfo) -> str:
     return from_datestamp(datestamp, tz).isoformat()
 
@@ -367,7 +364,7 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
                                    "recorded in it is unknown to this plan"))
     exact_proof = prove(exact.dumps) if exact.complete else None
     alternatives = _alternatives(hist, target, mode, exact, minimal, not (exact_proof and exact_proof.broken))
-    common = dict(host=hist.host, disk=hist.disk, target=_target_ref(target), chain=mode.value,
+    common = dict(host=hist.host, disk=hist.disk, target=TargetRecord.of(target), chain=mode.value,
                   config=config, alternatives=tuple(alternatives))
     proof = exact_proof if mode is ChainMode.EXACT else None
     if not chain.complete or (proof and proof.broken):
@@ -395,4 +392,22 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     )
 
 
-__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone", "is_usable", "ref"]
+def plan_for(catalog: Catalog, host: str, disk: str, target: Target, mode: ChainMode = ChainMode.EXACT, *,
+             config: str | None = None) -> Plan:
+    """make_plan for one volume of a catalog."""
+    hist = VolumeHistory(host, disk, catalog.dumps_of(host, disk), catalog.unreadable)
+    return make_plan(hist, target, mode, config=config)
+
+
+def replan(saved: Plan, catalog: Catalog, host: str, disk: str, *, config: str | None, name: str) -> Plan:
+    """A saved plan, still to be run only if the records agree: planned
+    again for its target and chain, it must give the same steps (dumps,
+    copies, parts).  Raises BadPlan, calling the plan ``name``."""
+    fresh = plan_for(catalog, host, disk, saved.target.resolved(), ChainMode(saved.chain), config=config)
+    if fresh.steps != saved.steps:
+        raise BadPlan(name, "the Amanda records no longer agree with this plan (dumps or copies changed); "
+                            "make a new plan")
+    return saved
+
+
+__all__ = ["make_plan", "plan_for", "replan", "choose_copies", "explain_problem", "label_key", "why_gone", "is_usable", "ref"]
