@@ -3,10 +3,15 @@ one place that turns a CodaRestoreError into a message and an exit status."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_type_hints
 
 import typer
 from typer.core import TyperGroup
@@ -130,6 +135,7 @@ ScanOpt = Annotated[
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat malformed log lines as an error (exit 1).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 # Which volume, and when "now" is: shared by history, plan, check and run.
+VolumeArg = Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")]
 HostOpt = Annotated[Optional[str], typer.Option("--host", help="The host, when several have this volume.")]
 NowOpt = Annotated[
     Optional[str],
@@ -141,8 +147,73 @@ TzOpt = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Records:
+    """Where the Amanda records come from, and whether a malformed line in
+    them is an error: the options every command that reads them takes."""
+
+    config: ConfigOpt = None
+    logdir: LogdirOpt = None
+    tapelist: TapelistOpt = None
+    holding: HoldingOpt = None
+    scan: ScanOpt = None
+    strict: StrictOpt = False
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When "now" is, and the zone of Amanda's datestamps."""
+
+    now: NowOpt = None
+    tz: TzOpt = None
+
+    def zone(self) -> tzinfo:
+        """--tz (default: the local zone); a bad name fails here."""
+        from coda_restore.planning.when import zone  # dateutil: only for the commands that ask
+
+        return zone(self.tz)
+
+    def moment(self) -> datetime:
+        """--now in --tz (default: the clock); a bad zone or date fails
+        here, before any log is read."""
+        from coda_restore.planning.when import parse_now
+
+        return parse_now(self.now, self.zone())
+
+
+OPTION_GROUPS = (Records, Clock)
+
+
+def _spread(group: type) -> list[inspect.Parameter]:
+    hints = get_type_hints(group, include_extras=True)
+    return [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+            for f in fields(group)]
+
+
+def option_groups(command: Callable) -> Callable:
+    """Lets a command take ``records: Records`` and ``clock: Clock``: typer
+    sees each group's options in the group's place (so --help lists them
+    there), and the command gets them back as one record."""
+    signature = inspect.signature(command, eval_str=True)
+    groups = {p.name: p.annotation for p in signature.parameters.values() if p.annotation in OPTION_GROUPS}
+    params: list[inspect.Parameter] = []
+    for p in signature.parameters.values():
+        params += _spread(p.annotation) if p.name in groups else [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)]
+
+    @functools.wraps(command)
+    def with_groups(**given):
+        for name, group in groups.items():
+            given[name] = group(**{f.name: given.pop(f.name) for f in fields(group)})
+        return command(**given)
+
+    with_groups.__signature__ = signature.replace(parameters=params)  # what typer reads
+    with_groups.__annotations__ = {p.name: p.annotation for p in params}
+    return with_groups
+
+
 def print_json(data) -> None:
-    """stdout is the result; JSON is sorted and indented for diffs."""
+    """stdout is the result, indented for diffs; keys in the order the
+    document builds them (its schema's order), not sorted."""
     # one write: json.dump to a stream writes every token separately (slow)
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 

@@ -6,47 +6,45 @@ from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 
 from coda_restore.amanda.model import Catalog
 from coda_restore.amanda.sources import load_catalog, load_volume
+from coda_restore.cli.app import Clock, Records
 from coda_restore.cli.render import warn
 from coda_restore.errors import StrictWarnings
 
 MAX_WARNINGS_SHOWN = 50
 
 
-def open_catalog(config: str | None, logdir: Path | None, tapelist: Path | None,
-                 holding: list[Path] | None, scan: Path | None = None) -> Catalog:
-    catalog = load_catalog(config=config, logdir=logdir, tapelist=tapelist, holding=holding or (), scan=scan)
+def open_catalog(records: Records) -> Catalog:
+    catalog = load_catalog(config=records.config, logdir=records.logdir, tapelist=records.tapelist,
+                           holding=records.holding or (), scan=records.scan)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
     return catalog
 
 
-def open_volume(volume: str, host: str | None, config: str | None, logdir: Path | None,
-                tapelist: Path | None, holding: list[Path] | None,
-                scan: Path | None = None) -> tuple[Catalog, str, str]:
+def open_volume(volume: str, host: str | None, records: Records) -> tuple[Catalog, str, str]:
     """(catalog, host, disk): only the records of one volume are read."""
-    catalog, h, d = load_volume(volume, host, config=config, logdir=logdir, tapelist=tapelist,
-                                holding=holding or (), scan=scan)
+    catalog, h, d = load_volume(volume, host, config=records.config, logdir=records.logdir,
+                                tapelist=records.tapelist, holding=records.holding or (), scan=records.scan)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
     return catalog, h, d
 
 
-def source_argv(config: str | None, logdir: Path | None, tapelist: Path | None, holding: list[Path] | None,
-                now: str | None = None, tz: str | None = None, scan: Path | None = None) -> list[str]:
+def source_argv(records: Records, clock: Clock | None = None) -> list[str]:
     """The options that name these records (and this clock) again, for a
     command printed to be pasted."""
-    argv = ["--config", config] if config else []
-    argv += ["--scan", os.fspath(scan)] if scan is not None else []
-    argv += ["--logdir", os.fspath(logdir)] if logdir is not None else []
-    argv += ["--tapelist", os.fspath(tapelist)] if tapelist is not None else []
-    for h in holding or ():
+    argv = ["--config", records.config] if records.config else []
+    argv += ["--scan", os.fspath(records.scan)] if records.scan is not None else []
+    argv += ["--logdir", os.fspath(records.logdir)] if records.logdir is not None else []
+    argv += ["--tapelist", os.fspath(records.tapelist)] if records.tapelist is not None else []
+    for h in records.holding or ():
         argv += ["--holding", os.fspath(h)]
-    argv += ["--now", now] if now else []
-    argv += ["--tz", tz] if tz else []
+    if clock is not None:
+        argv += ["--now", clock.now] if clock.now else []
+        argv += ["--tz", clock.tz] if clock.tz else []
     return argv
 
 
@@ -58,7 +56,7 @@ def _settle() -> None:
     gc.freeze()
 
 
-def check_strict(catalog: Catalog, strict: bool) -> None:
-    """Call after printing the result."""
-    if strict and catalog.warnings:
+def check_strict(catalog: Catalog, records: Records) -> None:
+    """Call after printing the result: under --strict, a warning is an error."""
+    if records.strict and catalog.warnings:
         raise StrictWarnings(len(catalog.warnings))

@@ -9,13 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from coda_restore.amanda.sources import find_volume
+from coda_restore.amanda.sources import select_volumes
 from coda_restore.planning.coverage import CheckReport, age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
-from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
-                                  app, print_json)
+from coda_restore.cli.app import Clock, JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
 from coda_restore.cli.render import pretty_datestamp, row, say, stdout_console, table
-from coda_restore.planning.when import parse_now, zone
 
 
 def _point(p: str | None) -> str:
@@ -26,6 +24,7 @@ def _point(p: str | None) -> str:
 
 
 @app.command("check")
+@option_groups
 def check_command(
     volumes: Annotated[Optional[list[str]], typer.Argument(help="Volumes (disk names) to check; default: all.")] = None,
     tapecycle: Annotated[Optional[int], typer.Option("--tapecycle", min=1, help="Amanda's tapecycle, for the "
@@ -37,14 +36,9 @@ def check_command(
                                                    "point older than this is stale (exit 8): 36h, 7d, 2w "
                                                    "(default: the config's dumpcycle, else 10 days, "
                                                    "Amanda's default).")] = None,
-    now: NowOpt = None,
-    tz: TzOpt = None,
-    config: ConfigOpt = None,
-    logdir: LogdirOpt = None,
-    tapelist: TapelistOpt = None,
-    holding: HoldingOpt = None,
-    scan: ScanOpt = None,
-    strict: StrictOpt = False,
+    *,
+    clock: Clock,
+    records: Records,
     json: JsonOpt = False,
 ) -> None:
     """For every volume: exactly restorable now, oldest and newest restore
@@ -52,27 +46,22 @@ def check_command(
     risk: the next tapes Amanda will overwrite and which restore points each
     takes away.  Exit 3 when a volume is not restorable now, 8 when one
     is stale; the last line is a one-line summary."""
-    moment = parse_now(now, zone(tz))
+    moment = clock.moment()
     if max_age is not None:
         parse_max_age(max_age)  # a bad value fails before any log is read
-    catalog = open_catalog(config, logdir, tapelist, holding, scan)
+    catalog = open_catalog(records)
+    config = records.config
     if tapecycle is None and config is not None:
         tapecycle = tapecycle_of(config)
     runtapes = runtapes_of(config) if config is not None else 1
     limit = max_age_for(max_age, dumpcycle_of(config) if config is not None and max_age is None else None, config)
-    known = catalog.volumes()
-    chosen: list[tuple[str, str]] = []
-    for name in volumes or []:
-        matches = [v for v in known if v[1] == name]
-        if not matches:
-            find_volume(catalog, name)  # raises UnknownVolume with suggestions
-        chosen += [v for v in matches if v not in chosen]
-    report = check(catalog, chosen if volumes else known, moment, tapecycle, risk_tapes, runtapes, limit)
+    chosen = select_volumes(catalog, volumes or ())
+    report = check(catalog, chosen, moment, tapecycle, risk_tapes, runtapes, limit)
     if json:
         print_json(report.to_dict())
     else:
         _print_report(report)
-    check_strict(catalog, strict)
+    check_strict(catalog, records)
     if report.exit_status:
         raise typer.Exit(report.exit_status)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
 from rich.table import Table
 
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, HoldingCopy, Unavailable
 from coda_restore.amanda.views import dump_status, history_json
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import HostOpt, JsonOpt, Records, VolumeArg, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume
 from coda_restore.cli.render import pretty_datestamp, stdout_console
 
@@ -44,20 +41,11 @@ def _copies(dump: Dump) -> str:
 
 
 @app.command("history")
-def history(
-    volume: Annotated[str, typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan).")],
-    host: HostOpt = None,
-    config: ConfigOpt = None,
-    logdir: LogdirOpt = None,
-    tapelist: TapelistOpt = None,
-    holding: HoldingOpt = None,
-    scan: ScanOpt = None,
-    strict: StrictOpt = False,
-    json: JsonOpt = False,
-) -> None:
+@option_groups
+def history(volume: VolumeArg, host: HostOpt = None, *, records: Records, json: JsonOpt = False) -> None:
     """Show every dump of VOLUME, newest first: level, status, whether it can
     be restored from (or why not), and where its copies are."""
-    catalog, h, d = open_volume(volume, host, config, logdir, tapelist, holding, scan)
+    catalog, h, d = open_volume(volume, host, records)
     doc = history_json(h, d, catalog.dumps_of(h, d))
     if json:
         print_json(doc)
@@ -74,4 +62,4 @@ def history(
             table.add_row(pretty_datestamp(x.datestamp), str(x.level), dump_status(x), avail,
                           x.client.value, _copies(x))
         stdout_console().print(table)
-    check_strict(catalog, strict)
+    check_strict(catalog, records)

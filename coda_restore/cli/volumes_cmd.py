@@ -5,24 +5,17 @@ from __future__ import annotations
 from rich.table import Table
 
 from coda_restore.amanda.views import summarize, volumes_json
-from coda_restore.cli.app import ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, StrictOpt, TapelistOpt, app, print_json
+from coda_restore.cli.app import JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
 from coda_restore.cli.render import pretty_datestamp, stdout_console
 
 
 @app.command("volumes")
-def volumes(
-    config: ConfigOpt = None,
-    logdir: LogdirOpt = None,
-    tapelist: TapelistOpt = None,
-    holding: HoldingOpt = None,
-    scan: ScanOpt = None,
-    strict: StrictOpt = False,
-    json: JsonOpt = False,
-) -> None:
+@option_groups
+def volumes(records: Records, json: JsonOpt = False) -> None:
     """List every volume (DLE) with its dumps known and available, its last
     available full dump and its last dump."""
-    catalog = open_catalog(config, logdir, tapelist, holding, scan)
+    catalog = open_catalog(records)
     summaries = summarize(catalog)
     if json:
         print_json(volumes_json(summaries))
@@ -39,4 +32,4 @@ def volumes(
                     last += f" ({s.last_dump.unavailable_because.value})"
             table.add_row(s.host, s.disk, str(s.dumps), str(s.available), full, last)
         stdout_console().print(table)
-    check_strict(catalog, strict)
+    check_strict(catalog, records)
