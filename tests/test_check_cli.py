@@ -45,3 +45,11 @@ def test_a_bad_max_age_fails_before_any_log_is_read(cli, tmp_path):
     result = cli("check", "--max-age", "a week", "--logdir", tmp_path / "nothing-here", exit_status=USAGE)
     assert result.stderr == ("coda-restore: error: --max-age 'a week': give a positive number of hours, days "
                              "or weeks (36h, 7d, 2w)\n")
+
+
+def test_the_volumes_named_are_checked_in_the_order_named_each_once(cli):
+    doc = json.loads(cli("check", "u.jan", "u.ann", "u.jan", "--now", "2026-03-09", "--tz", "UTC", "--json",
+                         *SOURCES).stdout)
+    assert [(v["host"], v["disk"]) for v in doc["volumes"]] == [("localhost", "u.jan"), ("localhost", "u.ann")]
+    unknown = cli("check", "u.jan", "u.jn", "--now", "2026-03-09", "--tz", "UTC", *SOURCES, exit_status=USAGE)
+    assert unknown.stdout == "" and unknown.stderr.startswith("coda-restore: error: unknown volume 'u.jn'")

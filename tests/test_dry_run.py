@@ -99,3 +99,23 @@ def test_a_real_run_refuses_an_unreadable_config_as_the_rehearsal_does(cli, tmp_
         assert result.stderr.splitlines()[-1].startswith("coda-restore: error: preflight failed: Amanda config: ")
         assert "nosuch" in result.stderr.splitlines()[-1] and "line 363" not in result.stderr
     assert not (tmp_path / "m").exists() and not (tmp_path / "w").exists()
+
+
+def test_a_saved_plan_is_run_only_while_the_records_still_give_its_steps(cli, tmp_path, asked):
+    saved = tmp_path / "plan.json"
+    when = ["--now", "2026-03-09", "--tz", "UTC"]
+    cli("plan", "u.ann", "--date", "friday", *when, "--config", "nosuch", *SOURCES, "--output", saved)
+    plan_hash = json.loads(saved.read_text())["plan_hash"]
+    run = ["run", "u.ann", "--plan", saved, "--config", "nosuch", "--output", tmp_path / "m",
+           "--workdir", tmp_path / "w", "--dry-run", "--json"]
+    doc = json.loads(cli(*run, *SOURCES, "--plan-hash", plan_hash[:12], exit_status=PREFLIGHT_FAILED).stdout)
+    assert doc["plan_hash"] == plan_hash and len(doc["commands"]) == 2  # the records agree: it is rehearsed
+    wrong = cli(*run, *SOURCES, "--plan-hash", "0" * 12, exit_status=USAGE)
+    assert f"its plan_hash is {plan_hash}, not {'0' * 12}" in wrong.stderr
+    # the night of the plan's level 1 is gone from the records: the plan no longer holds
+    logs = tmp_path / "log"
+    shutil.copytree(EXAMPLE / "log", logs)
+    (logs / "log.20260306040000.0").unlink()
+    changed = cli(*run, "--logdir", logs, *SOURCES[2:], exit_status=USAGE)
+    assert changed.stderr == ("coda-restore: error: plan --plan cannot be used: the Amanda records no longer agree "
+                              "with this plan (dumps or copies changed); make a new plan\n")

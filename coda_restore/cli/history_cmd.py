@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, HoldingCopy, Unavailable
 from coda_restore.amanda.views import dump_status, history_json
 from coda_restore.cli.app import HostOpt, JsonOpt, Records, VolumeArg, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume
-from coda_restore.cli.render import pretty_datestamp, stdout_console
+from coda_restore.cli.render import pretty_datestamp, stdout_console, table
 
 
 def _ranges(nums: list[int]) -> str:
@@ -46,20 +44,17 @@ def history(volume: VolumeArg, host: HostOpt = None, *, records: Records, json: 
     """Show every dump of VOLUME, newest first: level, status, whether it can
     be restored from (or why not), and where its copies are."""
     catalog, h, d = open_volume(volume, host, records)
-    doc = history_json(h, d, catalog.dumps_of(h, d))
     if json:
-        print_json(doc)
+        print_json(history_json(h, d, catalog.dumps_of(h, d)))
     else:
         dumps = sorted(catalog.dumps_of(h, d), key=lambda x: (x.datestamp, -x.level), reverse=True)
-        table = Table(title=f"{h} {d}", box=None, header_style="bold", title_justify="left")
-        for col in ("date", "lvl", "status", "available", "client"):
-            table.add_column(col, overflow="fold")
-        table.add_column("copies (storage label:files)", overflow="fold")
+        t = table("date", "lvl", "status", "available", "client", "copies (storage label:files)",
+                  title=f"{h} {d}", title_justify="left")
         for x in dumps:
             avail = "yes" if x.available else f"no: {x.unavailable_because.value}"
             if x.unavailable_because is Unavailable.HOLDING_NOT_SEARCHED:
                 avail = f"no: {HOLDING_HINT}"
-            table.add_row(pretty_datestamp(x.datestamp), str(x.level), dump_status(x), avail,
-                          x.client.value, _copies(x))
-        stdout_console().print(table)
+            t.add_row(pretty_datestamp(x.datestamp), str(x.level), dump_status(x), avail, x.client.value,
+                      _copies(x))
+        stdout_console().print(t)
     check_strict(catalog, records)

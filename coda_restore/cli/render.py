@@ -46,11 +46,12 @@ def say(out: Console, text: str, **style) -> None:
     out.print(text, highlight=False, markup=False, **style)
 
 
-def table(*columns: str, **options) -> Table:
-    """A borderless table with bold headers whose cells fold, not cut."""
+def table(*columns: str, right: tuple[str, ...] = (), **options) -> Table:
+    """A borderless table with bold headers whose cells fold, not cut;
+    the columns named in ``right`` are right-aligned."""
     t = Table(box=None, header_style="bold", **options)
     for col in columns:
-        t.add_column(col, overflow="fold")
+        t.add_column(col, justify="right" if col in right else "left", overflow="fold")
     return t
 
 

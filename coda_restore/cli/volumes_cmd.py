@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from coda_restore.amanda.views import summarize, volumes_json
 from coda_restore.cli.app import JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
-from coda_restore.cli.render import pretty_datestamp, stdout_console
+from coda_restore.cli.render import pretty_datestamp, stdout_console, table
 
 
 @app.command("volumes")
@@ -20,9 +18,8 @@ def volumes(records: Records, json: JsonOpt = False) -> None:
     if json:
         print_json(volumes_json(summaries))
     else:
-        table = Table(box=None, header_style="bold")
-        for col in ("host", "volume", "dumps", "available", "last full (available)", "last dump"):
-            table.add_column(col, justify="right" if col in ("dumps", "available") else "left", overflow="fold")
+        t = table("host", "volume", "dumps", "available", "last full (available)", "last dump",
+                  right=("dumps", "available"))
         for s in summaries:
             full = pretty_datestamp(s.last_full.datestamp) if s.last_full else "none"
             last = "none"
@@ -30,6 +27,6 @@ def volumes(records: Records, json: JsonOpt = False) -> None:
                 last = f"{pretty_datestamp(s.last_dump.datestamp)} level {s.last_dump.level}"
                 if not s.last_dump.available:
                     last += f" ({s.last_dump.unavailable_because.value})"
-            table.add_row(s.host, s.disk, str(s.dumps), str(s.available), full, last)
-        stdout_console().print(table)
+            t.add_row(s.host, s.disk, str(s.dumps), str(s.available), full, last)
+        stdout_console().print(t)
     check_strict(catalog, records)
