@@ -164,3 +164,10 @@ class ChainMismatch(VerificationFailed):
 
 class WrongBase(ChainMismatch):
     """{} is not with respect to {}: its oldest is {}, the base's latest is {}"""
+
+
+# --- amcoda, the backup side (reported to Amanda, not as an exit status) ---
+
+
+class VolumeProblem(CodaRestoreError):
+    """{}"""
