@@ -11,6 +11,7 @@ from coda_restore.voldump.stream import Tee
 from coda_restore import amcoda
 from coda_restore.amcoda import backup, request
 from coda_restore.amcoda.backup import scan_dump
+from coda_restore.amcoda.clone import Clone
 from coda_restore.amcoda.request import Command, parse_age, parse_args, settings
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.records import (DataKind, DumpHeader, IndexHeader, Vnode, VnodeClass,
@@ -290,3 +291,46 @@ def test_a_dump_just_over_the_start_sends_no_less_than_the_start_minus_the_hold(
     before, after, data = _held_back(tmp_path, [backup.START_BYTES - 10, 20])
     assert after == data
     assert before == b"" or len(before) >= backup.START_BYTES - backup.HOLD_BYTES
+
+
+def _clone_of_dump() -> Clone:
+    """The clone and replica ``_dump`` is of."""
+    rw = VolumeInfo(id=0x1000001, name="u.jan.0", type=0, parent_id=0x1000001, backup_id=0x1000005,
+                    group_id=0, copy_date=0.0, backup_date=0.0)
+    clone = VolumeInfo(id=0x1000005, name="u.jan.0.backup", type=2, parent_id=0x1000001, backup_id=0,
+                       group_id=0, copy_date=0.0, backup_date=0.0)
+    return Clone(rw, clone)
+
+
+def _fake_dump(tmp_path, said: int, noise: int) -> list[str]:
+    """A volutil dump: the dump on stdout, ``noise`` bytes of stderr, then its byte count."""
+    image = tmp_path / "image"
+    image.write_bytes(_dump())
+    script = tmp_path / "volutil"
+    script.write_text("#!/bin/sh\n"
+                      f"cat '{image}'\n"
+                      f"head -c {noise} /dev/zero | tr '\\0' x >&2\n"
+                      f"echo >&2; echo 'VolDump completed, {said} bytes dumped' >&2\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+@pytest.mark.parametrize("noise", [10, 100_000])
+def test_the_dump_stream_keeps_volutils_byte_count_after_a_long_stderr(tmp_path, noise):
+    """proc.Child keeps only a tail of stderr: volutil's byte count is its last line."""
+    size = len(_dump())
+    dumped = backup.stream(_fake_dump(tmp_path, size, noise), backup.HeldBack(None))
+    assert (dumped.status, dumped.size, dumped.seen.problem) == (0, size, None)
+    assert dumped.problems(_clone_of_dump()) == []
+    wrong = backup.stream(_fake_dump(tmp_path, size + 1, noise), backup.HeldBack(None))
+    assert wrong.problems(_clone_of_dump()) == [f"volutil said {size + 1} bytes dumped but {size} arrived"]
+
+
+def test_a_volutil_that_cannot_start_is_a_failed_dump_not_a_traceback(tmp_path):
+    plain = tmp_path / "volutil"
+    plain.write_text("not a program\n")  # exists, not executable
+    for argv, said in (([str(tmp_path / "missing")], "command not found"), ([str(plain)], "Permission denied")):
+        dumped = backup.stream(argv, backup.HeldBack(None))
+        assert (dumped.status, dumped.size, dumped.seen.problem) == (127, 0, "volutil did not start")
+        assert said in dumped.stderr
+        assert dumped.problems(_clone_of_dump())[0].startswith(f"{argv[0]} exited with status 127: ")
