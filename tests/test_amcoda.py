@@ -1,6 +1,6 @@
 """amcoda's pure parts: Amanda's argument conventions, properties, and the
 parsers for what volutil prints (literal text in the formats of volclient.cc
-and vol-info.cc)."""
+and vol-info.cc); and the dump stream on a scripted volutil."""
 
 import io
 import time
