@@ -18,8 +18,8 @@ from typing import BinaryIO, TextIO
 from coda_restore import proc
 from coda_restore.amcoda.request import CHUNK, Request, Settings, settings
 from coda_restore.errors import CodaRestoreError
-from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free, restore_staged,
-                                           verify)
+from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free,
+                                           restore_staged, verify)
 from coda_restore.volutil import hexid
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.reader import DumpReader
