@@ -46,17 +46,19 @@ leaves a partial stream on a pipe (the caller removes a file output).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import os
 import stat
 import struct
 import tempfile
+import threading
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import ChainMismatch, WrongBase
+from coda_restore.errors import ChainMismatch, NegativeLevel, WrongBase
 from coda_restore.voldump.reader import _FIXED, _FIXED_EXPECTED, _FIXED_TAGS, DumpReader
 from coda_restore.voldump.records import (
     DataKind,
@@ -287,8 +289,7 @@ class _Merger:
                 raise ChainMismatch(f"{inp.name} is a full dump (level 0); cannot merge from a full dump")
             if h.level < 0:
                 if self.mode is ChainMode.EXACT:
-                    raise ChainMismatch(f"{inp.name} is a negative-level dump (level {h.level}): directories deleted "
-                                        "since its base would come back; use --chain minimal to merge it anyway")
+                    raise NegativeLevel(inp.name, h.level)
                 self.warnings.append(DumpWarning(inp.name, h.offset, f"negative level {h.level}: directories "
                                                  "deleted since the base come back"))
             if self.mode is ChainMode.EXACT:
@@ -573,6 +574,51 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
     finally:
         if spool is not None:
             spool.close()
+
+
+class MergedStream:
+    """The read end of a merge running in a thread (``stream``), and the
+    merge's ``result`` once the ``merged_reader`` block has ended."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.result: MergeResult | None = None
+
+
+@contextlib.contextmanager
+def merged_reader(sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode = ChainMode.EXACT) -> Iterator[MergedStream]:
+    """``merge``, streamed: a thread writes the merged dump into a pipe that
+    the block reads from ``stream``, so nothing merged touches the disk.  A
+    merge error (wrong base, damaged input) is the cause of whatever the
+    reader then sees, so it is the one raised."""
+    r, w = os.pipe()
+    rf, wf = os.fdopen(r, "rb"), os.fdopen(w, "wb")
+    merged = MergedStream(rf)
+    failed: list[BaseException] = []
+
+    def work():
+        try:
+            merged.result = merge(wf, sources, mode)
+        except BaseException as err:  # handed to the reading thread
+            failed.append(err)
+        finally:
+            with contextlib.suppress(OSError):
+                wf.close()
+
+    thread = threading.Thread(target=work, name="coda-restore merge", daemon=True)
+    thread.start()
+    try:
+        yield merged
+    except BaseException:
+        rf.close()  # a merge blocked on a full pipe gets EPIPE and ends
+        thread.join()
+        if failed and not isinstance(failed[0], BrokenPipeError):
+            raise failed[0] from None
+        raise
+    rf.close()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _seekable(f) -> bool:
