@@ -59,7 +59,7 @@ from typing import BinaryIO, Callable, Iterator, Sequence
 
 from coda_restore.chain import ChainMode
 from coda_restore.errors import ChainMismatch, NegativeLevel, WrongBase
-from coda_restore.voldump.reader import _FIXED, _FIXED_EXPECTED, _FIXED_TAGS, DumpReader
+from coda_restore.voldump.reader import CANONICAL_VNODE_TAGS, FIXED_VNODE, DumpReader, fixed_vnode_tags
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -72,6 +72,7 @@ from coda_restore.voldump.records import (
     VnodeType,
     Vnode,
     VolumeDiskData,
+    slot_of,
 )
 from coda_restore.voldump.validate import SectionChecker
 from coda_restore.voldump.writer import (
@@ -334,10 +335,10 @@ class _Merger:
             inc_slot = none
             for inp in incs:
                 p = inp.pending
-                if p is not None and (p.vnum - 1) >> 1 < inc_slot:
-                    inc_slot = (p.vnum - 1) >> 1
+                if p is not None and slot_of(p.vnum) < inc_slot:
+                    inc_slot = slot_of(p.vnum)
             p = full.pending
-            full_slot = none if p is None else (p.vnum - 1) >> 1
+            full_slot = none if p is None else slot_of(p.vnum)
             b = min(full_slot, inc_slot)
             if b == none:
                 break
@@ -347,7 +348,7 @@ class _Merger:
             # The full alone up to the incrementals' next slot: stream what can be.
             emit, alone, advance = self.emit, self.alone, full.advance
             small = vclass is VnodeClass.SMALL
-            while (p := full.pending) is not None and (b := (p.vnum - 1) >> 1) < inc_slot:
+            while (p := full.pending) is not None and (b := slot_of(p.vnum)) < inc_slot:
                 if even or alone(full, b):
                     emit(p, full, None)
                     if small:
@@ -384,8 +385,8 @@ class _Merger:
         n_lists = ck.index.n_lists
         uniqs = ck.uniqs_in_slot
         out = self.out
-        unpack, tags_of, expected = _FIXED.unpack_from, _FIXED_TAGS, _FIXED_EXPECTED
-        head = _FIXED.size + 5
+        unpack, tags_of, expected = FIXED_VNODE.unpack_from, fixed_vnode_tags, CANONICAL_VNODE_TAGS
+        head = FIXED_VNODE.size + 5
         run = None  # start, in s.buf, of accepted records not yet written (written as one piece)
         try:
             while True:
@@ -404,14 +405,14 @@ class _Merger:
                     return
                 vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
                 size = _U32.unpack_from(buf, pos + 110)[0]
-                b = (vnum - 1) >> 1
+                b = slot_of(vnum)
                 if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
                         or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
                     return
                 if not even:
                     after = s.peek_at(head + size, 5)
                     if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
-                            after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
+                            after[0] in (Tag.VNODE, Tag.RMVNODE) and slot_of(_U32.unpack_from(after, 1)[0]) == b):
                         return
                 if b != ck.slot:
                     ck.slot = b
@@ -448,7 +449,7 @@ class _Merger:
             return False
         tag, vnum = key
         if tag in (Tag.VNODE, Tag.RMVNODE):
-            return (vnum - 1) >> 1 != b
+            return slot_of(vnum) != b
         return tag != Tag.NULLVNODE
 
     def emit(self, rec: Vnode, inp: _Input, data) -> None:
@@ -474,8 +475,7 @@ class _Merger:
     def collect_slot(self, b: int) -> None:
         """Read every input's records of slot ``b`` (latest incremental first, so
         data that a later dump replaces is skipped unread), then write the slot."""
-        buf = self.buffer
-        buf.reset()
+        self.buffer.reset()
         later: set[int] = set()  # uniquifiers a later dump of the chain touches
         steps: list[list] = []
         for inp in reversed(self.inputs[1:]):
@@ -483,13 +483,7 @@ class _Merger:
             mine: set[int] = set()
             while inp.pending is not None and inp.pending.slot == b:
                 rec = inp.pending
-                if isinstance(rec, Vnode):
-                    data = None
-                    if rec.data is DataKind.FILEDATA:
-                        data = _DEAD if rec.uniq in later else buf.hold(inp.reader, rec.size)
-                    recs.append(_Entry(rec, inp, data))
-                else:
-                    recs.append(rec)
+                recs.append(_Entry(rec, inp, self.carry(rec, inp, later)) if isinstance(rec, Vnode) else rec)
                 mine.add(rec.uniq)
                 inp.advance()
             later |= mine
@@ -499,33 +493,39 @@ class _Merger:
         entries: list[_Entry] = []
         while full.pending is not None and full.pending.slot == b:
             rec = full.pending
-            data = None
-            if rec.data is DataKind.FILEDATA:
-                data = _DEAD if rec.uniq in later else buf.hold(full.reader, rec.size)
-            entries.append(_Entry(rec, full, data))
+            entries.append(_Entry(rec, full, self.carry(rec, full, later)))
             full.advance()
         for inp, recs in zip(self.inputs[1:], steps):
             entries.reverse()
             for rec in recs:
-                if isinstance(rec, RemovedVnode):
-                    for i, e in enumerate(entries):
-                        if e.uniq == rec.uniq:
-                            del entries[i]
-                            self.coda_delta -= 1
-                            break
-                    else:
-                        self.notes.append(f"{inp.name}: Removing a null Vnode for {rec.vnum:x}.{rec.uniq:x}! "
-                                          "(D_RMVNODE of a vnode the base does not have; ignored)")
-                    continue
-                for i, e in enumerate(entries):
-                    if e.uniq == rec.uniq:
-                        entries[i] = rec
-                        break
-                else:
-                    entries.insert(0, rec)
-                    self.coda_delta += 1
+                self.apply(entries, inp, rec)
         for e in entries:
             self.emit(e.rec, e.inp, e.data if e.rec.data is DataKind.FILEDATA else None)
+
+    def carry(self, rec: Vnode, inp: _Input, later: set[int]):
+        """The file data of ``rec`` to write later: none, skipped unread when a
+        later dump of the chain replaces or removes the vnode, else held."""
+        if rec.data is not DataKind.FILEDATA:
+            return None
+        return _DEAD if rec.uniq in later else self.buffer.hold(inp.reader, rec.size)
+
+    def apply(self, entries: list[_Entry], inp: _Input, rec) -> None:
+        """One incremental record onto its slot's entries, as codamergedump does."""
+        if isinstance(rec, RemovedVnode):
+            for i, e in enumerate(entries):
+                if e.uniq == rec.uniq:
+                    del entries[i]
+                    self.coda_delta -= 1
+                    return
+            self.notes.append(f"{inp.name}: Removing a null Vnode for {rec.vnum:x}.{rec.uniq:x}! "
+                              "(D_RMVNODE of a vnode the base does not have; ignored)")
+            return
+        for i, e in enumerate(entries):
+            if e.uniq == rec.uniq:
+                entries[i] = rec
+                return
+        entries.insert(0, rec)
+        self.coda_delta += 1
 
     def run(self) -> MergeResult:
         try:
