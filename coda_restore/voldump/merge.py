@@ -380,11 +380,8 @@ class _Merger:
         in its slot).  The first record that is not plain stops the run and
         goes through the normal path, which parses, checks and explains it.
         This is the bulk of a full dump, copied without making objects."""
-        s = full.reader.stream
-        ck = full.checker
-        n_lists = ck.index.n_lists
-        uniqs = ck.uniqs_in_slot
-        out = self.out
+        s, ck, out = full.reader.stream, full.checker, self.out
+        n_lists, uniqs = ck.index.n_lists, ck.uniqs_in_slot
         unpack, tags_of, expected = FIXED_VNODE.unpack_from, fixed_vnode_tags, CANONICAL_VNODE_TAGS
         head = FIXED_VNODE.size + 5
         run = None  # start, in s.buf, of accepted records not yet written (written as one piece)
@@ -392,9 +389,8 @@ class _Merger:
             while True:
                 buf, pos = s.buf, s.pos
                 if len(buf) - pos < head + 5:
-                    if run is not None:
-                        out.write(memoryview(buf)[run:pos])
-                        run = None
+                    self.write_run(buf, run, pos)
+                    run = None
                     if s.fill(head + 5) < head:
                         return
                     buf, pos = s.buf, s.pos
@@ -405,16 +401,16 @@ class _Merger:
                     return
                 vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
                 size = _U32.unpack_from(buf, pos + 110)[0]
-                b = slot_of(vnum)
+                b = (vnum - 1) >> 1  # slot_of(vnum), inline: this loop runs once per file of the volume
                 if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
                         or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
                     return
-                if not even:
+                if not even:  # it must be the last of its slot
                     after = s.peek_at(head + size, 5)
                     if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
-                            after[0] in (Tag.VNODE, Tag.RMVNODE) and slot_of(_U32.unpack_from(after, 1)[0]) == b):
+                            after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
                         return
-                if b != ck.slot:
+                if b != ck.slot:  # the books SectionChecker.check keeps
                     ck.slot = b
                     uniqs.clear()
                 uniqs.add(uniq)
@@ -427,16 +423,19 @@ class _Merger:
                         run = pos
                     s.advance(end - pos)
                 else:
-                    if run is not None:
-                        out.write(memoryview(buf)[run:pos])
-                        run = None
+                    self.write_run(buf, run, pos)
+                    run = None
                     out.write(buf[pos : pos + head])
                     s.advance(head)
                     for chunk in s.chunks(size, "file data"):
                         out.write(chunk)
         finally:
-            if run is not None:
-                out.write(memoryview(s.buf)[run:s.pos])
+            self.write_run(s.buf, run, s.pos)
+
+    def write_run(self, buf: bytearray, run: int | None, pos: int) -> None:
+        """The records copy_plain_files accepted, ``buf[run:pos]``, as one piece."""
+        if run is not None:
+            self.out.write(memoryview(buf)[run:pos])
 
     @staticmethod
     def alone(inp: _Input, b: int) -> bool:
