@@ -35,7 +35,8 @@ ChainOpt = Annotated[
                  "dump's latest; minimal accepts Amanda's chain, whose skipped deletions come back as orphans."),
 ]
 OrphansOpt = Annotated[
-    bool, typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU.")
+    bool,
+    typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU."),
 ]
 
 DUMP_MAGIC = bytes([Tag.DUMPHEADER]) + DUMPBEGINMAGIC.to_bytes(4, "big")

@@ -526,7 +526,7 @@ class _Merger:
         entries.insert(0, rec)
         self.coda_delta += 1
 
-    def run(self) -> MergeResult:
+    def merge(self) -> MergeResult:
         try:
             header, volume = self.check_headers()
             large = self.open_section(VnodeClass.LARGE)  # still before any output
@@ -562,7 +562,7 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
         spool = tempfile.TemporaryFile(dir=spill_dir)
         target = spool
     try:
-        result = _Merger(target, sources, mode, memory_budget, spill_dir, progress).run()
+        result = _Merger(target, sources, mode, memory_budget, spill_dir, progress).merge()
         if spool is not None:
             spool.seek(0)
             while chunk := spool.read(1 << 20):
@@ -585,7 +585,8 @@ class MergedStream:
 
 
 @contextlib.contextmanager
-def merged_reader(sources: Sequence[tuple[str, BinaryIO]], mode: ChainMode = ChainMode.EXACT) -> Iterator[MergedStream]:
+def merged_reader(sources: Sequence[tuple[str, BinaryIO]],
+                  mode: ChainMode = ChainMode.EXACT) -> Iterator[MergedStream]:
     """``merge``, streamed: a thread writes the merged dump into a pipe that
     the block reads from ``stream``, so nothing merged touches the disk.  A
     merge error (wrong base, damaged input) is the cause of whatever the

@@ -541,8 +541,3 @@ class DumpReader:
             while (rec := self.next_record()) is not None:
                 yield rec
         yield self.read_end()
-
-
-def read_dump(raw: BinaryIO, source: str = "dump", **kw) -> Iterator[Record]:
-    """Iterate over every record of a dump; file data is skipped."""
-    return iter(DumpReader(raw, source, **kw))
