@@ -7,10 +7,9 @@ with the ``Dump`` record attached.  A dump is
 
 * *recorded* when the Coda server marked it (DESIGN rule 3): the client
   finished sending, a good copy exists, or, when no dumper/chunker line was
-  seen, any copy (even a failed one) exists: a taper only writes what a
-  client finished, and counting a doubtful dump as recorded can only make us
-  refuse a chain, never restore a wrong one;
-* *usable* when one of its copies is available with status OK (rule 4).
+  seen, any copy (even a failed one) exists (``Dump.recorded``);
+* *usable* when one of its copies is available with status OK (rule 4,
+  ``Dump.usable``).
 
 Time order is (datestamp, level).  Two edge kinds, each from a newer dump to
 an older one:
@@ -70,7 +69,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy, UnreadableLog
+from coda_restore.amanda.model import Dump, TapeCopy, UnreadableLog
 from coda_restore.chain import ChainMode
 from coda_restore.links import contradicts
 
@@ -87,16 +86,6 @@ class Problem(enum.Enum):
     NO_LEVEL0 = "no-level-0"  # the walk ends on an incremental
     BROKEN_LINK = "broken-link"  # a recorded dump the exact chain needs is gone
     UNREADABLE_LOG = "unreadable-log"  # a log in the chain's time cannot be read: it may record a member
-
-
-def is_usable(dump: Dump) -> bool:
-    return any(c.available and c.status is DumpStatus.OK for c in dump.copies)
-
-
-def is_recorded(dump: Dump) -> bool:
-    if dump.recorded:
-        return True
-    return dump.client is ClientResult.UNKNOWN and bool(dump.copies)
 
 
 def node(dump: Dump) -> tuple[str, int]:
@@ -176,9 +165,9 @@ class VolumeHistory:
         self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=_key))
         recorded, usable = [], []
         for d in self.dumps:
-            if is_recorded(d):
+            if d.recorded:
                 recorded.append(d)
-            if is_usable(d):
+            if d.usable:
                 usable.append(d)
         self.recorded: tuple[Dump, ...] = tuple(recorded)
         self.usable: tuple[Dump, ...] = tuple(usable)
@@ -210,7 +199,7 @@ class VolumeHistory:
 
         g = nx.MultiDiGraph(host=self.host, disk=self.disk)
         for d in self.dumps:
-            g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=self.ok(d))
+            g.add_node(node(d), dump=d, recorded=d.recorded, usable=self.ok(d))
         for prev, cur in zip(self.recorded, self.recorded[1:]):
             if cur.level > 0:
                 g.add_edge(node(cur), node(prev), key=Link.EXACT)
@@ -261,8 +250,7 @@ class VolumeHistory:
 
         lost = set()
         for d in self.usable:
-            if any(hit(c) for c in d.copies) and not any(
-                    c.available and c.status is DumpStatus.OK and not hit(c) for c in d.copies):
+            if any(hit(c) for c in d.copies) and not any(c.usable and not hit(c) for c in d.copies):
                 lost.add((d.datestamp, d.level))
         if not lost:
             return self._points

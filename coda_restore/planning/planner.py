@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from coda_restore.amanda.catalog import HOLDING_HINT
-from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
+from coda_restore.amanda.model import Dump, HoldingCopy, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
-from coda_restore.planning.history import Chain, Problem, VolumeHistory, is_usable, node
+from coda_restore.planning.history import Chain, Problem, VolumeHistory, node
 from coda_restore.links import prove
 from coda_restore.planning.plan import (
     Alternative,
@@ -69,22 +69,9 @@ def ref(dump: Dump) -> str:
 # -- copy choice -------------------------------------------------------------------
 
 
-def _good(copy) -> bool:
-    return copy.available and copy.status is DumpStatus.OK
-
-
-def restore_parts(copy: TapeCopy) -> tuple[Part, ...]:
-    """One good part per part number, in part order."""
-    chosen: dict[int, Part] = {}
-    for p in copy.parts:
-        if p.status is PartStatus.OK and getattr(p, "unavailable_because", None) is None:
-            chosen[p.partnum] = p
-    return tuple(chosen[n] for n in sorted(chosen))
-
-
 def _tape_options(dump: Dump) -> list[TapeCopy]:
     # amfetchdump's order: oldest write timestamp first, then storage.
-    return sorted((c for c in dump.copies if isinstance(c, TapeCopy) and _good(c)),
+    return sorted((c for c in dump.copies if isinstance(c, TapeCopy) and c.usable),
                   key=lambda c: (c.write_timestamp, c.storage))
 
 
@@ -99,7 +86,7 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
     choices: dict[tuple[str, int], _Choice] = {}
     taped: list[tuple[Dump, list[TapeCopy]]] = []
     for d in dumps:
-        holding = [c for c in d.copies if isinstance(c, HoldingCopy) and _good(c)]
+        holding = [c for c in d.copies if isinstance(c, HoldingCopy) and c.usable]
         if holding:
             choices[node(d)] = _Choice(sorted(holding, key=lambda c: c.path)[0],
                                        "on the holding disk, no tape to load", True)
@@ -125,7 +112,7 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
 
 
 def restore_labels(copy: TapeCopy) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.label for p in restore_parts(copy)))
+    return tuple(dict.fromkeys(p.label for p in copy.restore_parts()))
 
 
 def _minimise_loads(options: list[list[TapeCopy]]) -> list[int]:
@@ -157,7 +144,7 @@ def _copy_ref(copy) -> CopyRef:
         return CopyRef("holding", path=copy.path, chunks=tuple(copy.chunks))
     return CopyRef(
         "tape", storage=copy.storage, write_timestamp=copy.write_timestamp,
-        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in restore_parts(copy)),
+        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in copy.restore_parts()),
     )
 
 
@@ -395,4 +382,4 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     )
 
 
-__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone", "is_usable", "ref"]
+__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone", "ref"]
