@@ -200,6 +200,16 @@ class Dump:
         return (self.host, self.disk, self.datestamp, self.level)
 
     @property
+    def node(self) -> tuple[str, int]:
+        """Its key within one volume, in time order: (datestamp, level)."""
+        return (self.datestamp, self.level)
+
+    @property
+    def ref(self) -> str:
+        """How plans, reports and messages name it: ``datestamp/level``."""
+        return f"{self.datestamp}/{self.level}"
+
+    @property
     def available(self) -> bool:
         """Some copy is still counted by Amanda (see ``usable`` for restoring)."""
         return any(c.available for c in self.copies)
