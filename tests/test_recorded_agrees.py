@@ -10,10 +10,13 @@ broken link, and ``history --json`` must say ``"recorded": true``."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from amanda_helpers import write_records
+from coda_restore.amanda.catalog import build_catalog
+from coda_restore.planning.history import VolumeHistory
 from conftest import run_cli
 
 D1, D2, FLUSH = "20040201030000", "20040202030000", "20040202050000"
@@ -90,3 +93,18 @@ def test_history_plan_and_check_agree_on_what_was_recorded(sources, disk):
     assert seen == recorded
     assert vol["restorable_now"] is (disk == GOOD)
     assert check["exit_status"] == (0 if disk == GOOD else 3)
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example-logs"
+
+
+@pytest.mark.parametrize("holding", [True, False])
+def test_history_json_recorded_is_the_planners_recorded_for_every_example_dump(holding):
+    disks = [EXAMPLE / "holding"] if holding else []
+    src = ["--logdir", EXAMPLE / "log", "--tapelist", EXAMPLE / "tapelist", *(x for d in disks for x in ("--holding", d))]
+    catalog = build_catalog(EXAMPLE / "log", EXAMPLE / "tapelist", holding=disks)
+    for host, disk in catalog.volumes():
+        doc = json.loads(run_cli("history", disk, "--host", host, *src, "--json").stdout)
+        said = {(d["datestamp"], d["level"]) for d in doc["dumps"] if d["recorded"]}
+        hist = VolumeHistory(host, disk, catalog.dumps_of(host, disk), catalog.unreadable)
+        assert said == {d.node for d in hist.recorded}, disk
