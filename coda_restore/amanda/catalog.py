@@ -24,6 +24,10 @@ Algorithm, per log file, oldest run first::
                               (SUCCESS > STRANGE > PARTIAL > FAIL): was it
                               recorded on the Coda server (DESIGN rule 3)?
 
+In the code, ``_LogFold`` holds one file's state (the label, the file
+number, the open taper instances) with a method per step above, and
+``_Folder`` what outlives a file (the tapelist, the dumps, the warnings).
+
 Every copy Amanda would list as OK is available here, and nothing else is;
 but unlike Amanda, every log (also oldlog/) is read, so a dump whose tape was
 reused stays in the catalog with the reason it is gone.  Holding-disk files

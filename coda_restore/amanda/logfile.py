@@ -1,12 +1,18 @@
 """Amanda trace logs (``log.*``): a streaming tokenizer and a grammar for the
 dump-result lines of every generation (ref amanda-formats.md §1.2–§1.6).
 
-``read_log(path)`` yields one ``Entry`` per line that matters for the catalog
-(START, FINISH and the dump-result lines SUCCESS, STRANGE, PARTIAL, FAIL,
-CHUNK, CHUNKSUCCESS, PART, PARTPARTIAL, DONE); everything else (INFO, STATS,
-DISK, CONT lines, ...) is skipped without being tokenized, because a year of
-logs is millions of lines.  A line that should parse but does not becomes a
-``CatalogWarning`` with file:line and is skipped; reading goes on.
+``parse_line(raw, ...)`` turns one line that matters for the catalog (START,
+FINISH and the dump-result lines SUCCESS, STRANGE, PARTIAL, FAIL, CHUNK,
+CHUNKSUCCESS, PART, PARTPARTIAL, DONE) into an ``Entry``; everything else
+(INFO, STATS, DISK, CONT lines, ...) is skipped without being tokenized,
+because a year of logs is millions of lines.  A line that should parse but
+does not becomes a ``CatalogWarning`` with file:line and is skipped; reading
+goes on.  ``open_lines`` gives a log's lines (only those about one volume,
+with a needle), ``read_log`` both at once.  Two parsers read a result line:
+``match_part``/``match_done``/``match_success``, one regex each for the
+plain lines that make nearly every line of a 2.6+ log, and the general
+grammar (``parse_result``) for the rest; both give the same Result, and the
+catalog's fold calls the match_* itself.
 
 Generations accepted, all in one grammar (the optional tokens tell them apart):
 

@@ -58,7 +58,7 @@ What it does not promise
   earlier one, and the planner warns.
 * A dump whose client failed is not a node of any chain: the server did not
   mark it.  A client the logs say nothing about is trusted by its copies.
-* Future tape reuse is not taken into account here (``check`` does that).
+* Future tape reuse is not taken into account here (``coverage`` does that).
 """
 
 from __future__ import annotations
