@@ -100,3 +100,15 @@ def test_every_alternative_plan_prints_can_be_pasted(cli):
     for argv in pasted:
         assert argv[0] == "coda-restore"
         assert "RESTORABLE" in cli(*argv[1:]).stdout.splitlines()
+
+
+def test_no_command_module_imports_another():
+    """What two commands share lives in app, render, dump_args or catalog_source."""
+    import ast
+
+    cli_dir = Path(commands.__file__).parent
+    for module in sorted(cli_dir.glob(f"*{commands.SUFFIX}.py")):
+        tree = ast.parse(module.read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+        assert not {m for m in imported if m.startswith("coda_restore.cli.") and m.endswith(commands.SUFFIX)}, module
