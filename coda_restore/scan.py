@@ -39,8 +39,9 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header, scan_holding
-from coda_restore.amanda.logfile import LogSyntaxError, ts14
+from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header
+from coda_restore.amanda.holding import scan_holding
+from coda_restore.amanda.logfile import ts14
 from coda_restore.amanda.model import (Catalog, CatalogWarning, CodaLink, Dump, DumpStatus, HoldingCopy, Origin, Part,
                                        PartStatus, TapeCopy, TapelistEntry, Unavailable)
 from coda_restore.errors import CodaRestoreError, UsageError
@@ -135,8 +136,8 @@ def _image_head(f, compression: str | None) -> bytes:
         try:
             return gzip.GzipFile(fileobj=f).read(_CODA_HEAD)
         except (OSError, EOFError, zlib.error) as err:
-            raise LogSyntaxError(f"cannot uncompress its {compression} data: {err}") from None
-    raise LogSyntaxError(f"its data is compressed with {compression!r}, which scan cannot undo")
+            raise HeaderError(f"cannot uncompress its {compression} data: {err}") from None
+    raise HeaderError(f"its data is compressed with {compression!r}, which scan cannot undo")
 
 
 def _read_coda(path: str, compression: str | None, problems: list[ScanProblem]) -> CodaLink | None:
@@ -144,7 +145,7 @@ def _read_coda(path: str, compression: str | None, problems: list[ScanProblem]) 
         with open(path, "rb") as f:
             f.seek(HEADER_BYTES)
             return coda_link(_image_head(f, compression), path)
-    except (CodaRestoreError, LogSyntaxError, OSError) as err:
+    except (CodaRestoreError, HeaderError, OSError) as err:
         problems.append(ScanProblem(path, f"no Coda dump header read: {err}"))
         return None
 
@@ -219,15 +220,15 @@ def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], p
         try:
             size = path.stat().st_size
             if size < HEADER_BYTES:
-                raise LogSyntaxError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte header")
+                raise HeaderError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte header")
             with open(path, "rb") as f:
                 block = f.read(HEADER_BYTES)
             if block.startswith(b"AMANDA: TAPEEND"):
                 continue
             header = parse_header(block)
             if header.type not in ("SPLIT_FILE", "FILE"):
-                raise LogSyntaxError(f"header type {header.type} on a volume")
-        except LogSyntaxError as err:
+                raise HeaderError(f"header type {header.type} on a volume")
+        except HeaderError as err:
             problems.append(ScanProblem(str(path), f"file {filenum} of {label}: Amanda header not read ({err})"))
             continue
         except OSError as err:
@@ -333,7 +334,7 @@ def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile]
             try:
                 header = parse_header(bytes.fromhex(hexed))
                 size, head, tail = _read_device_file(device, label, int(num), header, user)
-            except (LogSyntaxError, ValueError) as err:
+            except (HeaderError, ValueError) as err:
                 problems.append(ScanProblem(where, f"file {num} of {label}: Amanda header not read ({err})"))
                 continue
             except CodaRestoreError as err:
@@ -344,7 +345,7 @@ def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile]
             if partnum == 1:
                 try:
                     coda = coda_link(_image_head(io.BytesIO(head), header.compression), where)
-                except (CodaRestoreError, LogSyntaxError) as err:
+                except (CodaRestoreError, HeaderError) as err:
                     problems.append(ScanProblem(where, f"no Coda dump header read: {err}"))
             files.append(ScannedFile(label, int(num), where, written, header.host, header.disk, ts14(header.datestamp),
                                      header.level, partnum, size, header.stored_bytes, header.compression,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from coda_restore import proc
-from coda_restore.amanda.holding import HEADER_BYTES, parse_header
+from coda_restore.amanda.header import parse_header, read_block
 from coda_restore.errors import CodaRestoreError, UsageError
 from coda_restore.executor.fetch import WrongImage, as_amanda_user, read_amanda_header
 from coda_restore.planning.plan import Step
@@ -123,9 +123,7 @@ class PartsChild:
 
     def _header(self, partnum: int) -> bytes:
         """Read and check the Amanda header of the part now running."""
-        block = bytearray()
-        while len(block) < HEADER_BYTES and (chunk := self._child.stdout.read(HEADER_BYTES - len(block))):
-            block += chunk
+        block = read_block(self._child.stdout)
         host, disk, datestamp, level = self._dump
         if not block:  # amrestore skips a file that does not match, writes nothing and exits 0 (ref §10)
             argv = self.argvs[self._i]
@@ -134,14 +132,14 @@ class PartsChild:
             raise WrongPart(f"nothing: {where} holds no part {partnum} of that dump (amrestore wrote nothing)",
                              f"{host} {disk} {datestamp} level {level} part {partnum}")
         try:
-            read_amanda_header(io.BytesIO(bytes(block)), host, disk, datestamp, level)
-            got = parse_header(bytes(block)).partnum or 1
+            read_amanda_header(io.BytesIO(block), host, disk, datestamp, level)
+            got = parse_header(block).partnum or 1
         except WrongImage as err:
             raise WrongPart(*err.args) from None
         if got != partnum:
             raise WrongPart(f"part {got} of {host} {disk} {datestamp} level {level}",
                              f"part {partnum} ({proc.display(self.argvs[self._i])})")
-        return bytes(block)
+        return block
 
     def read(self, n: int = -1) -> bytes:
         if not self._started:

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from coda_restore import proc
-from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header
-from coda_restore.amanda.logfile import LogSyntaxError
+from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header, read_block
 from coda_restore.errors import CodaRestoreError, VerificationFailed
 from coda_restore.planning.planner import AMFETCHDUMP
 
@@ -54,14 +53,12 @@ def read_amanda_header(stream, host: str, disk: str, datestamp: str, level: int)
     """Read the 32 KiB Amanda header off the stream; it must name the dump
     we asked for."""
     wanted = f"{host} {disk} {datestamp} level {level}"
-    block = bytearray()
-    while len(block) < HEADER_BYTES and (chunk := stream.read(HEADER_BYTES - len(block))):
-        block += chunk
+    block = read_block(stream)
     try:
         if len(block) < HEADER_BYTES:
-            raise LogSyntaxError(f"the stream ended after {len(block)} bytes")
-        header = parse_header(bytes(block))
-    except LogSyntaxError as err:
+            raise HeaderError(f"the stream ended after {len(block)} bytes")
+        header = parse_header(block)
+    except HeaderError as err:
         raise WrongImage(f"no Amanda header ({err})", wanted) from None
     got = f"{header.host} {header.disk} {_normal14(header.datestamp)} level {header.level}"
     if got.lower() != f"{host} {disk} {_normal14(datestamp)} level {level}".lower():
