@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coda_restore import proc
+from coda_restore.amanda.config import build
 from coda_restore.errors import CodaRestoreError, OutputExists, PREFLIGHT_FAILED, UsageError, WriteFailed
 
 NAME = "amcoda"
 MARK = "# written by 'amcoda install'"  # a file with this line is ours to replace
-AMGETCONF = ("amgetconf",)
 CHECK_TIMEOUT = 60.0  # seconds for the trial run as Amanda's user
 
 
@@ -42,7 +42,7 @@ class PluginUnreachable(CodaRestoreError):
 
 def ask_amanda(key: str) -> str:
     """One build setting (``amgetconf build.KEY``)."""
-    value = proc.run([*AMGETCONF, f"build.{key}"]).stdout.strip()
+    value = build(key)
     if not value:
         raise UsageError(f"amgetconf build.{key} printed nothing")
     return value

@@ -9,6 +9,9 @@ judge the result.
 Every child starts in a process group of its own, and is stopped as a
 group: a ``runuser`` in front of amfetchdump, or a volutil that is a wrapper
 script, leaves no grandchild behind holding the pipe open.
+
+Nothing else in the package imports ``subprocess``: a caller that reads a
+child's output asks for ``Child(argv, stdout=proc.PIPE)``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from coda_restore.errors import CommandFailed
 
 log = logging.getLogger(__name__)
 
+PIPE = subprocess.PIPE  # a Child's stdout (or stdin) that the caller reads (or writes)
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
 _pause = threading.Event().wait  # time.sleep fails (EINVAL) under libfaketime; this does not
 DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close

@@ -34,11 +34,12 @@ import io
 import json
 import os
 import re
-import subprocess
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from coda_restore import proc
+from coda_restore.amanda.config import amanda_user, as_amanda_user, build
 from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header
 from coda_restore.amanda.holding import scan_holding
 from coda_restore.amanda.logfile import ts14
@@ -271,32 +272,25 @@ while (1) {
 
 
 def _amanda_user() -> str | None:
-    from coda_restore.amanda.config import amanda_user
-
     ok, _, user = amanda_user()
     return user if ok and os.geteuid() == 0 and user != "root" else None
 
 
 def _device_listing(device: str, mode: str, user: str | None):
     """DEVICE_LISTING's output for ``device``: its label only, or its files too."""
-    from coda_restore import proc
-    from coda_restore.executor.fetch import as_amanda_user
-
-    perl_lib = proc.run(["amgetconf", "build.amperldir"]).stdout.strip()
+    perl_lib = build("amperldir")
     return proc.run(as_amanda_user(["perl", "-e", DEVICE_LISTING, perl_lib, device, mode], user), check=False,
                     timeout=3600)
 
 
 def _read_device_file(device: str, label: str, filenum: int, h: Header, user: str | None) -> tuple[int, bytes, bytes]:
     """(data bytes, its first bytes, its last 5 bytes) of one file, read by amrestore."""
-    from coda_restore import proc
     from coda_restore.executor.amrestore import AMRESTORE
-    from coda_restore.executor.fetch import as_amanda_user
 
     raw = ["-r"] if h.compression else []  # compressed: as stored (the Coda header is uncompressed here)
     argv = as_amanda_user([*AMRESTORE, *raw, "-f", str(filenum), "-l", label, device, h.host, h.disk, h.datestamp],
                           user)
-    child = proc.Child(argv, stdout=subprocess.PIPE)
+    child = proc.Child(argv, stdout=proc.PIPE)
     size, first, tail = 0, b"", b""
     try:
         while chunk := child.stdout.read1(1 << 20):
@@ -311,9 +305,6 @@ def _read_device_file(device: str, label: str, filenum: int, h: Header, user: st
 
 
 def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile], problems: list[ScanProblem]) -> None:
-    from coda_restore import proc
-    from coda_restore.executor.fetch import as_amanda_user
-
     user = _amanda_user()
     done = _device_listing(device, "files", user)
     label = written = None

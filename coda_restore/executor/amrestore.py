@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import enum
 import io
-import subprocess
 import time
 from collections.abc import Callable
 
 from coda_restore import proc
 from coda_restore.amanda.header import parse_header, read_block
 from coda_restore.errors import CodaRestoreError, UsageError
-from coda_restore.executor.fetch import WrongImage, as_amanda_user, read_amanda_header
+from coda_restore.amanda.config import as_amanda_user
+from coda_restore.executor.fetch import WrongImage, read_amanda_header
 from coda_restore.planning.plan import Step
 
 AMRESTORE = ("amrestore", "-h", "-p", "--exact-match")
@@ -117,7 +117,7 @@ class PartsChild:
         self._head = b""  # part 1's header, checked and handed on
         self._before = before_part  # waits, when asked to, until the part's tape is loaded
         before_part(argvs[0])
-        self._child = proc.Child(argvs[0], stdout=subprocess.PIPE)
+        self._child = proc.Child(argvs[0], stdout=proc.PIPE)
         self._started = False
         self.stdout = _Parts(self)
 
@@ -157,7 +157,7 @@ class PartsChild:
                 return b""
             self._i += 1
             self._before(self.argvs[self._i])
-            self._child = proc.Child(self.argvs[self._i], stdout=subprocess.PIPE)
+            self._child = proc.Child(self.argvs[self._i], stdout=proc.PIPE)
             self._header(self._i + 1)
 
     def wait(self) -> int:

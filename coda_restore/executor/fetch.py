@@ -12,7 +12,6 @@ when no byte moves for too long.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from typing import Protocol
 from coda_restore import proc
 from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header, read_block
 from coda_restore.errors import CodaRestoreError, VerificationFailed
-from coda_restore.planning.planner import AMFETCHDUMP
 
 CHUNK = 1 << 20
 
@@ -34,15 +32,6 @@ class WrongImage(VerificationFailed):
 
 class Stalled(CodaRestoreError):
     """{} moved no data for {:g} s (--stall-timeout); stopped it"""
-
-
-def as_amanda_user(argv: list[str], user: str | None) -> list[str]:
-    """``runuser -u USER -- argv`` when a user is given (we are root)."""
-    return ["runuser", "-u", user, "--", *argv] if user else argv
-
-
-def fetch_argv(config: str, host: str, disk: str, datestamp: str, level: int, user: str | None) -> list[str]:
-    return as_amanda_user([*AMFETCHDUMP, "-h", config, host, disk, datestamp, str(level)], user)
 
 
 def _normal14(datestamp: str) -> str:
@@ -133,7 +122,7 @@ def spool(argv: list[str], dest: Path, check: Callable[[object], object], watchd
     tmp = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
     size = 0
-    child = start() if start is not None else proc.Child(argv, stdout=subprocess.PIPE)
+    child = start() if start is not None else proc.Child(argv, stdout=proc.PIPE)
     watchdog.watch(what, child)
     try:
         check(child.stdout)

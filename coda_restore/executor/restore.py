@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 from coda_restore import proc
@@ -104,7 +103,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     """Run ``argv`` (volutil restore); return the id of the volume it made.
     ``watch(child)`` lets a stall watchdog stop it."""
     with open(staged, "rb") if transport is Transport.STDIN else open("/dev/null", "rb") as stdin:
-        child = proc.Child(argv, stdin=stdin, stdout=subprocess.PIPE)
+        child = proc.Child(argv, stdin=stdin, stdout=proc.PIPE)
         watch(child)
         try:
             out = child.stdout.read().decode("utf-8", "replace")
@@ -125,7 +124,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
 def dump_back(vu: Volutil, volid: int, on_bytes, watch=lambda child: None) -> Contents:
     """``volutil dump ID`` of the restored volume, read as it streams;
     ``watch(child)`` lets a stall watchdog stop it."""
-    child = proc.Child(vu.dump_back_argv(volid), stdout=subprocess.PIPE)
+    child = proc.Child(vu.dump_back_argv(volid), stdout=proc.PIPE)
     watch(child)
     counted = CountingReader(child.stdout, on_bytes)
     try:

@@ -11,20 +11,18 @@ import fcntl
 import os
 import re
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.amanda import config as amanda_config
+from coda_restore.amanda.config import AmandaConfig, amanda_user
 from coda_restore.chain import ChainMode
 from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
 from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, device_and_label, wait_for_tape
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
-                                         read_amanda_header, spool)
+from coda_restore.executor.fetch import Stalled, Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
 from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
@@ -169,7 +167,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
 def _amanda_config(config: str) -> tuple[Check, str | None]:
     """One ``amgetconf CONF dumpuser``: the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
-    ok, detail, user = amanda_config.probe(config)
+    ok, detail, user = AmandaConfig(config).probe()
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
@@ -190,7 +188,8 @@ def _fetches(plan: Plan, opts: RunOptions, user: str | None) -> tuple[tuple[tupl
         devices = dict(opts.devices)
         return tuple(tuple(tuple(a) for a in amrestore_argvs(s, plan.host, plan.disk, devices, user))
                      for s in fetch_order(plan))
-    return tuple((tuple(fetch_argv(plan.config, plan.host, plan.disk, s.datestamp, s.level, user)),)
+    amanda = AmandaConfig(plan.config)
+    return tuple((tuple(amanda.fetch_argv(plan.host, plan.disk, s.datestamp, s.level, user)),)
                  for s in fetch_order(plan))
 
 
@@ -211,14 +210,6 @@ def _name_is_free(opts: RunOptions, name: str, workdir: Path, plan: Plan) -> Che
     return Check("target name", free, detail)
 
 
-def _changer_labels(config: str, user: str | None) -> set[str] | None:
-    """Labels the changer holds now (``amtape CONF inventory``), or None."""
-    done = proc.run(as_amanda_user(["amtape", config, "inventory"], user), check=False, timeout=120)
-    if done.status != 0:
-        return None
-    return set(re.findall(r"label (\S+)", done.stdout + done.stderr))
-
-
 def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | None]:
     """The checks that need no plan: the tools and the Amanda config (and
     the user to run Amanda's tools as)."""
@@ -228,7 +219,7 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
         found = shutil.which(tool)
         checks.append(Check(f"tool {tool}", bool(found), found or "not found on PATH"))
     if opts.via is Via.AMRESTORE:
-        ok, detail, user = amanda_config.amanda_user()
+        ok, detail, user = amanda_user()
         checks.append(Check("Amanda user", ok, detail))
         return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
     config_check, user = _amanda_config(config)
@@ -251,7 +242,7 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     elif needed:
         # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
-        held = _changer_labels(plan.config, user) if config_ok else None
+        held = AmandaConfig(plan.config).changer_labels(user) if config_ok else None
         if held is None:
             checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown",
                                 warn=True))
@@ -527,7 +518,7 @@ def _start(plan: Plan, step: Step, argvs, opts: RunOptions, volume: str, reporte
                               lambda m: reporter.event(Event(Stage.FETCH, volume, key(step), message=m)))
 
         return PartsChild([list(a) for a in argvs], plan.host, plan.disk, step.datestamp, step.level, loaded)
-    return proc.Child(list(argvs[0]), stdout=subprocess.PIPE)
+    return proc.Child(list(argvs[0]), stdout=proc.PIPE)
 
 
 def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:
