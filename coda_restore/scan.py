@@ -45,7 +45,7 @@ from coda_restore.amanda.holding import scan_holding
 from coda_restore.amanda.logfile import ts14
 from coda_restore.amanda.model import (Catalog, CatalogWarning, CodaLink, Dump, DumpStatus, HoldingCopy, Origin, Part,
                                        PartStatus, TapeCopy, TapelistEntry, Unavailable)
-from coda_restore.errors import CodaRestoreError, UsageError
+from coda_restore.errors import BadScan, CodaRestoreError, UsageError
 from coda_restore.planning.plan import label_key
 from coda_restore.voldump.reader import DumpReader
 
@@ -55,10 +55,6 @@ CODA_END = bytes.fromhex("083a214b6e")  # D_ENDDUMP + DUMPENDMAGIC (coda-dump-fo
 _CODA_HEAD = 4096  # the Coda dump header is under 100 bytes; read this much of the image
 _VOLUME_FILE = re.compile(r"(\d{5})\.(.+)")
 _TAPESTART = re.compile(r"(?:AMANDA|NETDUMP): TAPESTART DATE (\S+) TAPE (\S+)")
-
-
-class BadScan(UsageError):
-    """scan file {}: {}"""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import pytest
 
 from coda_restore.errors import CommandFailed
 from coda_restore.amanda.config import AmandaConfig, as_amanda_user
-from coda_restore.executor.fetch import Stalled, Watchdog, read_amanda_header, spool
+from coda_restore.errors import Stalled
+from coda_restore.executor.fetch import Watchdog, read_amanda_header, spool
 from test_proc import HANGING_WRAPPER, _within
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
+from coda_restore.errors import RunLocked
+from coda_restore.executor.runner import _locked, default_name, fetch_order
 from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
 
 

@@ -49,9 +49,8 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from coda_restore import proc
-from coda_restore.errors import CodaRestoreError, CommandFailed, UsageError
-from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free, restore_staged,
-                                           verify)
+from coda_restore.errors import CodaRestoreError, CommandFailed, NotVerified, RestoreFailed, RestoreWrong, UsageError
+from coda_restore.executor.restore import Transport, name_free, restore_staged, verify
 from coda_restore.volutil import (BACKUP, RW, AncientStyle, Volutil, VolumeInfo, bytes_dumped, hexid,
                                   no_such_volume, not_in_vldb, one_line, refused, server_gone)
 from coda_restore.voldump import dirpage

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 from coda_restore import proc
 from coda_restore.amanda.header import parse_header, read_block
-from coda_restore.errors import CodaRestoreError, UsageError
+from coda_restore.errors import NoDevice, TapeNotLoaded, WrongImage, WrongPart
 from coda_restore.amanda.config import as_amanda_user
-from coda_restore.executor.fetch import WrongImage, read_amanda_header
+from coda_restore.executor.fetch import read_amanda_header
 from coda_restore.planning.plan import Step
 
 AMRESTORE = ("amrestore", "-h", "-p", "--exact-match")
@@ -34,14 +34,6 @@ class Via(enum.Enum):
 
     AMFETCHDUMP = "amfetchdump"  # through the config and its catalog
     AMRESTORE = "amrestore"  # straight from the devices and holding files a scan saw
-
-
-class WrongPart(WrongImage):
-    """amrestore returned {} but the plan asked for {}"""
-
-
-class TapeNotLoaded(CodaRestoreError):
-    """tape {} was not loaded into {} within {:g} s (--tape-wait); load it and run again (verified images are kept)"""
 
 
 def device_and_label(argv: list[str]) -> tuple[str, str] | None:
@@ -67,10 +59,6 @@ def wait_for_tape(device: str, label: str, wait: float, label_at: Callable[[str]
             say(f"tape {label} is in {device}")
             return
     raise TapeNotLoaded(label, device, wait)
-
-
-class NoDevice(UsageError):
-    """the plan reads tape {}, which the scan did not see on any device: load it where the scan can read it, scan again"""
 
 
 def amrestore_argvs(step: Step, host: str, disk: str, devices: dict[str, str], user: str | None) -> list[list[str]]:

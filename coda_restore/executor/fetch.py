@@ -21,17 +21,9 @@ from typing import Protocol
 
 from coda_restore import proc
 from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header, read_block
-from coda_restore.errors import CodaRestoreError, VerificationFailed
+from coda_restore.errors import Stalled, VerificationFailed, WrongImage
 
 CHUNK = 1 << 20
-
-
-class WrongImage(VerificationFailed):
-    """amfetchdump returned {} but the plan asked for {}"""
-
-
-class Stalled(CodaRestoreError):
-    """{} moved no data for {:g} s (--stall-timeout); stopped it"""
 
 
 def _normal14(datestamp: str) -> str:

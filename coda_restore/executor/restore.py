@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.errors import RESTORE_WRONG, CodaRestoreError
+from coda_restore.errors import CodaRestoreError, NotVerified, RestoreFailed, RestoreWrong
 from coda_restore.volutil import Volutil, created_id, explain, hexid, parse_volume_list
 from coda_restore.voldump.contents import Contents, contents, differences
 
@@ -32,33 +32,6 @@ from coda_restore.voldump.contents import Contents, contents, differences
 class Transport(enum.Enum):
     FILE = "file"  # volutil restore -f STAGED (current Coda)
     STDIN = "stdin"  # the staged file on volutil's stdin (old servers only)
-
-
-class RestoreFailed(CodaRestoreError):
-    """the server did not restore {}: {}
-volutil restore had started: volume {} may be half-created on {}.
-Check with: {}
-Remove it with: {}
-The merged image is kept: {}"""
-
-    exit_status = RESTORE_WRONG
-
-
-class RestoreWrong(CodaRestoreError):
-    """volume {} ({}) on {} is WRONG: it is not what was sent:
-  {}
-Do not use it; remove it with: {}
-The merged image is kept: {}"""
-
-    exit_status = RESTORE_WRONG
-
-
-class NotVerified(CodaRestoreError):
-    """volume {} ({}) on {} was restored but could not be dumped back to verify it: {}
-Treat it as unverified; remove it with: {}
-The merged image is kept: {}"""
-
-    exit_status = RESTORE_WRONG
 
 
 def name_free(vu: Volutil, name: str) -> tuple[bool, str]:

@@ -19,12 +19,13 @@ from pathlib import Path
 from coda_restore import proc
 from coda_restore.amanda.config import AmandaConfig, amanda_user
 from coda_restore.chain import ChainMode
-from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
+from coda_restore.errors import (CodaRestoreError, HalfCreated, NotRestorable, OutputExists, PreflightFailed, RestoreFailed,
+                                 RunLocked, SpoolFailed, Stalled, UsageError, VolumeExists)
 from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, device_and_label, wait_for_tape
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import Stalled, Watchdog, raise_own_failure, read_amanda_header, spool
+from coda_restore.executor.fetch import Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
-from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
+from coda_restore.executor.restore import (CountingReader, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.planning.plan import Plan, Step, read_order
@@ -36,38 +37,6 @@ from coda_restore.volutil import Volutil
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
 MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
-
-
-class HalfCreated(CodaRestoreError):
-    """an earlier run of this plan stopped after volutil restore started (journal {}):
-volume {} may be half-created on {}.
-Check with: {}
-Remove it with: {}
-Then the same command resumes (the verified images are kept)."""
-
-    exit_status = RESTORE_WRONG
-
-
-class VolumeExists(UsageError):
-    """volume {} already exists on {}; choose another --name (nothing was restored)"""
-
-
-class RunLocked(CodaRestoreError):
-    """another coda-restore run holds {}"""
-
-
-class NoSpace(CodaRestoreError):
-    """{} has {} MiB free; the incrementals need {} MiB"""
-
-
-class SpoolFailed(CodaRestoreError):
-    """cannot write {}: {}"""
-
-
-class PreflightFailed(CodaRestoreError):
-    """preflight failed: {}"""
-
-    exit_status = PREFLIGHT_FAILED
 
 
 @dataclass(frozen=True)
@@ -366,7 +335,7 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
             raise VolumeExists(pre.volume_name, opts.server)
         raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
     if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
-        raise files.OutputExists(opts.output)
+        raise OutputExists(opts.output)
     try:
         try:
             with _locked(workdir):
