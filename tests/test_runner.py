@@ -3,7 +3,7 @@
 import pytest
 
 from coda_restore.errors import RunLocked
-from coda_restore.executor.runner import _locked, default_name, fetch_order
+from coda_restore.executor.runner import RunOptions, _fetches, _locked, default_name
 from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
 
 
@@ -22,7 +22,8 @@ def test_incrementals_come_in_tape_read_order_with_holding_first_and_the_full_la
     steps = [_step("20260510010000", 0, at=("A-01", 2)), _step("20260511010000", 1, at=("A-02", 1)),
              _step("20260512010000", 2, at=("A-01", 1)), _step("20260513010000", 3, kind="holding")]
     plan = _plan(steps, tape_reads(steps))
-    order = [(s.datestamp[6:8], s.level) for s in fetch_order(plan)]
+    # the executor fetches in the plan's read order: one amfetchdump an image, "... DATESTAMP LEVEL"
+    order = [(argv[-2][6:8], int(argv[-1])) for (argv,) in _fetches(plan, RunOptions(), None)]
     assert order == [("13", 3), ("12", 2), ("11", 1), ("10", 0)]
     # the plan's tape list is that order: A-01 is loaded again for the level 0
     assert [(t.label, [f.datestamp[6:8] for f in t.files]) for t in plan.tapes] == [

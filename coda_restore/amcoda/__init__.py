@@ -727,9 +727,9 @@ def do_restore(req: Request, stdin: BinaryIO, err: TextIO) -> int:
         return 1
     name = s.restore_name or "(the server's default name)"
     if s.restore_name:  # the server would make a second volume of a name in use (§23 row 15)
-        free, why = name_free(s.volutil, s.restore_name)
-        if not free:
-            err.write(f"amcoda: {why}; nothing was restored\n")
+        name_check = name_free(s.volutil, s.restore_name)
+        if not name_check.free:
+            err.write(f"amcoda: {name_check.detail}; nothing was restored\n")
             return 1
     staged = None
     try:
