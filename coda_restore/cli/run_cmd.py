@@ -206,8 +206,7 @@ def run_command(
         result = run(the_plan, options, Fanout(*reporters))
     finally:
         for r in reporters:
-            if hasattr(r, "close"):
-                r.close()
+            r.close()
     _render_result(result, dry_run, json, the_plan)
     check_strict(catalog, strict)
     if dry_run and not result.preflight.ok:
