@@ -448,7 +448,7 @@ def _fetch_incremental(run: _Run, step: Step) -> SpooledImage:
     got = spool(list(argv[0]), dest,
                 lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
                 run.watchdog, run.progress(Stage.FETCH, k, (step.kb or 0) * 1024 or None),
-                start=lambda: _start(run, step), what=_tool(argv))
+                start=lambda: _start(run, step), what=run.opts.via.value)
     with open(dest, "rb") as f:
         checked = validate(f, k)
     if not checked.valid:
@@ -476,12 +476,12 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     total = (full.kb or 0) * 1024 or None
     run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
     child = _start(run, full)
-    run.watchdog.watch(_tool(argv), child)
+    run.watchdog.watch(run.opts.via.value, child)
     source = CountingReader(child.stdout, run.progress(Stage.FETCH, k, total))
     notes: tuple[str, ...] = ()
     try:
         with contextlib.ExitStack() as stack:
-            inputs = [(f"{k} (full, from {_tool(argv)})", source)]
+            inputs = [(f"{k} (full, from {run.opts.via.value})", source)]
             inputs += [(f"{ik} ({path.name})", stack.enter_context(open(path, "rb"))) for ik, path in incrementals]
             sink = FileSink(_merged_output(run, stack), run.progress(Stage.MERGE, None, total))
             read_amanda_header(child.stdout, plan.host, plan.disk, full.datestamp, full.level)
@@ -505,15 +505,11 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     return sink.bytes, notes
 
 
-def _tool(argvs) -> str:
-    return "amrestore" if "amrestore" in argvs[0] else "amfetchdump"
-
-
 def _start(run: _Run, step: Step):
     """The child whose stdout is the image: amfetchdump, or one amrestore a
     part (each part's tape asked for, and waited for, first)."""
     argvs = run.fetches[key(step)]
-    if _tool(argvs) == "amrestore":
+    if run.opts.via is Via.AMRESTORE:
         from coda_restore.scan import label_at  # reads volume labels: only this path needs it
 
         def loaded(argv: list[str]) -> None:
