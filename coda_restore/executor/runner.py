@@ -83,7 +83,7 @@ class Preflight:
     staged: Path | None = None  # the regular file volutil restores from
     verify_command: tuple[str, ...] | None = None  # run with the id the restore prints
     restore_shown: str | None = None  # the restore as a person would type it (stdin redirection shown)
-    fetches: tuple[tuple[tuple[str, ...], ...], ...] = ()  # per image in fetch order: its commands (amrestore: one a part)
+    fetches: tuple[tuple[tuple[str, ...], ...], ...] = ()  # per image in read order: its commands (amrestore: one a part)
     name_taken: bool = False  # a volume on the server has the target name (or id)
 
     @property
