@@ -31,10 +31,10 @@ from coda_restore.errors import CommandFailed
 
 log = logging.getLogger(__name__)
 
-PIPE = subprocess.PIPE  # a Child's stdout (or stdin) that the caller reads (or writes)
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
 _pause = threading.Event().wait  # time.sleep fails (EINVAL) under libfaketime; this does not
 DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close
+PIPE = subprocess.PIPE  # Child(stdout=PIPE): callers need not import subprocess
 
 
 def argv_of(args: Sequence[object]) -> list[str]:
