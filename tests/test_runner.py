@@ -1,4 +1,6 @@
-"""Pure parts of the executor: fetch order, default names, the volume lock."""
+"""Parts of the executor that need no tape: fetch order, default names, the volume lock, the target-name check."""
+
+import dataclasses
 
 import pytest
 
@@ -44,3 +46,23 @@ def test_a_second_run_on_the_same_volume_is_refused_while_the_first_holds_the_lo
                 pass
     with _locked(tmp_path / "w"):  # released: free again
         pass
+
+
+def test_the_target_name_check_says_taken_as_a_state_not_in_its_words(tmp_path, monkeypatch):
+    from codasim import VOLUTIL, FakeClock, Server
+
+    from coda_restore.executor.runner import _name_check
+
+    srv = Server(tmp_path / "server", clock=FakeClock(1_700_000_000))
+    srv.create_volume("u.jan")
+    monkeypatch.setenv("CODASIM_STATE", str(tmp_path / "server"))
+    plan = _plan([_step("20260510010000", 0)], [])
+    opts = RunOptions(server="localhost", partition="/vicepa", volutil=str(VOLUTIL))
+    check, taken = _name_check(opts, "u.jan", tmp_path / "w", plan)
+    assert (check.ok, taken) == (False, True) and "volume u.jan already exists on localhost" in check.detail
+    check, taken = _name_check(opts, "u.new", tmp_path / "w", plan)
+    assert (check.ok, taken) == (True, False) and check.detail.startswith("u.new is free on localhost")
+    # volutil that cannot answer: a FAIL line, but no volume is said to be there
+    opts = dataclasses.replace(opts, volutil=str(tmp_path / "no-volutil"))
+    check, taken = _name_check(opts, "u.jan", tmp_path / "w", plan)
+    assert (check.ok, taken, check.detail) == (False, False, "cannot ask: volutil not found")
