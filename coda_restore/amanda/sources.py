@@ -1,9 +1,9 @@
 """Where the Amanda records come from, and finding a volume in them.
 
 ``load_catalog`` is the one entry point every command uses: either a config
-name (then Amanda itself is asked, ``amgetconf NAME logdir`` / ``tapelist`` /
-``--list holdingdisk`` and each ``holdingdisk:H:directory``), or explicit
-paths.  Explicit paths win over what the config says, so a copy of the
+name (then Amanda itself is asked through ``AmandaConfig.sources``:
+``amgetconf NAME logdir`` / ``tapelist`` / ``--list holdingdisk`` and each
+``holdingdisk:H:directory``), or explicit paths.  Explicit paths win over what the config says, so a copy of the
 records can be read with the config's holding disks, for example.
 
 ``find_volume`` resolves what an operator typed (a disk name, maybe a host)
