@@ -26,13 +26,14 @@ from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, de
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
 from coda_restore.executor.fetch import Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
-from coda_restore.executor.restore import (CountingReader, NameState, Transport, acl_users_check, name_free,
+from coda_restore.executor.restore import (NameState, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.planning.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.validate import copy_validated, validate
 from coda_restore.volutil import Volutil
 
@@ -477,7 +478,7 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
     child = _start(run, full)
     run.watchdog.watch(run.opts.via.value, child)
-    source = CountingReader(child.stdout, run.progress(Stage.FETCH, k, total))
+    source = Tee(child.stdout, on_bytes=run.progress(Stage.FETCH, k, total))
     notes: tuple[str, ...] = ()
     try:
         with contextlib.ExitStack() as stack:
@@ -501,7 +502,7 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
         raise
     finally:
         run.watchdog.forget(child)
-    run.event(Stage.FETCH, k, bytes=source.bytes, finished=True)
+    run.event(Stage.FETCH, k, bytes=source.size, finished=True)
     return sink.bytes, notes
 
 
