@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from coda_restore.amanda.config import AmandaConfig
 from coda_restore.amanda.sources import select_volumes
-from coda_restore.planning.coverage import CheckReport, age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
+from coda_restore.planning.coverage import CheckReport, age_text, check, max_age_for, parse_max_age
 from coda_restore.cli.app import Clock, JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
 from coda_restore.cli.render import pretty_datestamp, row, say, stdout_console, table
@@ -51,10 +52,11 @@ def check_command(
         parse_max_age(max_age)  # a bad value fails before any log is read
     catalog = open_catalog(records)
     config = records.config
-    if tapecycle is None and config is not None:
-        tapecycle = tapecycle_of(config)
-    runtapes = runtapes_of(config) if config is not None else 1
-    limit = max_age_for(max_age, dumpcycle_of(config) if config is not None and max_age is None else None, config)
+    amanda = AmandaConfig(config) if config is not None else None
+    if tapecycle is None and amanda is not None:
+        tapecycle = amanda.tapecycle()
+    runtapes = amanda.runtapes() if amanda is not None else 1
+    limit = max_age_for(max_age, amanda.dumpcycle() if amanda is not None and max_age is None else None, config)
     chosen = select_volumes(catalog, volumes or ())
     report = check(catalog, chosen, moment, tapecycle, risk_tapes, runtapes, limit)
     if json:

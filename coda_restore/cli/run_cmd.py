@@ -20,11 +20,11 @@ from coda_restore.chain import ChainMode
 from coda_restore.cli.app import Clock, HostOpt, JsonOpt, Records, VolumeArg, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.render import render_plan
-from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
+from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, PreflightFailed, UsageError
 from coda_restore.executor.amrestore import Via
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
 from coda_restore.executor.restore import Transport
-from coda_restore.executor.runner import (Preflight, PreflightFailed, RunOptions, RunResult, check_options, run,
+from coda_restore.executor.runner import (Preflight, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
 from coda_restore.planning import plan as planfile
 from coda_restore.planning.plan import Plan
@@ -223,8 +223,7 @@ def _run_reported(the_plan: Plan, options: RunOptions, log_json: Path | None) ->
         return run(the_plan, options, Fanout(*reporters))
     finally:
         for r in reporters:
-            if hasattr(r, "close"):
-                r.close()
+            r.close()
 
 
 def _render_result(result: RunResult, dry_run: bool, json: bool, the_plan: Plan | None) -> None:
