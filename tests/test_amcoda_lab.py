@@ -1,4 +1,4 @@
-"""amcoda under a real Amanda (the Coda lab, tests/lab/coda_lab.py): amcheck
+"""amcoda under a real Amanda (the Coda lab, testbed/lab/coda_lab.py): amcheck
 passes, amdump's nights succeed (but the night the server was down), Amanda
 chooses levels 0-3 itself, every image amfetchdump returns is a valid Coda
 dump (``coda-restore inspect``), and the headers chain: each incremental's

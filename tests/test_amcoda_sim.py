@@ -1,6 +1,6 @@
 """amcoda run the way Amanda runs it: a child process with Amanda's argument
 conventions, fd 1 for data, fd 3 for messages and fd 4 for the index, against
-the Coda server simulator's ``volutil`` (tests/codasim)."""
+the Coda server simulator's ``volutil`` (testbed/codasim)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ import pytest
 
 from coda_restore.amcoda import inspect, kib
 from coda_restore.voldump.reader import DumpReader
-from codasim import vvlist
+from codasim import VOLUTIL, vvlist
 from codasim.clock import FakeClock
 from codasim.server import Server
 
 REPO = Path(__file__).resolve().parent.parent
-SIM_VOLUTIL = REPO / "tests" / "codasim" / "volutil"
+SIM_VOLUTIL = VOLUTIL  # testbed/codasim/volutil
 T0 = 1_767_000_000  # the simulated clock at the start of every test
 
 
@@ -64,7 +64,7 @@ class Coda:
             "import os, subprocess, sys\n"
             f"os.environ['CODASIM_STATE'] = {str(self.root / 'state')!r}\n"
             f"os.environ['CODASIM_NOW'] = open({str(self.root / 'now')!r}).read().strip()\n"
-            f"argv = [sys.executable, {str(SIM_VOLUTIL)!r}, *sys.argv[1:]]\n"
+            f"argv = [{str(SIM_VOLUTIL)!r}, *sys.argv[1:]]\n"
             f"{cut}"
             "os.execv(argv[0], argv)\n")
         path.chmod(path.stat().st_mode | stat.S_IXUSR)

@@ -94,7 +94,6 @@ def test_plan_output_past_ulimit_f_or_on_a_full_device_leaves_nothing_half_writt
 
 
 def test_extract_tar_of_a_cut_dump_exits_4_without_exception_noise(tmp_path):
-    sys.path.insert(0, str(ROOT / "tests"))
     from voldump_vectors import f1
 
     cut = tmp_path / "cut.dump"
@@ -157,7 +156,6 @@ def test_record_paths_of_the_wrong_kind_are_named_truly(records, tmp_path):
 
 
 def test_extract_to_that_stops_part_way_says_exactly_what_it_wrote(tmp_path):
-    sys.path.insert(0, str(ROOT / "tests"))
     from voldump_vectors import f1
 
     cut = tmp_path / "cut.dump"

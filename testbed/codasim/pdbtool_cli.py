@@ -26,3 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     pdb = Server(state).pdb()
     print(f"{args[1]}'s id is {pdb.get(args[1], 0)}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

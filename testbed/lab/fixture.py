@@ -25,7 +25,7 @@ REUSE_ENV = "CODARESTORE_LAB_REUSE"
 
 @pytest.fixture(scope="session")
 def amanda_lab():
-    """The built standard lab (``tests/lab/scenario.py``): paths, the steps'
+    """The built standard lab (``testbed/lab/scenario.py``): paths, the steps'
     snapshots, and ``lab.amanda(...)`` to run Amanda as backup under its clock."""
     try:
         builder.check_can_build()

@@ -19,7 +19,7 @@ Use it from Python::
     srv.ancient(bid)
     srv.state_at("u.jan", when)                          # path -> Node, from the timeline
 
-or as ``tests/codasim/volutil`` with ``CODASIM_STATE=DIR`` (see volutil_cli).
+or as ``testbed/codasim/volutil`` with ``CODASIM_STATE=DIR`` (see volutil_cli).
 Not simulated: negative ("full directories") dump levels, RO clones
 (``volutil clone``), more than one server of a replication group.
 """

@@ -37,6 +37,7 @@ from coda_restore.plugin_install import ask_amanda
 from .builder import AMANDA_USER, Dle, Lab, LabError, LabSpec, Run
 
 REPO = Path(__file__).resolve().parents[2]
+TESTBED = REPO / "testbed"
 SYSTEM_PYTHON = "/usr/bin/python3"  # what user backup can run (root's Python may be private)
 CONFIG = "codarestore-coda"
 VOLUMES = ("u.jan", "p.proj")
@@ -60,6 +61,14 @@ def _sh(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
+def _run_tool(tool: str) -> str:
+    """The shell words that run this checkout's simulated TOOL (volutil or
+    pdbtool) with the system Python: testbed/ for codasim, the checkout for
+    the codec (Amanda's user has neither on its path)."""
+    path = f"{TESTBED}:{REPO}"
+    return f"PYTHONPATH={_sh(path)} exec {SYSTEM_PYTHON} -m codasim.{tool}_cli"
+
+
 def sim_root(lab_root: Path) -> Path:
     return lab_root / "coda"
 
@@ -76,11 +85,10 @@ def write_volutil_wrapper(lab_root: Path) -> Path:
     state, fail = sim_root(lab_root) / "state", sim_root(lab_root) / "fail"
     path.write_text(
         "#!/bin/sh\n"
-        "# the codasim volutil for the Coda lab (written by tests/lab/coda_lab.py)\n"
+        "# the codasim volutil for the Coda lab (written by testbed/lab/coda_lab.py)\n"
         f"CODASIM_STATE={_sh(str(state))}; export CODASIM_STATE\n"
         f"if [ -e {_sh(str(fail))} ]; then CODASIM_FAIL=dump; export CODASIM_FAIL; fi\n"
-        f"PYTHONPATH={_sh(str(REPO))} exec {SYSTEM_PYTHON} "
-        f"{_sh(str(REPO / 'tests' / 'codasim' / 'volutil'))} \"$@\"\n")
+        f"{_run_tool('volutil')} \"$@\"\n")
     path.chmod(0o755)
     return path
 
@@ -95,7 +103,7 @@ def checkout_tool(lab_root: Path, where: Path, tool: str = "volutil", env: str =
         "#!/bin/sh\n"
         f"CODASIM_STATE={_sh(str(sim_root(lab_root) / 'state'))}; export CODASIM_STATE\n"
         f"{env}\n"
-        f"PYTHONPATH={_sh(str(REPO))} exec {SYSTEM_PYTHON} {_sh(str(REPO / 'tests' / 'codasim' / tool))} \"$@\"\n")
+        f"{_run_tool(tool)} \"$@\"\n")
     path.chmod(0o755)
     return path
 

@@ -333,7 +333,7 @@ def check_can_build() -> None:
 def amanda_conf(spec: LabSpec) -> str:
     root = spec.lab_root
     return f"""\
-# Written by tests/lab/builder.py: a throwaway lab config.
+# Written by testbed/lab/builder.py: a throwaway lab config.
 org "{spec.config}"
 mailto ""
 dumpuser "{AMANDA_USER}"

@@ -480,3 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     tool = Volutil(sys.argv[1:] if argv is None else argv, sys.stdin.buffer, sys.stdout.buffer,
                    sys.stderr, dict(os.environ))
     return tool.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
