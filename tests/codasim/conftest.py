@@ -1,14 +1,15 @@
 """Fixtures of the simulator's own tests: a fresh server on a fake clock
-that starts at T0 (1_700_000_000, the T0 these modules assert against)."""
+that starts at T0 (tests/support/sim_cycles.py)."""
 
 import pytest
 
 from codasim import FakeClock, Server
+from sim_cycles import T0
 
 
 @pytest.fixture
 def clock():
-    return FakeClock(1_700_000_000)
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -6,30 +6,12 @@ import io
 
 import pytest
 
-from codasim import FakeClock, Server, diff, volume_state
+from codasim import Server, diff, volume_state
 from codasim.model import VnodeType
-from codasim.restore import ParsedDump, Removed, parse_dump
+from codasim.restore import Removed
 from codasim.vvlist import list_path
 from codasim import dump as dumping
-
-T0 = 1_700_000_000
-DAY = 86_400
-
-
-def cycle(srv: Server, vol, level: int, record: bool = True) -> ParsedDump:
-    """What a backup run does: lock, re-clone, dump at ``level``, and mark it ancient."""
-    srv.lock(vol.id)
-    bid = srv.backup(vol.id)
-    buf = io.BytesIO()
-    done, nbytes = srv.dump(bid, level, buf)
-    assert nbytes == len(buf.getvalue())
-    parsed = parse_dump(io.BytesIO(buf.getvalue()))
-    assert parsed.level == done
-    parsed.raw = buf.getvalue()
-    if record:
-        srv.ancient(bid)
-    return parsed
-
+from sim_cycles import DAY, T0, cycle, make_f1
 
 def fids(records) -> list[str]:
     """Records as compact strings: '2.3' for a vnode, 'RM 4.4' for a removal."""
@@ -48,19 +30,6 @@ def recorded_levels(srv: Server, vol) -> dict[str, int]:
 
 
 # -- ref §20: F1 and I1 ------------------------------------------------------
-
-def make_f1(srv: Server):
-    """§20's F1 volume: lists of 8 slots, explicit fids where the vector names them."""
-    vol = srv.create_volume("u.test", large_lists=8, small_lists=8, large_step=8, small_step=8)
-    with srv.edit("u.test") as ed:
-        ed.mkdir("/sub", vnum=3, uniq=2)
-        ed.write("/a.txt", "hello world\n", vnum=2, uniq=3)
-        ed.write("/sub/b.txt", b"B" * 5000, vnum=4, uniq=4)
-        ed.symlink("/link", "a.txt", vnum=6, uniq=5)
-        ed.write("/x1", "one", vnum=12, uniq=20)
-        ed.write("/x2", "two", vnum=12, uniq=21)
-    return vol
-
 
 def test_f1_full_dump_has_the_vector_layout(srv, clock):
     vol = make_f1(srv)

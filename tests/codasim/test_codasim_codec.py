@@ -15,7 +15,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.validate import validate
 
-from test_codasim import DAY, T0, cycle, make_f1
+from sim_cycles import DAY, T0, cycle, make_f1
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -6,11 +6,9 @@ import io
 
 import pytest
 
-from codasim import BadDumpStream, FakeClock, Server, ServerError, volume_state
+from codasim import BadDumpStream, Server, ServerError, volume_state
 from codasim.model import VnodeType, VolType
 from codasim.wire import D_BADINODE, D_DIRPAGES, D_NULLVNODE, D_RMVNODE, DUMPENDMAGIC, Emitter
-
-T0 = 1_700_000_000
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from coda_restore.errors import CommandFailed
 from coda_restore.executor.fetch import Stalled, Watchdog, as_amanda_user, read_amanda_header, spool
-from test_proc import HANGING_WRAPPER, _within
+from children import HANGING_WRAPPER, within
 
 
 def _header(stream):
@@ -32,7 +32,7 @@ def _spool(argv, dest, timeout=1.0):
 def test_a_hung_fetch_under_runuser_is_stopped_with_its_children_and_says_so(tmp_path):
     argv = as_amanda_user(HANGING_WRAPPER, "backup")  # root runs Amanda's tools this way
     with pytest.raises(Stalled, match=r"amfetchdump moved no data for 1 s \(--stall-timeout\); stopped it"):
-        _within(20, lambda: _spool(argv, tmp_path / "x.dump"))
+        within(20, lambda: _spool(argv, tmp_path / "x.dump"))
     assert list(tmp_path.iterdir()) == []  # no .part left
 
 
@@ -41,7 +41,7 @@ def test_a_hung_wrapper_script_is_stopped_with_the_child_it_forked(tmp_path):
     wrapper.write_text("#!/bin/sh\nsleep 600 &\nwait\n")
     wrapper.chmod(0o755)
     with pytest.raises(Stalled):
-        _within(20, lambda: _spool([str(wrapper)], tmp_path / "x.dump"))
+        within(20, lambda: _spool([str(wrapper)], tmp_path / "x.dump"))
 
 
 @pytest.mark.parametrize("stderr", ["amfetchdump: tape error: Input/output error",
@@ -49,7 +49,7 @@ def test_a_hung_wrapper_script_is_stopped_with_the_child_it_forked(tmp_path):
 def test_a_fetch_that_fails_by_itself_reports_its_status_and_stderr_first(tmp_path, stderr):
     argv = [sys.executable, "-c", f"import sys; sys.stderr.write({stderr!r}); sys.exit(3)"]
     with pytest.raises(CommandFailed) as err:
-        _within(20, lambda: _spool(argv, tmp_path / "x.dump", timeout=None))
+        within(20, lambda: _spool(argv, tmp_path / "x.dump", timeout=None))
     assert err.value.status == 3 and stderr in str(err.value)
     assert "no Amanda header" in str(err.value.__cause__)  # what the stream alone says, as the cause
 
@@ -60,6 +60,6 @@ def test_the_real_amfetchdump_failing_under_runuser_is_reported_as_itself(tmp_pa
 
     argv = fetch_argv("codarestore-no-such-config", "localhost", "u.jan", "20260510010000", 0, "backup")
     with pytest.raises(CommandFailed) as err:
-        _within(60, lambda: _spool(argv, tmp_path / "x.dump", timeout=30))
+        within(60, lambda: _spool(argv, tmp_path / "x.dump", timeout=30))
     assert err.value.status == 1 and "could not open conf file" in str(err.value)
     assert "amfetchdump" in str(err.value) and "no Amanda header" not in str(err.value)

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_cli
-from test_run_lab import REPO, _events, _exists, _purge, _restore_args, _run_args, _state_at, small_disk  # noqa: F401
+from paths import REPO
+from test_run_lab import _events, _exists, _purge, _restore_args, _run_args, _state_at
 from lab.coda_lab import checkout_tool
 
 pytestmark = pytest.mark.lab

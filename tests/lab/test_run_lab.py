@@ -233,22 +233,6 @@ def _full_dump_file(lab: CodaLab, volume: str, date: str) -> Path:
     return next(slot.glob(f"{part['filenum']:05d}.*"))
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real filesystem of a few KiB (tmpfs), to fill up."""
-    def mount(kib: int) -> Path:
-        where = tmp_path / f"disk{kib}"
-        where.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)], check=True)
-        mounted.append(where)
-        return where
-
-    mounted: list[Path] = []
-    yield mount
-    for where in mounted:
-        subprocess.run(["umount", str(where)], check=True)
-
-
 def test_a_workdir_without_room_is_refused_before_any_tape_moves(coda_lab, tmp_path, small_disk):
     log = tmp_path / "events.jsonl"
     r = run_cli(*_restore_args(coda_lab, "u.jan", "2026-05-13", small_disk(4), "u.jan.tfull",

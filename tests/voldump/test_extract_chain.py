@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, RemovedVnode, VnodeClass, Vnode, VolumeDiskData
 from coda_restore.voldump.writer import DumpWriter
-from test_extract_dump import D, F, L, expected, names, volumes
+from literal_volumes import D, F, L, expected, names, volumes
 from trees import on_disk
 
 
