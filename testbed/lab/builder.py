@@ -420,6 +420,22 @@ def build(spec: LabSpec, *, progress: Callable[[str], None] = lambda msg: None) 
     root = spec.lab_root
     lab = Lab(spec.config, root, spec.dles)
     _refuse_if_running(lab)
+    _lay_out(spec, lab)
+    steps = []
+    for i, run in enumerate(spec.runs, start=1):
+        progress(f"{run.name} at {run.at}: {run.kind.value} {' '.join(run.flags)}")
+        steps.append(_night(spec, lab, run, i))
+    last = spec.runs[-1].at if spec.runs else "2026-01-01 00:00:00"
+    clock = time.strftime("%Y-%m-%d %H:%M:%S",
+                          time.localtime(time.mktime(time.strptime(last, "%Y-%m-%d %H:%M:%S")) + 3600))
+    lab = Lab(spec.config, root, spec.dles, tuple(steps), clock, time.monotonic() - started)
+    lab.save(spec.fingerprint())
+    return lab
+
+
+def _lay_out(spec: LabSpec, lab: Lab) -> None:
+    """An empty lab: its directories, vtape slots, data, tapelist and config."""
+    root = lab.root
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(lab.config_dir, ignore_errors=True)
     for sub in ("log", "holding", "curinfo", "index", "gnutar-lists", "steps"):
@@ -440,43 +456,39 @@ def build(spec: LabSpec, *, progress: Callable[[str], None] = lambda msg: None) 
     # backup must be able to reach ROOT through its parents
     os.chmod(root, 0o755)
 
-    steps = []
-    for i, run in enumerate(spec.runs, start=1):
-        progress(f"{run.name} at {run.at}: {run.kind.value} {' '.join(run.flags)}")
-        for change in run.changes:
-            _apply(spec, lab, change, run.name)
-        for disk in run.force:
-            dle = next(d for d in spec.dles if d.disk == disk)
-            lab.amanda("amadmin", spec.config, "force", dle.host, dle.disk, at=run.at)
-        hidden = []
-        for disk in run.fail:
-            dle = next(d for d in spec.dles if d.disk == disk)
-            src = lab.data_dir(dle)
-            src.rename(src.with_name(src.name + ".unreachable"))
-            hidden.append(src)
-        for hook in run.before:
-            hook(lab, run)
-        if (root / "data").exists():
-            _chown_backup(root / "data")
-        argv = _argv(spec, run)
-        before = {p.name for p in lab.logdir.glob("log.*")}
-        # amfetchdump -p writes the image to stdout: throw it away
-        out = subprocess.DEVNULL if run.kind is RunKind.AMFETCHDUMP else subprocess.PIPE
-        try:
-            proc = run_as_backup(argv, run.at, check=False, stdout=out, cwd=root)
-        finally:
-            for src in hidden:
-                src.with_name(src.name + ".unreachable").rename(src)
-        if run.expect_status is not None and proc.returncode != run.expect_status:
-            raise LabError(f"{run.name}: {' '.join(argv)} exited {proc.returncode}, expected "
-                           f"{run.expect_status}:\n{proc.stdout}{proc.stderr}")
-        steps.append(_snapshot(lab, run, argv, proc.returncode, before, i))
-    last = spec.runs[-1].at if spec.runs else "2026-01-01 00:00:00"
-    clock = time.strftime("%Y-%m-%d %H:%M:%S",
-                          time.localtime(time.mktime(time.strptime(last, "%Y-%m-%d %H:%M:%S")) + 3600))
-    lab = Lab(spec.config, root, spec.dles, tuple(steps), clock, time.monotonic() - started)
-    lab.save(spec.fingerprint())
-    return lab
+
+def _night(spec: LabSpec, lab: Lab, run: Run, i: int) -> Step:
+    """One run of the description: its changes, forced and failing DLEs and
+    hooks, then the Amanda command as backup at the run's fake time."""
+    root = lab.root
+    for change in run.changes:
+        _apply(spec, lab, change, run.name)
+    for disk in run.force:
+        dle = next(d for d in spec.dles if d.disk == disk)
+        lab.amanda("amadmin", spec.config, "force", dle.host, dle.disk, at=run.at)
+    hidden = []
+    for disk in run.fail:
+        dle = next(d for d in spec.dles if d.disk == disk)
+        src = lab.data_dir(dle)
+        src.rename(src.with_name(src.name + ".unreachable"))
+        hidden.append(src)
+    for hook in run.before:
+        hook(lab, run)
+    if (root / "data").exists():
+        _chown_backup(root / "data")
+    argv = _argv(spec, run)
+    before = {p.name for p in lab.logdir.glob("log.*")}
+    # amfetchdump -p writes the image to stdout: throw it away
+    out = subprocess.DEVNULL if run.kind is RunKind.AMFETCHDUMP else subprocess.PIPE
+    try:
+        proc = run_as_backup(argv, run.at, check=False, stdout=out, cwd=root)
+    finally:
+        for src in hidden:
+            src.with_name(src.name + ".unreachable").rename(src)
+    if run.expect_status is not None and proc.returncode != run.expect_status:
+        raise LabError(f"{run.name}: {' '.join(argv)} exited {proc.returncode}, expected "
+                       f"{run.expect_status}:\n{proc.stdout}{proc.stderr}")
+    return _snapshot(lab, run, argv, proc.returncode, before, i)
 
 
 def _argv(spec: LabSpec, run: Run) -> list[str]:

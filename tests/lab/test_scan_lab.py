@@ -71,6 +71,24 @@ def _night_of(lab: CodaLab, datestamp: str):
     return next(n for n in lab.nights if n.at[:10].replace("-", "") == datestamp[:8])
 
 
+def _restore_from_the_media(lab: CodaLab, volume: str, date: str, chosen: str, scan, volutil, tmp_path):
+    """``run --scan --via amrestore``: the restored volume is the server's state of the chosen night."""
+    name = f"{volume}.s{date[-2:]}"
+    server = lab.server()
+    for v in server.volumes():
+        if v.name == name:
+            server.purge(v.id, name)
+    log = tmp_path / f"{name}.jsonl"
+    r = run_cli("run", lab.disk(volume), "--date", date, "--scan", scan, "--via", "amrestore",
+                "--workdir", tmp_path / "w", "--volutil", volutil, "--server", "localhost",
+                "--partition", "/vicepa", "--name", name, "--log-json", log)
+    assert "verified: dumped back and compared" in r.stdout
+    ran = [json.loads(x)["message"] for x in log.read_text().splitlines()]
+    assert not any("amfetchdump" in m for m in ran) and any("amrestore -h -p" in m for m in ran)
+    truth = lab.server().state_at(volume, at_epoch(_night_of(lab, chosen).at) + 60)
+    assert lab.server().state(name) == truth, (volume, date)
+
+
 def test_with_only_the_tapes_left_every_proven_night_comes_back_exactly(coda_lab, media, tmp_path):
     vt = media / "vtapes"
     # u.jan's level 0 of 05-10 (55 KiB) split over codarestore-coda-05 and a second tape of that run
@@ -116,21 +134,7 @@ def test_with_only_the_tapes_left_every_proven_night_comes_back_exactly(coda_lab
             if not p["restorable"]:
                 continue
             assert p["warnings"][0]["code"] == "chain-proven", p["warnings"]
-            chosen = p["chosen"].split("/")[0]
-            name = f"{volume}.s{day:02d}"
-            server = coda_lab.server()
-            for v in server.volumes():
-                if v.name == name:
-                    server.purge(v.id, name)
-            log = tmp_path / f"{name}.jsonl"
-            r = run_cli("run", coda_lab.disk(volume), "--date", date, "--scan", scan, "--via", "amrestore",
-                        "--workdir", tmp_path / "w", "--volutil", volutil, "--server", "localhost",
-                        "--partition", "/vicepa", "--name", name, "--log-json", log)
-            assert "verified: dumped back and compared" in r.stdout
-            ran = [json.loads(x)["message"] for x in log.read_text().splitlines()]
-            assert not any("amfetchdump" in m for m in ran) and any("amrestore -h -p" in m for m in ran)
-            truth = coda_lab.server().state_at(volume, at_epoch(_night_of(coda_lab, chosen).at) + 60)
-            assert coda_lab.server().state(name) == truth, (volume, date)
+            _restore_from_the_media(coda_lab, volume, date, p["chosen"].split("/")[0], scan, volutil, tmp_path)
             restored.append((volume, date))
     # every night the images prove: u.jan up to the damaged level 2 (05-12 is the state of the 05-11
     # dump, the newest the media show, and the plan says so), and from the next level 0 on; p.proj
