@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from coda_restore.voldump import dirpage
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -54,6 +55,7 @@ class Chain:
     def __init__(self, n_vnodes: int, total_bytes: int, seed: int = 1):
         self.rng = random.Random(seed)
         self.block = os.urandom(1 << 20) * 2  # file contents are slices of this
+        self.dir_pages: dict[int, bytes] = {}  # valid directory images by page count (the merge validates them)
         n_dirs = max(1, n_vnodes // 20)
         n_files = n_vnodes - n_dirs
         self.mean = total_bytes // max(1, n_files)
@@ -89,11 +91,23 @@ class Chain:
     def count(self, vclass) -> int:
         return sum(len(s) for s in self.slots[vclass])
 
+    def _dir_image(self, n_pages: int) -> bytes:
+        """A directory of ``n_pages`` pages (entries named for nothing in the
+        volume: the merge checks the pages, not what they name)."""
+        if n_pages not in self.dir_pages:
+            d = dirpage.Directory.new((1, 1), (1, 1))
+            k = 0
+            while len(d.pages()) < n_pages:
+                d.create(b"entry-%06d-%s" % (k, b"x" * 40), (2 * k + 2, k + 2))
+                k += 1
+            self.dir_pages[n_pages] = b"".join(d.pages())
+        return self.dir_pages[n_pages]
+
     def _vnode(self, w: DumpWriter, vclass, b: int, e) -> None:
         uniq, size, dv = e
         vv = VersionVector((dv,) + (0,) * 7, 0x7F000001, dv, 0)
         if vclass is VnodeClass.LARGE:
-            pages = self.block[uniq % 4096: uniq % 4096 + size * 2048]
+            pages = self._dir_image(size)
             w.write(Vnode(2 * b + 1, uniq, type=VnodeType.DIRECTORY, mode=0o755, link_count=2, length=size * 2048,
                           data_version=dv, vv=vv, acl=ACL, data=DataKind.DIRPAGES, size=size, pages=pages))
             return

@@ -164,3 +164,37 @@ class ChainMismatch(VerificationFailed):
 
 class WrongBase(ChainMismatch):
     """{} is not with respect to {}: its oldest is {}, the base's latest is {}"""
+
+
+# --- amcoda, the backup side (reported to Amanda, not as an exit status) ---
+
+
+class VolumeProblem(CodaRestoreError):
+    """{}"""
+# -- the codec and the commands that read dumps (voldump, extract, ls, inspect)
+
+
+class CannotOpen(CodaRestoreError):
+    """cannot open {}: {}"""
+
+
+class InvalidDump(VerificationFailed):
+    """{}"""
+
+
+class NegativeLevel(ChainMismatch):
+    """{} is a negative-level dump (level {}): directories deleted since its base would come back; \
+use --chain minimal to merge it anyway"""
+
+
+class OwnLostFound(UsageError):
+    """the volume has its own {}"""
+
+
+class PartlyExtracted(CodaRestoreError):
+    """{}
+{}"""
+
+    def __init__(self, cause: CodaRestoreError, written: str):
+        super().__init__(cause, written)
+        self.exit_status = cause.exit_status  # what stopped it decides the status

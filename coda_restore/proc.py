@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 STDERR_TAIL = 4000  # characters of a child's stderr kept for the error message
 _pause = threading.Event().wait  # time.sleep fails (EINVAL) under libfaketime; this does not
 DRAIN_GRACE = 5.0  # seconds to wait for a killed group's stderr to close
+PIPE = subprocess.PIPE  # Child(stdout=PIPE): callers need not import subprocess
 
 
 def argv_of(args: Sequence[object]) -> list[str]:

@@ -1,6 +1,10 @@
 """The ``volutil`` client: argument lists for the backup commands and parsers
 for what they print (ref ``coda-dump-format.md`` §16, and ``vol-info.cc``).
 
+Both sides use it: amcoda (``coda_restore.amcoda``) to clone, dump and mark
+a volume, and the executor (``coda_restore.executor``) to restore one and
+dump it back.
+
 Only the commands a backup or a restore needs are here: ``info``, ``lock``,
 ``unlock``, ``backup``, ``dumpestimate``, ``dump``, ``ancient`` and
 ``restore``.  Short commands run through ``coda_restore.proc``; the two
@@ -273,6 +277,7 @@ def explain(stderr: str) -> str:
     if m and int(m.group(1)) in RPC2_CODES:
         return f"{RPC2_CODES[int(m.group(1))]} ({text})"
     return text or "(no output)"
+
 
 def _ancient_words(style: AncientStyle, clone: VolumeInfo, rw: VolumeInfo) -> tuple[str, ...]:
     if style is AncientStyle.BACKUP_ID:

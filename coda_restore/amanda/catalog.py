@@ -24,6 +24,10 @@ Algorithm, per log file, oldest run first::
                               (SUCCESS > STRANGE > PARTIAL > FAIL): was it
                               recorded on the Coda server (DESIGN rule 3)?
 
+In the code, ``_LogFold`` holds one file's state (the label, the file
+number, the open taper instances) with a method per step above, and
+``_Folder`` what outlives a file (the tapelist, the dumps, the warnings).
+
 Every copy Amanda would list as OK is available here, and nothing else is;
 but unlike Amanda, every log (also oldlog/) is read, so a dump whose tape was
 reused stays in the catalog with the reason it is gone.  Holding-disk files
@@ -45,18 +49,17 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from coda_restore.amanda.holding import scan_holding
+from coda_restore.amanda.holding import HoldingDump, scan_holding
 from coda_restore.amanda.logfile import (
-    _FAST_DONE,
-    _FAST_PART,
-    _FAST_SUCCESS,
-    _TS14,
     LogType,
     Program,
     Result,
     Start,
-    _kb,
     damage,
+    kb_of,
+    match_done,
+    match_part,
+    match_success,
     open_lines,
     parse_line,
     quote,
@@ -68,6 +71,7 @@ from coda_restore.amanda.model import (
     ClientResult,
     Dump,
     DumpStatus,
+    HoldingCopy,
     Origin,
     Part,
     PartStatus,
@@ -81,8 +85,6 @@ from coda_restore.amanda.tapelist import read_tapelist
 HOLDING_HINT = "holding disk not looked at: pass --holding DIR or --config"
 _LOG_NAME = re.compile(r"log\.(\d+)(?:\.(\d+)|\.(amflush))?")
 
-# Strongest client result wins: a retried dump that finally succeeded was
-# recorded, whatever failed before it (§8.3).  See _Folder._client.
 _SKIPPED_HEADS = frozenset(("INFO", "STAT", "DISK", "WARN"))  # never needed: skip before parsing
 _intern = sys.intern
 
@@ -129,19 +131,28 @@ def list_logs(logdir: str, tapelist: Sequence[TapelistEntry]) -> list[LogFile]:
     return sorted(logs)
 
 
-_set = object.__setattr__  # fills in a Dump while the fold owns it (see _Folder._dump)
+_set = object.__setattr__  # fills in a Dump while the fold owns it (see _Folder.dump_of)
+
+# Strongest client result wins: a retried dump that finally succeeded was
+# recorded, whatever failed before it (§8.3).  A dumper/chunker line's type
+# -> (the client result it says, its rank); a dump's rank so far comes from
+# the same table (UNKNOWN: 0).
+_CLIENT_RESULT = {
+    LogType.SUCCESS: (ClientResult.SUCCESS, 4),
+    LogType.STRANGE: (ClientResult.STRANGE, 3),
+    LogType.PARTIAL: (ClientResult.PARTIAL, 2),
+    LogType.FAIL: (ClientResult.FAIL, 1),
+}
+_RANK = {result: rank for result, rank in _CLIENT_RESULT.values()}
+# Tuples, not sets: a membership test by identity, where a set would hash
+# the enum member in Python (slow, once per line).
+_COUNTED = (LogType.SUCCESS, LogType.CHUNK, LogType.PART, LogType.PARTPARTIAL)  # 2.x: one tape file each
+_PART_LINES = (LogType.PART, LogType.PARTPARTIAL, LogType.CHUNK)
+_UNFINISHED = "no DONE, PARTIAL or FAIL line: the run was interrupted"
 
 
-def _rank(client: ClientResult) -> int:
-    """SUCCESS 4 > STRANGE 3 > PARTIAL 2 > FAIL 1 > UNKNOWN 0 (identity
-    tests: enum members hash in Python, which is slow here)."""
-    if client is ClientResult.SUCCESS:
-        return 4
-    if client is ClientResult.STRANGE:
-        return 3
-    if client is ClientResult.PARTIAL:
-        return 2
-    return 1 if client is ClientResult.FAIL else 0
+def _add_copy(dump: Dump, copy: TapeCopy | HoldingCopy) -> None:
+    _set(dump, "copies", dump.copies + (copy,))
 
 
 class _Pending:
@@ -156,37 +167,206 @@ class _Pending:
         self.maxparts = -1  # the highest part number or total seen
         self.first_line = first_line
 
+    def add(self, part: Part, total: int, storage: str | None, pool: str | None) -> None:
+        self.parts.append(part)
+        # find.c counts only parts on valid labels here; a 2.5 CHUNK line
+        # has no total, so Amanda calls a dump whose last chunk is on a
+        # reused tape OK.  Every part logged counts here.
+        if part.partnum > self.maxparts:
+            self.maxparts = part.partnum
+        if total > self.maxparts:
+            self.maxparts = total
+        if storage and not self.storage:
+            self.storage = storage
+        if pool and not self.pool:
+            self.pool = pool
+
+
+class _LogFold:
+    """The fold of one log file: the volume the taper is writing (its label,
+    whether Amanda trusts it, the file number a 2.x log leaves to counting)
+    and the taper instances waiting for their result line.  Steps:
+    ``start`` (a START line), ``plain_part``/``part`` (a part), ``result``
+    (any other dump-result line), ``finish`` (the end of the file)."""
+
+    __slots__ = ("folder", "ints", "path", "stamp", "write_ts", "searched", "run_stamp", "label", "label_reason",
+                 "valid", "start_storage", "filenum", "pending", "tapes_ok")
+
+    def __init__(self, folder: _Folder, log: LogFile):
+        self.folder, self.ints = folder, folder.ints
+        self.path, self.stamp, self.searched = log.path, log.datestamp, log.searched
+        self.write_ts = ts14(log.datestamp)
+        self.run_stamp: str | None = None  # START driver/planner date: for STRANGE lines
+        self.label: str | None = None
+        self.label_reason: Unavailable | None = Unavailable.TAPE_UNKNOWN
+        self.valid: dict[str, None] = {}  # the labels of this log that Amanda trusts
+        self.start_storage: dict[str, str | None] = {}  # label -> ST: of its START taper
+        self.filenum = 0
+        self.pending: dict[tuple[str, str, str, int], _Pending] = {}
+        self.tapes_ok = True  # False after a START taper stamped with another datestamp
+
+    def start(self, entry: Start) -> None:
+        if entry.program is not Program.TAPER:
+            if self.run_stamp is None:
+                self.run_stamp = entry.datestamp
+            return
+        if entry.datestamp != self.stamp and self.tapes_ok:
+            self.folder.warnings.append(CatalogWarning(
+                Origin(self.path, entry.line),
+                f"log file stamped {entry.datestamp}, expecting {self.stamp}: "
+                "Amanda reads no further tape records in it"))
+            self.tapes_ok = False
+            self.valid.clear()
+        label = self.label = entry.label
+        self.label_reason = self.folder.label_reason(label, entry.datestamp, self.searched and self.tapes_ok)
+        if self.label_reason is None:
+            self.valid[label] = None  # type: ignore[index]
+        self.start_storage[label] = entry.storage  # type: ignore[index]
+        self.filenum = 0
+
+    def reason(self, label: str) -> Unavailable | None:
+        """Why a part on ``label`` is gone; None when Amanda trusts it."""
+        if label in self.valid:
+            return None
+        return (self.folder.label_reason(label, self.stamp, self.searched and self.tapes_ok)
+                or Unavailable.TAPE_UNKNOWN)
+
+    def pend(self, key: tuple[str, str, str, int], line: int) -> _Pending:
+        pend = self.pending.get(key)
+        if pend is None:
+            pend = self.pending[key] = _Pending(line)
+        return pend
+
+    def plain_part(self, g: tuple[str, ...], line: int) -> None:
+        """A PART line match_part read (a year of logs is a quarter of a
+        million of them: no Result is made)."""
+        st, pool, label, filenum, host, disk, ts, partnum, total, level, unit, value = g
+        self.filenum += 1
+        label, fnum = _intern(label), int(filenum)
+        part = Part(int(partnum), label, self.ints(fnum, fnum), PartStatus.OK, kb_of(unit, value), None,
+                    None if label in self.valid else self.reason(label))
+        key = (host, disk, ts, int(level))
+        pend = self.pending.get(key)
+        if pend is None:
+            pend = self.pending[key] = _Pending(line)
+        pend.add(part, int(total), st and _intern(st), pool and _intern(pool))
+
+    def plain_done(self, g: tuple[str, ...], line: int) -> None:
+        """A DONE line match_done read: what result() does for it, directly."""
+        st, pool, host, disk, ts, nparts, level, unit, value = g
+        r = Result(LogType.DONE, Program.TAPER, host, disk, ts, int(level), int(nparts), -1, None, 0,
+                   st and _intern(st), pool and _intern(pool), kb_of(unit, value), "", line)
+        key = (host, disk, ts, r.level)
+        self.close(r, key, self.pending.get(key))
+
+    def result(self, r: Result) -> None:
+        """A dump-result line: the client's result, a part, or a taper result."""
+        taper = r.program is Program.TAPER
+        dstamp = r.datestamp or (self.run_stamp if not taper and self.run_stamp else self.stamp)
+        if not taper:
+            self.folder.client(r, dstamp, self.path)
+            return
+        key = (r.host, r.disk, dstamp, r.level)
+        typ = r.type
+        pend = self.pending.get(key)
+        # 2.x implicit file numbers: count files on the current volume.
+        if typ in _COUNTED or (typ is LogType.PARTIAL and pend is None):
+            self.filenum += 1
+        if typ in _PART_LINES:
+            self.part(r, key)
+        else:
+            self.close(r, key, pend)
+
+    def part(self, r: Result, key: tuple[str, str, str, int]) -> None:
+        """A PART, PARTPARTIAL or 2.5 CHUNK line from the general parser."""
+        if r.type is LogType.CHUNK:
+            label, filenum, reason = self.label, self.filenum, self.label_reason
+        elif r.filenum == 0:
+            # 3.5.1 logs the zero-byte part it wrote at end of medium with
+            # file number 0, then writes that part again on the next
+            # volume; find.c skips it.
+            return
+        else:
+            label, filenum, reason = r.label, r.filenum, self.reason(r.label)  # type: ignore[arg-type]
+        status = PartStatus.OK if r.type is not LogType.PARTPARTIAL else PartStatus.PARTIAL
+        # No per-part Origin: a year of parts would cost ~80 bytes each;
+        # the copy cites its result line and first part line.
+        part = Part(r.partnum, label or "", self.ints(filenum, filenum), status, r.kb, None, reason)
+        self.pend(key, r.line).add(part, r.totalparts, r.storage, r.pool)
+
+    def close(self, r: Result, key: tuple[str, str, str, int], pend: _Pending | None) -> None:
+        """A result line: SUCCESS (2.x, one part), DONE, CHUNKSUCCESS, PARTIAL, FAIL."""
+        if pend is not None:
+            del self.pending[key]
+        elif r.type is LogType.SUCCESS or (r.type is LogType.PARTIAL and r.partnum == 1 and self.label):
+            # 2.x: one file on the current volume, numbered by counting.
+            pend = _Pending(r.line)
+            pend.parts.append(Part(1, self.label or "", self.ints(self.filenum, self.filenum), PartStatus.OK,
+                                   r.kb, None, self.label_reason))
+            pend.maxparts = 1 if self.label_reason is None else -1
+        else:
+            pend = _Pending(r.line)
+        copy = self.folder.tape_copy(pend, r, self.write_ts, self.path, self.storage(pend, r.storage))
+        dump = self.folder.dump_of(r.host, r.disk, key[2], r.level, self.path, pend.first_line)
+        _add_copy(dump, copy)
+        if r.kb is not None and r.type is not LogType.FAIL:
+            _set(dump, "kb", copy.kb)
+
+    def storage(self, pend: _Pending, result_storage: str | None) -> str:
+        """ST: of the parts, of the result, of START taper, the tapelist's
+        STORAGE:, else the config name (lines without ST: before 3.4)."""
+        label = pend.parts[0].label if pend.parts else self.label
+        named = pend.storage or result_storage or self.start_storage.get(label or "")
+        return named or self.folder.tapelist_storage(label)
+
+    def finish(self) -> None:
+        """Taper instances with no result line: the run was interrupted
+        (Amanda forgets them; here they are copies that are gone)."""
+        for (host, disk, dstamp, level), pend in self.pending.items():
+            label = pend.parts[0].label if pend.parts else None
+            named = pend.storage or self.start_storage.get(label or "")
+            copy = TapeCopy(
+                storage=named or self.folder.tapelist_storage(label), pool=pend.pool,
+                write_timestamp=self.write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
+                unavailable_because=Unavailable.UNFINISHED, message=_UNFINISHED,
+                origin=Origin(self.path, pend.first_line))
+            _add_copy(self.dump_of(host, disk, dstamp, level, pend.first_line), copy)
+
+    def dump_of(self, host: str, disk: str, stamp: str, level: int, line: int) -> Dump:
+        return self.folder.dump_of(host, disk, stamp, level, self.path, line)
+
 
 class _Folder:
-    fast = True  # the inlined paths for the common lines (a test compares with False)
+    """What the fold keeps across log files: the tapelist, every dump made
+    so far, the warnings, and the dumps a chunker wrote to a holding disk."""
 
-    def __init__(self, tapelist: Sequence[TapelistEntry], config: str | None):
+    fast = True  # match_* for the common lines (a test compares with False)
+
+    def __init__(self, tapelist: Sequence[TapelistEntry], config: str | None, warnings: list[CatalogWarning]):
         self.tapes = {e.label: e for e in tapelist}
         self.config = config
         self.dumps: dict[tuple[str, str, str, int], Dump] = {}
         # Line and file numbers recur in every log and on every tape: share
         # one int object per value (an int above 256 is 28 bytes each).
-        self._int = {}.setdefault
-        self.warnings: list[CatalogWarning] = []
+        self.ints = {}.setdefault
+        self.warnings = warnings
         self.unreadable: list[UnreadableLog] = []
         self.chunked: list[Dump] = []  # a chunker wrote them to a holding disk
 
-    # -- helpers ---------------------------------------------------------
-
-    def _dump(self, host: str, disk: str, stamp: str, level: int, path: str, line: int) -> Dump:
+    def dump_of(self, host: str, disk: str, stamp: str, level: int, path: str, line: int) -> Dump:
         """The Dump of this key, made on first sight.  Dumps are frozen for
         everyone else; the fold alone fills one in (copies, client result)
         with object.__setattr__ while no one else can see it.  This keeps one
         object per dump instead of a builder plus a Dump (memory: a year of
         dumps is ~200,000 of them)."""
-        key = (host, disk, _TS14.get(stamp) or ts14(stamp), level)
+        key = (host, disk, ts14(stamp), level)
         dump = self.dumps.get(key)
         if dump is None:  # names are interned once, when a dump is first seen
             key = (_intern(host), _intern(disk), key[2], level)
-            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, self._int(line, line)))
+            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, self.ints(line, line)))
         return dump
 
-    def _label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
+    def label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
         """find.c volume_matches(): the tapelist must hold L written at D."""
         tape = self.tapes.get(label) if label is not None else None
         if tape is None:
@@ -197,12 +377,9 @@ class _Folder:
             return Unavailable.LOG_NOT_SEARCHED
         return None
 
-    def _storage(self, pend_storage: str | None, result: Result, start_storage: str | None,
-                 label: str | None) -> str:
-        """ST: of the parts, of the result, of START taper, the tapelist's
-        STORAGE:, else the config name (lines without ST: before 3.4)."""
-        if pend_storage or result.storage or start_storage:
-            return pend_storage or result.storage or start_storage  # type: ignore[return-value]
+    def tapelist_storage(self, label: str | None) -> str:
+        """A copy's storage when no line names it: the tapelist's STORAGE:,
+        else the config name."""
         tape = self.tapes.get(label) if label else None
         if tape is not None and tape.storage:
             return tape.storage
@@ -211,245 +388,117 @@ class _Folder:
     # -- one log ---------------------------------------------------------
 
     def fold(self, log: LogFile, needle: str | None = None, skip: frozenset[int] = frozenset()) -> None:
-        path = log.path
-        stamp = log.datestamp
-        write_ts = ts14(stamp)
-        searched = log.searched
-        run_stamp: str | None = None  # START driver/planner date: for STRANGE lines
-        label: str | None = None
-        label_reason: Unavailable | None = Unavailable.TAPE_UNKNOWN
-        valid: dict[str, None] = {}
-        start_storage: dict[str, str | None] = {}
-        filenum = 0
-        pending: dict[tuple[str, str, str, int], _Pending] = {}
-        tapes_ok = True  # False after a START taper stamped with another datestamp
-
-        f, lines = open_lines(path, needle)
-        warnings = self.warnings
-        part_re, done_re, success_re = _FAST_PART.match, _FAST_DONE.match, _FAST_SUCCESS.match
+        """Fold one log in.  The three line shapes that make nearly every
+        line of a modern log (PART, DONE, dumper/chunker SUCCESS) are read
+        by match_* without a Result; every other line by parse_line."""
+        lf = _LogFold(self, log)
         fast = self.fast
-        TAPER, DONE = Program.TAPER, LogType.DONE
-        for lineno, raw in lines:
-            if skip and lineno in skip:
-                continue  # damaged: a NUL never becomes part of a host or disk name
-            # The three shapes that make nearly every line of a modern log
-            # are matched here without the general parser (same Result).
-            head = raw[:4]
-            if head in _SKIPPED_HEADS:
-                continue
-            m = None
-            if head == "PART" and fast and raw.startswith("PART taper "):
-                m = part_re(raw, 11)
-                if m is not None:
-                    st, pool, plabel, pfile, host, disk, ts, pnum, total, lvl, unit, value = m.groups()
-                    level = int(lvl)
-                    if pfile != "0" and level < 400:
-                        # The general PART path below, inlined: a year of
-                        # logs is a quarter of a million of these lines.
-                        filenum += 1
-                        key = (host, disk, ts, level)
-                        pend = pending.get(key)
-                        if pend is None:
-                            pend = pending[key] = _Pending(lineno)
-                        plabel = _intern(plabel)
-                        reason = None if plabel in valid else (
-                            self._label_reason(plabel, stamp, searched and tapes_ok) or Unavailable.TAPE_UNKNOWN)
-                        pnum_i, total_i, fnum = int(pnum), int(total), int(pfile)
-                        pend.parts.append(Part(pnum_i, plabel, self._int(fnum, fnum), PartStatus.OK,
-                                               _kb(unit, value), None, reason))
-                        if pnum_i > pend.maxparts:
-                            pend.maxparts = pnum_i
-                        if total_i > pend.maxparts:
-                            pend.maxparts = total_i
-                        if st and not pend.storage:
-                            pend.storage = _intern(st)
-                        if pool and not pend.pool:
-                            pend.pool = _intern(pool)
-                        continue
-                    m = None
-            elif head == "DONE" and fast and raw.startswith("DONE taper "):
-                m = done_re(raw, 11)
-                if m is not None:
-                    st, pool, host, disk, ts, nparts, lvl, unit, value = m.groups()
-                    entry = Result(DONE, TAPER, host, disk, ts, int(lvl), int(nparts), -1, None, 0,
-                                   st and _intern(st), pool and _intern(pool), _kb(unit, value), "", lineno)
-                    if entry.level >= 400:
-                        m = None
-            elif head == "SUCC" and fast and (raw.startswith("SUCCESS dumper ")
-                                               or raw.startswith("SUCCESS chunker ")):
-                dumper = raw[8] == "d"
-                m = success_re(raw, 15 if dumper else 16)
-                if m is not None:
-                    host, disk, ts, lvl, unit, value = m.groups()
-                    level = int(lvl)
-                    if level < 400:
-                        # _client() for a SUCCESS, inlined (two per dump).
-                        dump = self._dump(host, disk, ts, level, path, lineno)
-                        if dump.client is not ClientResult.SUCCESS:
-                            _set(dump, "client", ClientResult.SUCCESS)
-                            _set(dump, "client_message", "")
-                        if dumper and dump.kb is None:
-                            _set(dump, "kb", _kb(unit, value))
-                        elif not dumper:
-                            self.chunked.append(dump)
-                        continue
-                    m = None
-            if m is None:
-                entry = parse_line(raw, lineno, path, warnings)
-                if entry is None:
+        f, lines = open_lines(log.path, needle)
+        try:
+            for lineno, raw in lines:
+                if skip and lineno in skip:
+                    continue  # damaged: a NUL never becomes part of a host or disk name
+                head = raw[:4]
+                if head in _SKIPPED_HEADS:
                     continue
-            if isinstance(entry, Start):
-                if entry.program is Program.TAPER:
-                    if entry.datestamp != stamp and tapes_ok:
-                        self.warnings.append(CatalogWarning(
-                            Origin(path, entry.line),
-                            f"log file stamped {entry.datestamp}, expecting {stamp}: "
-                            "Amanda reads no further tape records in it"))
-                        tapes_ok = False
-                        valid.clear()
-                    label = entry.label
-                    label_reason = self._label_reason(label, entry.datestamp, searched and tapes_ok)
-                    if label_reason is None:
-                        valid[label] = None  # type: ignore[index]
-                    start_storage[label] = entry.storage  # type: ignore[index]
-                    filenum = 0
-                elif run_stamp is None:
-                    run_stamp = entry.datestamp
-                continue
-            if not isinstance(entry, Result):
-                continue
-            r = entry
-            prog, typ = r.program, r.type
-            dstamp = r.datestamp or (run_stamp if prog is not Program.TAPER and run_stamp else stamp)
-            if prog is not Program.TAPER:
-                self._client(r, dstamp, path)
-                continue
-            key = (r.host, r.disk, dstamp, r.level)
-            pend = pending.get(key)
-            # 2.x implicit file numbers: count files on the current volume.
-            if typ in (LogType.SUCCESS, LogType.CHUNK, LogType.PART, LogType.PARTPARTIAL) or (
-                    typ is LogType.PARTIAL and pend is None):
-                filenum += 1
-            if typ in (LogType.PART, LogType.PARTPARTIAL, LogType.CHUNK):
-                if typ is LogType.CHUNK:
-                    part_label, part_filenum, reason = label, filenum, label_reason
-                else:
-                    part_label, part_filenum = r.label, r.filenum
-                    if part_filenum == 0:
-                        # 3.5.1 logs the zero-byte part it wrote at end of
-                        # medium with file number 0, then writes that part
-                        # again on the next volume; find.c skips it.
-                        continue
-                    reason = None if part_label in valid else (
-                        self._label_reason(part_label, stamp, searched and tapes_ok) or Unavailable.TAPE_UNKNOWN)
-                if pend is None:
-                    pend = pending[key] = _Pending(r.line)
-                status = PartStatus.OK if typ is not LogType.PARTPARTIAL else PartStatus.PARTIAL
-                # No per-part Origin: a year of parts would cost ~80 bytes each;
-                # the copy cites its result line and first part line.
-                pend.parts.append(Part(r.partnum, part_label or "", self._int(part_filenum, part_filenum), status,
-                                       r.kb, None, reason))
-                # find.c counts only parts on valid labels here; a 2.5 CHUNK
-                # line has no total, so Amanda calls a dump whose last chunk
-                # is on a reused tape OK.  Every part logged counts here.
-                pend.maxparts = max(pend.maxparts, r.partnum, r.totalparts)
-                pend.storage = pend.storage or r.storage
-                pend.pool = pend.pool or r.pool
-                continue
-            # A result line: SUCCESS (2.x, one part), DONE, CHUNKSUCCESS, PARTIAL, FAIL.
-            if pend is not None:
-                del pending[key]
-            elif typ is LogType.SUCCESS or (typ is LogType.PARTIAL and r.partnum == 1 and label):
-                # 2.x: one file on the current volume, numbered by counting.
-                pend = _Pending(r.line)
-                pend.parts.append(Part(1, label or "", self._int(filenum, filenum), PartStatus.OK, r.kb, None,
-                                       label_reason))
-                pend.maxparts = 1 if label_reason is None else -1
-            else:
-                pend = _Pending(r.line)
-            part_label = pend.parts[0].label if pend.parts else label
-            copy = self._close(pend, r, write_ts, path,
-                               self._storage(pend.storage, r, start_storage.get(part_label or ""), part_label))
-            dump = self._dump(r.host, r.disk, dstamp, r.level, path, pend.first_line)
-            _set(dump, "copies", dump.copies + (copy,))
-            if r.kb is not None and typ is not LogType.FAIL:
-                _set(dump, "kb", copy.kb)
+                if fast:
+                    if head == "PART":
+                        if raw.startswith("PART taper ") and (m := match_part(raw, 11)) is not None:
+                            lf.plain_part(m.groups(), lineno)
+                            continue
+                    elif head == "DONE":
+                        if raw.startswith("DONE taper ") and (m := match_done(raw, 11)) is not None:
+                            lf.plain_done(m.groups(), lineno)
+                            continue
+                    elif head == "SUCC" and (raw.startswith("SUCCESS dumper ")
+                                             or raw.startswith("SUCCESS chunker ")):
+                        dumper = raw[8] == "d"
+                        if (m := match_success(raw, 15 if dumper else 16)) is not None:
+                            self.plain_success(m.groups(), dumper, log.path, lineno)
+                            continue
+                entry = parse_line(raw, lineno, log.path, self.warnings)
+                if isinstance(entry, Start):
+                    lf.start(entry)
+                elif isinstance(entry, Result):
+                    lf.result(entry)
+        finally:
+            if f is not None:
+                f.close()
+        lf.finish()
 
-        if f is not None:
-            f.close()
-        for (host, disk, dstamp, level), pend in pending.items():
-            part_label = pend.parts[0].label if pend.parts else None
-            origin = Origin(path, pend.first_line)
-            copy = TapeCopy(
-                storage=self._storage(pend.storage, _NO_RESULT, start_storage.get(part_label or ""), part_label),
-                pool=pend.pool, write_timestamp=write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
-                unavailable_because=Unavailable.UNFINISHED,
-                message="no DONE, PARTIAL or FAIL line: the run was interrupted", origin=origin)
-            dump = self._dump(host, disk, dstamp, level, path, pend.first_line)
-            _set(dump, "copies", dump.copies + (copy,))
-
-    def _close(self, pend: _Pending, r: Result, write_ts: str, path: str, storage: str) -> TapeCopy:
-        good = [p for p in pend.parts if p.unavailable_because is None]
-        message = r.message
-        if r.type is LogType.FAIL:
-            status, reason = DumpStatus.FAIL, Unavailable.FAILED
-        elif r.type is LogType.PARTIAL:
-            status, reason = DumpStatus.PARTIAL, Unavailable.PARTIAL
-        elif not pend.parts:
-            status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
-        elif not good:
-            # Amanda lists nothing here: every part is on a volume it no
-            # longer trusts.  The taper did write it (status OK); say why it
-            # is gone.
-            status, reason = DumpStatus.OK, pend.parts[0].unavailable_because
-        else:
-            maxparts = max(pend.maxparts, r.partnum, r.totalparts)
-            need = maxparts
-            for p in reversed(good):  # find.c: newest first, counting down
-                if p.partnum == need and p.status is PartStatus.OK:
-                    need -= 1
-            if maxparts > -1 and need != 0:
-                status, reason, message = DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
-            else:
-                status, reason = DumpStatus.OK, None
+    def tape_copy(self, pend: _Pending, r: Result, write_ts: str, path: str, storage: str) -> TapeCopy:
+        """The copy a result line closes: its status, and why it is gone."""
+        status, reason, message = _judge(pend, r)
         kb = r.kb
         parts = pend.parts
         if len(parts) == 1 and parts[0].kb == kb:
             _set(parts[0], "kb", kb)  # one int object, not two equal ones (memory)
         return TapeCopy(storage=storage, pool=pend.pool or r.pool, write_timestamp=write_ts, status=status,
                         parts=tuple(parts), unavailable_because=reason, message=message, kb=kb,
-                        origin=Origin(path, self._int(r.line, r.line)))
+                        origin=Origin(path, self.ints(r.line, r.line)))
 
-    def _client(self, r: Result, dstamp: str, path: str) -> None:
+    def plain_success(self, g: tuple[str, ...], dumper: bool, path: str, line: int) -> None:
+        """client() for a SUCCESS line match_success read (two per dump)."""
+        host, disk, ts, level, unit, value = g
+        dump = self.dump_of(host, disk, ts, int(level), path, line)
+        if dump.client is not ClientResult.SUCCESS:
+            _set(dump, "client", ClientResult.SUCCESS)
+            _set(dump, "client_message", "")
+        if dumper and dump.kb is None:
+            _set(dump, "kb", kb_of(unit, value))
+        elif not dumper:
+            self.chunked.append(dump)
+
+    def client(self, r: Result, dstamp: str, path: str) -> None:
         """Dumper/chunker results say whether the client finished sending;
         driver and planner FAIL lines say a dump was attempted and failed."""
         prog, typ = r.program, r.type
         if prog is Program.DUMPER or prog is Program.CHUNKER:
-            # Enum members hash (and .value) in Python: compare by identity.
-            if typ is LogType.SUCCESS:
-                result, rank = ClientResult.SUCCESS, 4
-            elif typ is LogType.STRANGE:
-                result, rank = ClientResult.STRANGE, 3
-            elif typ is LogType.PARTIAL:
-                result, rank = ClientResult.PARTIAL, 2
-            elif typ is LogType.FAIL:
-                result, rank = ClientResult.FAIL, 1
-            else:
-                return
+            said = _CLIENT_RESULT.get(typ)
         elif (prog is Program.DRIVER or prog is Program.PLANNER) and typ is LogType.FAIL:
-            result, rank = ClientResult.FAIL, 1
+            said = _CLIENT_RESULT[typ]
         else:
+            said = None
+        if said is None:
             return
-        dump = self._dump(r.host, r.disk, dstamp, r.level, path, r.line)
+        result, rank = said
+        dump = self.dump_of(r.host, r.disk, dstamp, r.level, path, r.line)
         if prog is Program.CHUNKER and typ is LogType.SUCCESS:
             self.chunked.append(dump)
-        if rank > _rank(dump.client):
+        if rank > _RANK.get(dump.client, 0):
             _set(dump, "client", result)
             _set(dump, "client_message", f"{prog.value}: {r.message}" if r.message else "")
         if dump.kb is None and r.kb is not None and prog is Program.DUMPER:
             _set(dump, "kb", r.kb)
 
-    # -- the result ------------------------------------------------------
+    # -- after the logs ----------------------------------------------------
+
+    def add_holding(self, found: HoldingDump) -> None:
+        h = found.header
+        dump = self.dump_of(h.host, h.disk, h.datestamp, h.level, found.copy.path, 0)
+        _add_copy(dump, found.copy)
+        if dump.kb is None:
+            _set(dump, "kb", found.copy.kb)
+
+    def keep_only(self, disk: str) -> None:
+        """Drop other disks' dumps (a needle can also match inside another line's text)."""
+        self.dumps = {k: v for k, v in self.dumps.items() if k[1] == disk}
+
+    def note_unsearched_holding(self, logdir, volume: str | None) -> None:
+        """A dump a chunker wrote to a holding disk, with no tape copy that was
+        ever good (a good flush deletes the holding file), may still be on the
+        holding disk: say that it was not looked at, not that it is gone."""
+        unsearched = 0
+        for dump in self.chunked:
+            if volume is not None and dump.disk != volume:
+                continue
+            if not dump.holding_unsearched and not any(c.status is DumpStatus.OK for c in dump.copies):
+                _set(dump, "holding_unsearched", True)
+                unsearched += 1
+        if unsearched:
+            self.warnings.append(CatalogWarning(
+                Origin(os.fspath(logdir) if logdir is not None else "holding disk"),
+                f"{unsearched} dump(s) were written to a holding disk: {HOLDING_HINT}"))
 
     def catalog(self, tapelist: tuple[TapelistEntry, ...]) -> Catalog:
         dumps = self.dumps
@@ -458,11 +507,29 @@ class _Folder:
         return Catalog(ordered, tapelist, tuple(self.warnings), tuple(self.unreadable))
 
 
-class _NoResult:
-    storage = None
-
-
-_NO_RESULT = _NoResult()
+def _judge(pend: _Pending, r: Result) -> tuple[DumpStatus, Unavailable | None, str]:
+    """(status, why it is gone, message) of the copy a result line closes."""
+    message = r.message
+    if r.type is LogType.FAIL:
+        return DumpStatus.FAIL, Unavailable.FAILED, message
+    if r.type is LogType.PARTIAL:
+        return DumpStatus.PARTIAL, Unavailable.PARTIAL, message
+    if not pend.parts:
+        return DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
+    good = [p for p in pend.parts if p.unavailable_because is None]
+    if not good:
+        # Amanda lists nothing here: every part is on a volume it no
+        # longer trusts.  The taper did write it (status OK); say why it
+        # is gone.
+        return DumpStatus.OK, pend.parts[0].unavailable_because, message
+    maxparts = max(pend.maxparts, r.partnum, r.totalparts)
+    need = maxparts
+    for p in reversed(good):  # find.c: newest first, counting down
+        if p.partnum == need and p.status is PartStatus.OK:
+            need -= 1
+    if maxparts > -1 and need != 0:
+        return DumpStatus.FAIL, Unavailable.MISSING_PART, "Missing part"
+    return DumpStatus.OK, None, message
 
 
 def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
@@ -485,41 +552,19 @@ def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike 
 
 
 def _build(logdir, tapelist, holding, config, volume) -> Catalog:
-    needle = f" {quote(volume)} " if volume is not None else None
     warnings: list[CatalogWarning] = []
     entries = read_tapelist(os.fspath(tapelist), warnings) if tapelist is not None else ()
-    folder = _Folder(entries, config)
-    folder.warnings = warnings
+    folder = _Folder(entries, config, warnings)
     if logdir is not None:
         logdir = os.fspath(logdir)
-        if not os.path.isdir(logdir):
-            warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
-        for log in list_logs(logdir, entries):
-            try:
-                found = damage(log.path)
-                skip = frozenset()
-                if found is not None:
-                    skip, what = found
-                    where = Origin(log.path, min(skip))
-                    warnings.append(CatalogWarning(where, f"damaged log: {what}; those lines are skipped"))
-                    folder.unreadable.append(UnreadableLog(where, log.datestamp, what))
-                folder.fold(log, needle, skip)
-            except OSError as err:
-                warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
-                folder.unreadable.append(UnreadableLog(Origin(log.path), log.datestamp,
-                                                       f"cannot be read: {err.strerror}"))
-    for hd in scan_holding([os.fspath(h) for h in holding], warnings):
-        h = hd.header
-        if volume is not None and h.disk != volume:
-            continue
-        dump = folder._dump(h.host, h.disk, h.datestamp, h.level, hd.copy.path, 0)
-        _set(dump, "copies", dump.copies + (hd.copy,))
-        if dump.kb is None:
-            _set(dump, "kb", hd.copy.kb)
-    if volume is not None:  # a needle can also match inside another line's text
-        folder.dumps = {k: v for k, v in folder.dumps.items() if k[1] == volume}
+        _fold_logdir(folder, logdir, entries, f" {quote(volume)} " if volume is not None else None)
+    for found in scan_holding([os.fspath(h) for h in holding], warnings):
+        if volume is None or found.header.disk == volume:
+            folder.add_holding(found)
+    if volume is not None:
+        folder.keep_only(volume)
     if not holding:
-        _note_unsearched_holding(folder, logdir, volume)
+        folder.note_unsearched_holding(logdir, volume)
     if tapelist is not None and not entries:
         warnings.append(CatalogWarning(Origin(os.fspath(tapelist)),
                                        "the tapelist names no tapes: every tape copy counts as gone"))
@@ -529,17 +574,22 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
     return folder.catalog(entries)
 
 
-def _note_unsearched_holding(folder: _Folder, logdir, volume: str | None) -> None:
-    """A dump a chunker wrote to a holding disk, with no tape copy that was
-    ever good (a good flush deletes the holding file), may still be on the
-    holding disk: say that it was not looked at, not that it is gone."""
-    unsearched = 0
-    for dump in folder.chunked:
-        if volume is not None and dump.disk != volume:
-            continue
-        if not dump.holding_unsearched and not any(c.status is DumpStatus.OK for c in dump.copies):
-            _set(dump, "holding_unsearched", True)
-            unsearched += 1
-    if unsearched:
-        folder.warnings.append(CatalogWarning(
-            Origin(os.fspath(logdir) if logdir is not None else "holding disk"), f"{unsearched} dump(s) were written to a holding disk: {HOLDING_HINT}"))
+def _fold_logdir(folder: _Folder, logdir: str, entries: Sequence[TapelistEntry], needle: str | None) -> None:
+    """Fold every log, oldest run first; a damaged or unreadable one is
+    warned about and noted, so no answer relies on it being complete."""
+    if not os.path.isdir(logdir):
+        folder.warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
+    for log in list_logs(logdir, entries):
+        try:
+            found = damage(log.path)
+            skip = frozenset()
+            if found is not None:
+                skip, what = found
+                where = Origin(log.path, min(skip))
+                folder.warnings.append(CatalogWarning(where, f"damaged log: {what}; those lines are skipped"))
+                folder.unreadable.append(UnreadableLog(where, log.datestamp, what))
+            folder.fold(log, needle, skip)
+        except OSError as err:
+            folder.warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
+            folder.unreadable.append(UnreadableLog(Origin(log.path), log.datestamp,
+                                                   f"cannot be read: {err.strerror}"))

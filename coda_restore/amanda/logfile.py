@@ -1,12 +1,18 @@
 """Amanda trace logs (``log.*``): a streaming tokenizer and a grammar for the
 dump-result lines of every generation (ref amanda-formats.md §1.2–§1.6).
 
-``read_log(path)`` yields one ``Entry`` per line that matters for the catalog
-(START, FINISH and the dump-result lines SUCCESS, STRANGE, PARTIAL, FAIL,
-CHUNK, CHUNKSUCCESS, PART, PARTPARTIAL, DONE); everything else (INFO, STATS,
-DISK, CONT lines, ...) is skipped without being tokenized, because a year of
-logs is millions of lines.  A line that should parse but does not becomes a
-``CatalogWarning`` with file:line and is skipped; reading goes on.
+``parse_line(raw, ...)`` turns one line that matters for the catalog (START,
+FINISH and the dump-result lines SUCCESS, STRANGE, PARTIAL, FAIL, CHUNK,
+CHUNKSUCCESS, PART, PARTPARTIAL, DONE) into an ``Entry``; everything else
+(INFO, STATS, DISK, CONT lines, ...) is skipped without being tokenized,
+because a year of logs is millions of lines.  A line that should parse but
+does not becomes a ``CatalogWarning`` with file:line and is skipped; reading
+goes on.  ``open_lines`` gives a log's lines (only those about one volume,
+with a needle), ``read_log`` both at once.  Two parsers read a result line:
+``match_part``/``match_done``/``match_success``, one regex each for the
+plain lines that make nearly every line of a 2.6+ log, and the general
+grammar (``parse_result``) for the rest; both give the same Result, and the
+catalog's fold calls the match_* itself.
 
 Generations accepted, all in one grammar (the optional tokens tell them apart):
 
@@ -179,16 +185,16 @@ def is_datestamp(s: str) -> bool:
     return len(s) in (8, 14) and s.isdigit() and s.isascii()
 
 
-_TS14: dict[str, str] = {}
+class _Padded(dict):
+    def __missing__(self, stamp: str) -> str:
+        out = self[stamp] = sys.intern(stamp.ljust(14, "0"))
+        return out
 
 
-def ts14(stamp: str) -> str:
-    """Zero-pad an 8-digit datestamp to 14 digits (as Amanda::DB::Catalog);
-    interned, since a catalog holds each run's datestamp many times."""
-    out = _TS14.get(stamp)
-    if out is None:
-        out = _TS14[stamp] = sys.intern(stamp.ljust(14, "0"))
-    return out
+# ts14(stamp): zero-pad an 8-digit datestamp to 14 digits (as
+# Amanda::DB::Catalog does), interned, since a catalog holds each run's
+# datestamp many times.  A dict lookup: a stamp seen before costs no Python call.
+ts14 = _Padded().__getitem__
 
 
 # ---------------------------------------------------------------------------
@@ -290,6 +296,61 @@ def _uq(tok: str) -> str:
     return sys.intern(unquote(tok) if '"' in tok or "\\" in tok else tok)
 
 
+def _prefixes(toks: list[str], i: int) -> tuple[str | None, str | None, int]:
+    """The 3.4+ ``"ST:s"`` and ``"POOL:p"`` tokens from ``toks[i]`` on:
+    (storage, pool, index of the first token after them)."""
+    storage = pool = None
+    while i < len(toks) and toks[i].startswith(_PREFIX_HEADS):
+        tok = unquote(toks[i])
+        if tok.startswith("ST:"):
+            storage = sys.intern(tok[3:])
+        elif tok.startswith("POOL:"):
+            pool = sys.intern(tok[5:])
+        else:
+            break
+        i += 1
+    return storage, pool, i
+
+
+def _taper_head(typ: LogType, toks: list[str]) -> tuple[str | None, str | None, str | None, int, int]:
+    """What a taper line has before host and disk: ``VAULT``, ST:/POOL:, and
+    a PART's label and file number.  (storage, pool, label, filenum, index)."""
+    i = 1 if toks and toks[0] == "VAULT" else 0
+    storage, pool, i = _prefixes(toks, i)
+    label, filenum = None, 0
+    if typ is LogType.PART or typ is LogType.PARTPARTIAL:
+        if i + 1 >= len(toks):
+            raise LogSyntaxError("expected a label and a file number")
+        label = _uq(toks[i])
+        filenum = _int(toks[i + 1], "a file number")
+        i += 2
+    return storage, pool, label, filenum, i
+
+
+def _stamped(typ: LogType, taper: bool, toks: list[str], i: int) -> tuple[str, int, int, int, int]:
+    """From the datestamp token on: (datestamp, level, partnum, totalparts,
+    index after the level).  Taper lines may carry "a/b" (or "a") before the
+    level; some PARTIAL lines do not: a part token is followed by the level."""
+    date = toks[i]
+    if typ is LogType.FAIL and "." in date:  # 2.5 spanning failure: ts.N
+        date = date.partition(".")[0]
+    if not is_datestamp(date):
+        raise LogSyntaxError(f"expected a datestamp, got {date!r}")
+    i += 1
+    partnum = totalparts = -1
+    if taper and typ in _PART_NUMBERED:
+        if i + 1 < len(toks) and toks[i + 1].isdigit():
+            a, _, b = toks[i].partition("/")
+            partnum = _int(a, "a part number")
+            totalparts = _int(b, "a part count") if b else -1
+            i += 1
+        elif typ is LogType.PARTIAL:
+            partnum = totalparts = 1
+    if i >= len(toks):
+        raise LogSyntaxError("expected a level")
+    return sys.intern(date), _int(toks[i], "a level"), partnum, totalparts, i + 1
+
+
 def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
     """Parse one dump-result payload (the text after TYPE and PROGRAM).
     Returns None for lines that are not dumps (planner "skipped" SUCCESS)."""
@@ -297,64 +358,22 @@ def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result
         return None  # §8.14: a planner skip, not a dump
     wants_text = typ in _TEXT_TYPES
     toks = _TOKEN.findall(payload) if wants_text else tokens(payload)
-    n = len(toks)
-    i = 0
-    storage = pool = label = None
-    filenum = 0
     taper = prog is Program.TAPER
+    storage = pool = label = None
+    filenum = i = 0
     if taper and typ in _STORAGE_PREFIXED:
-        if n and toks[0] == "VAULT":
-            i = 1
-        while i < n and toks[i].startswith(_PREFIX_HEADS):
-            tok = unquote(toks[i])
-            if tok.startswith("ST:"):
-                storage = sys.intern(tok[3:])
-            elif tok.startswith("POOL:"):
-                pool = sys.intern(tok[5:])
-            else:
-                break
-            i += 1
-        if typ is LogType.PART or typ is LogType.PARTPARTIAL:
-            if i + 1 >= n:
-                raise LogSyntaxError("expected a label and a file number")
-            label = _uq(toks[i])
-            filenum = _int(toks[i + 1], "a file number")
-            i += 2
-    if i + 2 >= n:
+        storage, pool, label, filenum, i = _taper_head(typ, toks)
+    if i + 2 >= len(toks):
         raise LogSyntaxError("expected host, disk and level")
-    host = _uq(toks[i])
-    disk = _uq(toks[i + 1])
-    date = toks[i + 2]
-    i += 3
-    partnum = totalparts = -1
-    if len(date) < 3:  # <=2.4.2 and STRANGE: no datestamp; this is the level
-        datestamp = None
-        level = _int(date, "a level")
-        if taper:
-            partnum = totalparts = 1
+    host, disk = _uq(toks[i]), _uq(toks[i + 1])
+    if len(toks[i + 2]) < 3:  # <=2.4.2 and STRANGE: no datestamp; this is the level
+        datestamp, level, i = None, _int(toks[i + 2], "a level"), i + 3
+        partnum = totalparts = 1 if taper else -1
     else:
-        if typ is LogType.FAIL and "." in date:  # 2.5 spanning failure: ts.N
-            date = date.partition(".")[0]
-        if not is_datestamp(date):
-            raise LogSyntaxError(f"expected a datestamp, got {date!r}")
-        datestamp = sys.intern(date)
-        # Taper lines may carry "a/b" (or "a") before the level; some
-        # PARTIAL lines do not: a part token is followed by the level.
-        if taper and typ in _PART_NUMBERED:
-            if i + 1 < n and toks[i + 1].isdigit():
-                a, _, b = toks[i].partition("/")
-                partnum = _int(a, "a part number")
-                totalparts = _int(b, "a part count") if b else -1
-                i += 1
-            elif typ is LogType.PARTIAL:
-                partnum = totalparts = 1
-        if i >= n:
-            raise LogSyntaxError("expected a level")
-        level = _int(toks[i], "a level")
-        i += 1
+        datestamp, level, partnum, totalparts, i = _stamped(typ, taper, toks, i + 2)
     if not 0 <= level < 400:
         raise LogSyntaxError(f"level {level} out of range 0..399")
-    while i < n and ":" in toks[i] and _CRC.fullmatch(toks[i]):
+    while i < len(toks) and ":" in toks[i] and _CRC.fullmatch(toks[i]):
         i += 1  # 3.4+ native/client/server CRCs
     kb = _stats_kb(toks, i)
     message = ""
@@ -368,56 +387,59 @@ def parse_result(typ: LogType, prog: Program, payload: str, line: int) -> Result
 # Fast paths for the three line shapes that make up nearly every log of
 # 2.6+ (PART, DONE, dumper/chunker SUCCESS) with plain (unquoted) names: one
 # regex match instead of tokenizing.  Anything else, or anything unusual in
-# these, goes through parse_result(); both give the same Result.
+# these, goes through parse_result(); both give the same Result (a test
+# holds them to it).  The catalog's fold calls match_* itself, to skip
+# making a Result for the quarter of a million PART lines of a year.
 _NAME = r'([^\s"\\]+)'
 _TS = r"(\d{14}|\d{8})"
 _PREFIX = r'(?:"ST:([^\s"\\]*)" )?(?:"POOL:([^\s"\\]*)" )?'
 _STATS = r"\[sec [^\s\]]+ (kb|bytes) (\d+(?:\.\d*)?)"
-_FAST_PART = re.compile(_PREFIX + _NAME + r" (\d+) " + _NAME + " " + _NAME + " " + _TS
-                        + r" (\d+)/(-?\d+) (\d{1,3}) " + _STATS)
-_FAST_DONE = re.compile(_PREFIX + _NAME + " " + _NAME + " " + _TS + r" (\d+) (\d{1,3}) "
+# A level below 400 and, for PART, a file number other than 0 (3.5.1's
+# zero-byte part at end of medium, which the general path skips): what is
+# not for the fast path does not match.
+_LEVEL = r"(\d\d?|[0-3]\d\d)"
+_FAST_PART = re.compile(_PREFIX + _NAME + r" (?!0 )(\d+) " + _NAME + " " + _NAME + " " + _TS
+                        + r" (\d+)/(-?\d+) " + _LEVEL + " " + _STATS)
+_FAST_DONE = re.compile(_PREFIX + _NAME + " " + _NAME + " " + _TS + r" (\d+) " + _LEVEL + " "
                         r"(?:[0-9a-fA-F]{8}:\d+ ){0,3}" + _STATS)
-_FAST_SUCCESS = re.compile(_NAME + " " + _NAME + " " + _TS + r" (\d{1,3}) (?:[0-9a-fA-F]{8}:\d+ ){0,2}" + _STATS)
+_FAST_SUCCESS = re.compile(_NAME + " " + _NAME + " " + _TS + " " + _LEVEL + r" (?:[0-9a-fA-F]{8}:\d+ ){0,2}"
+                           + _STATS)
 _intern = sys.intern
 
+# match_*(payload, pos=0) -> re.Match or None; .groups() are
+#   part:    (storage, pool, label, filenum, host, disk, datestamp, part, total, level, unit, value)
+#   done:    (storage, pool, host, disk, datestamp, nparts, level, unit, value)
+#   success: (host, disk, datestamp, level, unit, value)   (dumper or chunker)
+# None: the general parser must read the line (quotes, level 400+, file 0, ...).
+match_part = _FAST_PART.match
+match_done = _FAST_DONE.match
+match_success = _FAST_SUCCESS.match
 
-def _kb(unit: str, value: str) -> int:
+
+def kb_of(unit: str, value: str) -> int:
+    """The size of a fast-path match's stats (``kb`` or ``bytes``) in KiB."""
     n = int(value) if "." not in value else int(float(value))
     return n if unit == "kb" else n // 1024
 
 
-def parse_fast(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
-    """The regex fast path; None when the line needs the full parser."""
+def _fast_result(typ: LogType, prog: Program, payload: str, line: int) -> Result | None:
+    """The Result of a line one of the match_* reads; None for any other."""
     if prog is Program.TAPER:
-        if typ is LogType.PART:
-            m = _FAST_PART.match(payload)
-            if m is None:
-                return None
+        if typ is LogType.PART and (m := match_part(payload)) is not None:
             st, pool, label, filenum, host, disk, ts, part, total, level, unit, value = m.groups()
-            if filenum == "0" or int(level) >= 400:
-                return None
             return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), int(part), int(total),
                           _intern(label), int(filenum), st and _intern(st), pool and _intern(pool),
-                          _kb(unit, value), "", line)
-        if typ is LogType.DONE:
-            m = _FAST_DONE.match(payload)
-            if m is None:
-                return None
+                          kb_of(unit, value), "", line)
+        if typ is LogType.DONE and (m := match_done(payload)) is not None:
             st, pool, host, disk, ts, nparts, level, unit, value = m.groups()
-            if int(level) >= 400:
-                return None
             return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), int(nparts), -1,
-                          None, 0, st and _intern(st), pool and _intern(pool), _kb(unit, value), "", line)
+                          None, 0, st and _intern(st), pool and _intern(pool), kb_of(unit, value), "", line)
         return None
     if typ is LogType.SUCCESS and (prog is Program.DUMPER or prog is Program.CHUNKER):
-        m = _FAST_SUCCESS.match(payload)
-        if m is None:
-            return None
-        host, disk, ts, level, unit, value = m.groups()
-        if int(level) >= 400:
-            return None
-        return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), -1, -1, None, 0,
-                      None, None, _kb(unit, value), "", line)
+        if (m := match_success(payload)) is not None:
+            host, disk, ts, level, unit, value = m.groups()
+            return Result(typ, prog, _intern(host), _intern(disk), _intern(ts), int(level), -1, -1, None, 0,
+                          None, None, kb_of(unit, value), "", line)
     return None
 
 
@@ -430,17 +452,9 @@ def parse_start(prog: Program, payload: str, line: int) -> Start:
         stamp = toks[1]
         if not is_datestamp(stamp):
             raise LogSyntaxError(f"expected a datestamp, got {stamp!r}")
-        storage = pool = None
-        i = 2
-        while i < len(toks) and toks[i] != "label":
-            tok = unquote(toks[i])
-            if tok.startswith("ST:"):
-                storage = sys.intern(tok[3:])
-            elif tok.startswith("POOL:"):
-                pool = sys.intern(tok[5:])
-            else:
-                raise LogSyntaxError(f"unexpected {toks[i]!r} before 'label'")
-            i += 1
+        storage, pool, i = _prefixes(toks, 2)
+        if i < len(toks) and toks[i] != "label":
+            raise LogSyntaxError(f"unexpected {toks[i]!r} before 'label'")
         if i + 1 >= len(toks):
             raise LogSyntaxError("expected 'label L'")
         return Start(prog, sys.intern(stamp), sys.intern(unquote(toks[i + 1])), storage, pool, line)
@@ -560,7 +574,7 @@ def parse_line(raw: str, lineno: int, path: str, warnings: list[CatalogWarning])
         if typ is LogType.FINISH:
             toks = tokens(payload)
             return Finish(prog, toks[1] if len(toks) > 1 and toks[0] == "date" else None, lineno)
-        return parse_fast(typ, prog, payload, lineno) or parse_result(typ, prog, payload, lineno)
+        return _fast_result(typ, prog, payload, lineno) or parse_result(typ, prog, payload, lineno)
     except LogSyntaxError as err:
         warnings.append(CatalogWarning(Origin(path, lineno), f"malformed {word} {prog_name} line: {err}"))
         return None

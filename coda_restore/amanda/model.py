@@ -106,7 +106,13 @@ class TapeCopy:
 
     @property
     def available(self) -> bool:
+        """Amanda still counts it: its tape holds it (or it never was on one)."""
         return self.unavailable_because is None
+
+    @property
+    def usable(self) -> bool:
+        """Restorable from (DESIGN rule 4): available, and written whole."""
+        return self.unavailable_because is None and self.status is DumpStatus.OK
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -144,7 +150,12 @@ class HoldingCopy:
 
     @property
     def available(self) -> bool:
-        return self.unavailable_because is None
+        return self.status is DumpStatus.OK
+
+    @property
+    def usable(self) -> bool:
+        """Restorable from (DESIGN rule 4): a holding file is whole or partial."""
+        return self.status is DumpStatus.OK
 
 
 Copy = TapeCopy | HoldingCopy
@@ -189,14 +200,36 @@ class Dump:
         return (self.host, self.disk, self.datestamp, self.level)
 
     @property
+    def node(self) -> tuple[str, int]:
+        """Its key within one volume, in time order: (datestamp, level)."""
+        return (self.datestamp, self.level)
+
+    @property
+    def ref(self) -> str:
+        """How plans, reports and messages name it: ``datestamp/level``."""
+        return f"{self.datestamp}/{self.level}"
+
+    @property
     def available(self) -> bool:
+        """Some copy is still counted by Amanda (see ``usable`` for restoring)."""
         return any(c.available for c in self.copies)
 
     @property
+    def usable(self) -> bool:
+        """Can be restored from (DESIGN rule 4): some copy is usable."""
+        return any(c.usable for c in self.copies)
+
+    @property
     def recorded(self) -> bool:
-        """Did the Coda server mark this dump (DESIGN rule 3)?  A client that
-        finished sending, or any good copy (which implies it finished)."""
-        return self.client.recorded or self.available
+        """Did the Coda server mark this dump (DESIGN rule 3)?  The client
+        finished sending, or a copy is available (which implies it), or the
+        logs say nothing of the client (only a flush log, say) and a copy
+        exists at all, even a failed one: a taper writes only what a client
+        finished, and counting a doubtful dump as recorded can only make the
+        planner refuse a chain, never restore a wrong one."""
+        if self.client.recorded or self.available:
+            return True
+        return self.client is ClientResult.UNKNOWN and bool(self.copies)
 
     @property
     def unavailable_because(self) -> Unavailable | None:

@@ -12,30 +12,22 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.errors import CodaRestoreError, UsageError
-from coda_restore.voldump import extract as ex
+from coda_restore.cli.dump_args import (ArgsArg, ChainOpt, OrphansOpt, PathOpt, extract_from, orphan_line,
+                                        split_arguments)
+from coda_restore.errors import CodaRestoreError, PartlyExtracted, UsageError
+from coda_restore.voldump.extract import ExtractOptions, ExtractResult
 from coda_restore.voldump.files import output
-from coda_restore.voldump.tree import show_path
+from coda_restore.voldump.sinks import DirectorySink, TarSink
+from coda_restore.voldump.tree import VPath, show_path
 
-ArgsArg = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="DUMP... [PATH...]",
-        help="A full dump (or FULL INCR... a chain, oldest first), then paths inside the volume. "
-        "Dumps are the leading arguments whose first bytes are a Coda dump header; '-' is stdin.",
-    ),
+ToOpt = Annotated[
+    Optional[Path], typer.Option("--to", help="Write the files below this directory (created if missing).")
 ]
-PathOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--path", help="A path inside the volume (repeatable); then every argument is a dump."),
-]
-ChainOpt = Annotated[
-    ChainMode,
-    typer.Option("--chain", help="For a chain: exact (default) checks that each incremental's oldest is the previous "
-                 "dump's latest; minimal accepts Amanda's chain, whose skipped deletions come back as orphans."),
-]
-OrphansOpt = Annotated[
-    bool, typer.Option("--orphans", help="Also take the vnodes the root does not reach, as lost+found/VVVVVVVV.UUUUUUUU.")
+TarOpt = Annotated[Optional[str], typer.Option("--tar", help="Write a tar archive to this file, or '-' for stdout.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing files (never directories).")]
+OwnersOpt = Annotated[
+    Optional[bool],
+    typer.Option("--owners/--no-owners", help="Restore owners and setuid/setgid bits (default: when run as root)."),
 ]
 
 
@@ -44,25 +36,16 @@ def warn(notes) -> None:
         typer.echo(f"coda-restore: warning: {note}", err=True)
 
 
-def orphan_line(n: int, hint: str) -> str | None:
-    if not n:
-        return None
-    return f"{n} orphan vnode(s) are not reachable from the root ({hint})"
-
-
 @app.command("extract")
 def extract_cmd(
     args: ArgsArg,
-    to: Annotated[Optional[Path], typer.Option("--to", help="Write the files below this directory (created if missing).")] = None,
-    tar: Annotated[Optional[str], typer.Option("--tar", help="Write a tar archive to this file, or '-' for stdout.")] = None,
+    to: ToOpt = None,
+    tar: TarOpt = None,
     path: PathOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace existing files (never directories).")] = False,
+    force: ForceOpt = False,
     orphans: OrphansOpt = False,
     chain: ChainOpt = ChainMode.EXACT,
-    owners: Annotated[
-        Optional[bool],
-        typer.Option("--owners/--no-owners", help="Restore owners and setuid/setgid bits (default: when run as root)."),
-    ] = None,
+    owners: OwnersOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Extract files, directories and symlinks (modes, mtimes) from a dump."""
@@ -70,56 +53,68 @@ def extract_cmd(
         raise UsageError("give exactly one of --to DIR and --tar FILE")
     if json and tar == "-":
         raise UsageError("--json needs stdout, and --tar - writes the archive there")
-    dumps, paths = ex.split_arguments(args, path or ())
-    options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans)
-    stdin = typer.get_binary_stream("stdin")
+    dumps, paths = split_arguments(args, path or ())
+    options = ExtractOptions(paths=tuple(paths), orphans=orphans)
     if to is not None:
         owners = os.geteuid() == 0 if owners is None else owners
-        sink = ex.DirectorySink(to, force=force, owners=owners)
-        try:
-            result = ex.run(dumps, sink, options, stdin, chain)
-        except CodaRestoreError as err:
-            if sink.last is None:
-                raise  # refused before anything was written
-            partly = ex.PartlyExtracted(err, sink.what_was_written())
-            partly.exit_status = err.exit_status
-            raise partly from err
-        finally:
-            sink.close()
+        result = _to_directory(dumps, options, chain, DirectorySink(to, force=force, owners=owners))
         target = str(to)
     else:
-        with output(tar, force) as f:  # a temporary name, renamed when complete
-            tar_sink = ex.TarSink(f, name="standard output" if tar == "-" else tar)
-            try:
-                result = ex.run(dumps, tar_sink, options, stdin, chain)
-            except BaseException:
-                tar_sink.abandon()
-                raise
+        result = _to_tar(dumps, options, chain, tar, force)
         target = tar
     warn(result.notes)
-    hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
-    line = orphan_line(result.orphans, hint)
     if json:
-        print_json({
-            "schema": "coda-restore.extract/1",
-            "dumps": dumps,
-            "paths": [show_path(p) for p in paths],
-            "target": target,
-            "directories": result.directories,
-            "files": result.files,
-            "symlinks": result.symlinks,
-            "hardlinks": result.hardlinks,
-            "bytes": result.bytes,
-            "not_created": result.not_created,
-            "orphans": result.orphans,
-            "warnings": result.notes,
-        })
+        print_json(_document(dumps, paths, target, result))
         return
-    out = sys.stderr if tar == "-" else sys.stdout
+    _summary(result, target, orphans, sys.stderr if tar == "-" else sys.stdout)
+
+
+def _to_directory(dumps: list[str], options: ExtractOptions, chain: ChainMode, sink: DirectorySink) -> ExtractResult:
+    """A failure after the first write says exactly what is on disk."""
+    try:
+        return extract_from(dumps, sink, options, chain)
+    except CodaRestoreError as err:
+        if sink.last is None:
+            raise  # refused before anything was written
+        raise PartlyExtracted(err, sink.what_was_written()) from err
+    finally:
+        sink.close()
+
+
+def _to_tar(dumps: list[str], options: ExtractOptions, chain: ChainMode, tar: str, force: bool) -> ExtractResult:
+    with output(tar, force) as f:  # a temporary name, renamed when complete
+        sink = TarSink(f, name="standard output" if tar == "-" else tar)
+        try:
+            return extract_from(dumps, sink, options, chain)
+        except BaseException:
+            sink.abandon()
+            raise
+
+
+def _document(dumps: list[str], paths: list[VPath], target: str, result: ExtractResult) -> dict:
+    return {
+        "schema": "coda-restore.extract/1",
+        "dumps": dumps,
+        "paths": [show_path(p) for p in paths],
+        "target": target,
+        "directories": result.directories,
+        "files": result.files,
+        "symlinks": result.symlinks,
+        "hardlinks": result.hardlinks,
+        "bytes": result.bytes,
+        "not_created": result.not_created,
+        "orphans": result.orphans,
+        "warnings": result.notes,
+    }
+
+
+def _summary(result: ExtractResult, target: str, orphans: bool, out) -> None:
     print(f"extracted {result.directories} directories, {result.files} files ({result.bytes} bytes), "
           f"{result.symlinks} symlinks, {result.hardlinks} hard links to {target}", file=out)
     if result.not_created:
         print(f"not created ({len(result.not_created)}, no file system can hold them; see the warnings): "
               + ", ".join(result.not_created), file=out)
+    hint = "extracted under lost+found/" if orphans else "--orphans extracts them under lost+found/"
+    line = orphan_line(result.orphans, hint)
     if line:
         print(line, file=out)

@@ -8,15 +8,11 @@ from typing import Annotated
 import typer
 
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.errors import VerificationFailed
+from coda_restore.errors import InvalidDump
 from coda_restore.voldump.files import display_name, open_dump
 from coda_restore.voldump.validate import Validation, validate
 
 SCHEMA = "coda-restore.inspect/1"
-
-
-class InvalidDump(VerificationFailed):
-    """{}"""
 
 
 def _date(t: int) -> str:

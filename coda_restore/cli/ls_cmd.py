@@ -10,8 +10,11 @@ import typer
 
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import JsonOpt, app, print_json
-from coda_restore.cli.extract_cmd import ArgsArg, ChainOpt, OrphansOpt, PathOpt, orphan_line, warn
-from coda_restore.voldump import extract as ex
+from coda_restore.cli.dump_args import (ArgsArg, ChainOpt, OrphansOpt, PathOpt, extract_from, orphan_line,
+                                        split_arguments)
+from coda_restore.cli.extract_cmd import warn
+from coda_restore.voldump.extract import ExtractOptions
+from coda_restore.voldump.sinks import ListSink
 from coda_restore.voldump.tree import Kind, fid_text, show_path
 
 _TYPE = {Kind.DIRECTORY: stat.S_IFDIR, Kind.FILE: stat.S_IFREG, Kind.SYMLINK: stat.S_IFLNK}
@@ -21,10 +24,10 @@ _TYPE = {Kind.DIRECTORY: stat.S_IFDIR, Kind.FILE: stat.S_IFREG, Kind.SYMLINK: st
 def ls_cmd(args: ArgsArg, path: PathOpt = None, orphans: OrphansOpt = False, chain: ChainOpt = ChainMode.EXACT,
            json: JsonOpt = False) -> None:
     """List the files of a dump (everything below PATH, or the whole volume)."""
-    dumps, paths = ex.split_arguments(args, path or ())
-    sink = ex.ListSink()
-    options = ex.ExtractOptions(paths=tuple(paths), orphans=orphans, refuse_unsafe=False)
-    result = ex.run(dumps, sink, options, typer.get_binary_stream("stdin"), chain)
+    dumps, paths = split_arguments(args, path or ())
+    sink = ListSink()
+    options = ExtractOptions(paths=tuple(paths), orphans=orphans, refuse_unsafe=False)
+    result = extract_from(dumps, sink, options, chain)
     warn(result.notes)
     if json:
         print_json({

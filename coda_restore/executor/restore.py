@@ -28,6 +28,7 @@ from coda_restore import proc
 from coda_restore.errors import RESTORE_WRONG, CodaRestoreError
 from coda_restore.volutil import Volutil, created_id, explain, hexid, parse_volume_list
 from coda_restore.voldump.contents import Contents, contents, differences
+from coda_restore.voldump.stream import Tee
 
 
 class Transport(enum.Enum):
@@ -127,7 +128,7 @@ def dump_back(vu: Volutil, volid: int, on_bytes, watch=lambda child: None) -> Co
     ``watch(child)`` lets a stall watchdog stop it."""
     child = proc.Child(vu.dump_back_argv(volid), stdout=subprocess.PIPE)
     watch(child)
-    counted = CountingReader(child.stdout, on_bytes)
+    counted = Tee(child.stdout, on_bytes=on_bytes)
     try:
         got = contents(counted, f"volutil dump {hexid(volid)}")
     except CodaRestoreError as err:
@@ -155,25 +156,6 @@ def verify(vu: Volutil, volid: int, name: str, server: str | None, sent: Content
     if diffs:
         raise RestoreWrong(name, hexid(volid), server or "the local server", "\n  ".join(diffs), purge, staged)
     return got
-
-
-class CountingReader:
-    """A pipe as the codec reads it: every byte counted and reported."""
-
-    def __init__(self, raw, on_bytes):
-        self.raw, self.on_bytes, self.bytes = raw, on_bytes, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.bytes += len(data)
-        self.on_bytes(self.bytes)
-        return data
-
-    def readinto(self, view) -> int:
-        n = self.raw.readinto(view) or 0
-        self.bytes += n
-        self.on_bytes(self.bytes)
-        return n
 
 
 def acl_users_check(pdbtool: str, names: set[str]) -> tuple[bool | None, str]:

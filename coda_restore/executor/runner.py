@@ -26,13 +26,14 @@ from coda_restore.executor.events import Event, NullReporter, Reporter, Step as 
 from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
                                          read_amanda_header, spool)
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
-from coda_restore.executor.restore import (CountingReader, RestoreFailed, Transport, acl_users_check, name_free,
+from coda_restore.executor.restore import (RestoreFailed, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.planning.plan import Plan, Step, read_order
 from coda_restore.voldump import files
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.merge import merge
+from coda_restore.voldump.stream import Tee
 from coda_restore.voldump.validate import copy_validated, validate
 from coda_restore.volutil import Volutil
 
@@ -470,7 +471,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         watchdog.tick()
         reporter.progress(Stage.MERGE, None, n, total)
 
-    source = CountingReader(child.stdout, fetched)
+    source = Tee(child.stdout, on_bytes=fetched)
     inputs = [(f"{k} (full, from {_tool(argv)})", source)]
     opened = [open(path, "rb") for _, path in incrementals]
     inputs += [(f"{ik} ({path.name})", f) for (ik, path), f in zip(incrementals, opened)]
@@ -505,7 +506,7 @@ def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watch
         raise
     finally:
         watchdog.forget(child)
-    reporter.event(Event(Stage.FETCH, volume, k, source.bytes, True))
+    reporter.event(Event(Stage.FETCH, volume, k, source.size, True))
     return sink.bytes, notes
 
 

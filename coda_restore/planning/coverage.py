@@ -37,7 +37,7 @@ from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError
 from coda_restore.planning.history import Gap, VolumeHistory
-from coda_restore.planning.planner import explain_problem, ref
+from coda_restore.planning.planner import explain_problem
 from coda_restore.planning.when import from_datestamp, to_datestamp
 
 SCHEMA = "coda-restore.check/1"
@@ -168,7 +168,7 @@ class CheckReport:
                     "newest_restore_point": v.newest_point, "oldest_restore_point": v.oldest_point,
                     "window_days": v.window_days, "restorable_days": v.restorable_days,
                     "unrestorable_days": list(v.unrestorable_days),
-                    "gaps": [{"start": g.start, "until": g.until, "dumps": [ref(d) for d in g.cause]}
+                    "gaps": [{"start": g.start, "until": g.until, "dumps": [d.ref for d in g.cause]}
                              for g in v.gaps],
                 }
                 for v in self.volumes
@@ -234,7 +234,7 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
         day += timedelta(days=1)
     return VolumeCheck(
         hist.host, hist.disk, restorable, reason,
-        ref(points[-1]) if points else None, ref(points[0]) if points else None,
+        points[-1].ref if points else None, points[0].ref if points else None,
         days, days - len(bad), tuple(bad), hist.gaps(),
     )
 
@@ -287,10 +287,10 @@ def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapec
                 if tape.label not in h.labels:
                     continue
                 after = set(h.points_if_lost(gone))
-                lost = sorted(before[v] - after, key=lambda d: (d.datestamp, d.level))
+                lost = sorted(before[v] - after, key=lambda d: d.node)
                 before[v] = after
                 if lost:
-                    loses.append((v[0], v[1], tuple(ref(d) for d in lost)))
+                    loses.append((v[0], v[1], tuple(d.ref for d in lost)))
             writes = new_first + i
             at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, writes, writes < runtapes, tuple(loses)))
     newest = {(v.host, v.disk): v.newest_point for v in results}

@@ -7,10 +7,9 @@ with the ``Dump`` record attached.  A dump is
 
 * *recorded* when the Coda server marked it (DESIGN rule 3): the client
   finished sending, a good copy exists, or, when no dumper/chunker line was
-  seen, any copy (even a failed one) exists: a taper only writes what a
-  client finished, and counting a doubtful dump as recorded can only make us
-  refuse a chain, never restore a wrong one;
-* *usable* when one of its copies is available with status OK (rule 4).
+  seen, any copy (even a failed one) exists (``Dump.recorded``);
+* *usable* when one of its copies is available with status OK (rule 4,
+  ``Dump.usable``).
 
 Time order is (datestamp, level).  Two edge kinds, each from a newer dump to
 an older one:
@@ -59,7 +58,7 @@ What it does not promise
   earlier one, and the planner warns.
 * A dump whose client failed is not a node of any chain: the server did not
   mark it.  A client the logs say nothing about is trusted by its copies.
-* Future tape reuse is not taken into account here (``check`` does that).
+* Future tape reuse is not taken into account here (``coverage`` does that).
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import ClientResult, Dump, DumpStatus, TapeCopy, UnreadableLog
+from coda_restore.amanda.model import Dump, TapeCopy, UnreadableLog
 from coda_restore.chain import ChainMode
 from coda_restore.links import contradicts
 
@@ -80,7 +79,7 @@ class Link(enum.Enum):
     BASE = "amanda-base"
 
 
-class Problem(enum.Enum):
+class ChainProblem(enum.Enum):
     """Why a chain cannot be restored."""
 
     NO_DUMP = "no-dump"  # nothing at or before the target
@@ -89,21 +88,8 @@ class Problem(enum.Enum):
     UNREADABLE_LOG = "unreadable-log"  # a log in the chain's time cannot be read: it may record a member
 
 
-def is_usable(dump: Dump) -> bool:
-    return any(c.available and c.status is DumpStatus.OK for c in dump.copies)
-
-
-def is_recorded(dump: Dump) -> bool:
-    if dump.recorded:
-        return True
-    return dump.client is ClientResult.UNKNOWN and bool(dump.copies)
-
-
-def node(dump: Dump) -> tuple[str, int]:
-    return (dump.datestamp, dump.level)
-
-
-_key = node
+def _node(dump: Dump) -> tuple[str, int]:
+    return dump.node
 
 
 def _level(dump: Dump) -> int:
@@ -129,7 +115,7 @@ class Chain:
     mode: ChainMode
     dumps: tuple[Dump, ...]  # oldest first; the level 0 first when complete
     target: Dump | None  # the dump the chain ends on (or would end on)
-    problem: Problem | None = None
+    problem: ChainProblem | None = None
     broken: tuple[Dump, ...] = ()  # exact: recorded members without a usable copy
     skipped: tuple[Dump, ...] = ()  # minimal: recorded dumps between members, left out
     gaps: tuple[LevelGap, ...] = ()  # minimal: lost real bases
@@ -173,17 +159,17 @@ class VolumeHistory:
         self.unreadable: tuple[UnreadableLog, ...] = tuple(sorted(unreadable, key=lambda u: u.datestamp))
         self._unreadable_at = [u.datestamp for u in self.unreadable]
         self._base: dict[tuple[str, int], str] = {}  # recorded dump -> its chain's level 0 datestamp
-        self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=_key))
+        self.dumps: tuple[Dump, ...] = tuple(sorted(dumps, key=_node))
         recorded, usable = [], []
         for d in self.dumps:
-            if is_recorded(d):
+            if d.recorded:
                 recorded.append(d)
-            if is_usable(d):
+            if d.usable:
                 usable.append(d)
         self.recorded: tuple[Dump, ...] = tuple(recorded)
         self.usable: tuple[Dump, ...] = tuple(usable)
-        self._usable = {(d.datestamp, d.level) for d in usable}
-        self._recorded_keys = [(d.datestamp, d.level) for d in recorded]
+        self._usable = {d.node for d in usable}
+        self._recorded_keys = [d.node for d in recorded]
         # amrecover's history order: datestamp descending, level ascending
         # (two stable sorts; a reversed sort keeps ties in order).
         self._amanda = sorted(sorted(usable, key=_level), key=_datestamp, reverse=True)
@@ -198,7 +184,7 @@ class VolumeHistory:
 
     def ok(self, dump: Dump) -> bool:
         """Usable, from the flags computed once."""
-        return (dump.datestamp, dump.level) in self._usable
+        return dump.node in self._usable
 
     # -- graph ------------------------------------------------------------
 
@@ -210,24 +196,36 @@ class VolumeHistory:
 
         g = nx.MultiDiGraph(host=self.host, disk=self.disk)
         for d in self.dumps:
-            g.add_node(node(d), dump=d, recorded=is_recorded(d), usable=self.ok(d))
+            g.add_node(d.node, dump=d, recorded=d.recorded, usable=self.ok(d))
         for prev, cur in zip(self.recorded, self.recorded[1:]):
             if cur.level > 0:
-                g.add_edge(node(cur), node(prev), key=Link.EXACT)
+                g.add_edge(cur.node, prev.node, key=Link.EXACT)
         for i, d in enumerate(self._amanda):
             if d.level == 0:
                 continue
             for older in self._amanda[i + 1 :]:
                 if older.datestamp < d.datestamp and older.level < d.level:
-                    g.add_edge(node(d), node(older), key=Link.BASE)
+                    g.add_edge(d.node, older.node, key=Link.BASE)
                     break
         return g
 
     def _follow(self, dump: Dump, link: Link) -> Dump | None:
-        for _, older, key in self.graph.out_edges(node(dump), keys=True):
+        for _, older, key in self.graph.out_edges(dump.node, keys=True):
             if key is link:
                 return self.graph.nodes[older]["dump"]
         return None
+
+    def _walk(self, dump: Dump, link: Link) -> list[Dump]:
+        """Follow ``link`` edges from ``dump`` down to a level 0, or as far
+        as they go; oldest first."""
+        members = [dump]
+        while members[-1].level > 0:
+            older = self._follow(members[-1], link)
+            if older is None:
+                break
+            members.append(older)
+        members.reverse()
+        return members
 
     def _exact_completeness(self, usable: set[tuple[str, int]]) -> list[bool]:
         """One pass: is each recorded dump's exact chain complete?  A link
@@ -261,9 +259,8 @@ class VolumeHistory:
 
         lost = set()
         for d in self.usable:
-            if any(hit(c) for c in d.copies) and not any(
-                    c.available and c.status is DumpStatus.OK and not hit(c) for c in d.copies):
-                lost.add((d.datestamp, d.level))
+            if any(hit(c) for c in d.copies) and not any(c.usable and not hit(c) for c in d.copies):
+                lost.add(d.node)
         if not lost:
             return self._points
         flags = self._exact_completeness(self._usable - lost)
@@ -279,9 +276,9 @@ class VolumeHistory:
     def exactly_restorable(self, dump: Dump, bound: str | None = None) -> bool:
         """Its exact chain is complete, and no log up to ``bound`` (default:
         the dump itself) that cannot be read may hold a newer dump."""
-        if not self._complete.get(node(dump), False):
+        if not self._complete.get(dump.node, False):
             return False
-        return bound is None or not self.unreadable_between(self._base.get(node(dump)), bound)
+        return bound is None or not self.unreadable_between(self._base.get(dump.node), bound)
 
     def restore_points(self) -> tuple[Dump, ...]:
         """Recorded dumps whose exact chain is complete, oldest first."""
@@ -296,55 +293,43 @@ class VolumeHistory:
 
     def between(self, older: Dump, newer: Dump) -> tuple[Dump, ...]:
         """Recorded dumps strictly between two dumps, in time order."""
-        lo, hi = node(older), node(newer)
-        return tuple(d for d in self.recorded if lo < node(d) < hi)
+        lo, hi = older.node, newer.node
+        return tuple(d for d in self.recorded if lo < d.node < hi)
 
     # -- chains ---------------------------------------------------------------
 
     def exact_chain_of(self, dump: Dump, bound: str | None = None) -> Chain:
-        members = [dump]
-        while members[-1].level > 0:
-            prev = self._follow(members[-1], Link.EXACT)
-            if prev is None:
-                break
-            members.append(prev)
-        members.reverse()
+        members = self._walk(dump, Link.EXACT)
         broken = tuple(d for d in members if not self.ok(d))
         if members[0].level != 0 or not self.ok(members[0]):
-            problem = Problem.NO_LEVEL0
+            problem = ChainProblem.NO_LEVEL0
         elif broken:
-            problem = Problem.BROKEN_LINK
+            problem = ChainProblem.BROKEN_LINK
         else:
             problem = None
         unreadable = self.unreadable_between(members[0].datestamp, bound or dump.datestamp)
         if problem is None and unreadable:
-            problem = Problem.UNREADABLE_LOG
+            problem = ChainProblem.UNREADABLE_LOG
         return Chain(ChainMode.EXACT, tuple(members), dump, problem, broken=broken, unreadable=unreadable)
 
     def exact_chain(self, bound: str) -> Chain:
         target = self.target_dump(bound)
         if target is None:
-            return Chain(ChainMode.EXACT, (), None, Problem.NO_DUMP,
+            return Chain(ChainMode.EXACT, (), None, ChainProblem.NO_DUMP,
                          unreadable=self.unreadable_between("", bound))
         return self.exact_chain_of(target, bound)
 
     def minimal_chain(self, bound: str) -> Chain:
         start = next((d for d in self._amanda if d.datestamp <= bound), None)
         if start is None:
-            return Chain(ChainMode.MINIMAL, (), None, Problem.NO_DUMP, unreadable=self.unreadable_between("", bound))
-        members = [start]
-        while members[-1].level > 0:
-            base = self._follow(members[-1], Link.BASE)
-            if base is None:
-                break
-            members.append(base)
-        members.reverse()
-        problem = None if members[0].level == 0 else Problem.NO_LEVEL0
+            return Chain(ChainMode.MINIMAL, (), None, ChainProblem.NO_DUMP, unreadable=self.unreadable_between("", bound))
+        members = self._walk(start, Link.BASE)
+        problem = None if members[0].level == 0 else ChainProblem.NO_LEVEL0
         unreadable = self.unreadable_between(members[0].datestamp, bound)
         if problem is None and unreadable:
-            problem = Problem.UNREADABLE_LOG  # the newest dump, or a better base, may be in it
-        in_chain = {node(d) for d in members}
-        skipped = tuple(d for d in self.between(members[0], members[-1]) if node(d) not in in_chain)
+            problem = ChainProblem.UNREADABLE_LOG  # the newest dump, or a better base, may be in it
+        in_chain = {d.node for d in members}
+        skipped = tuple(d for d in self.between(members[0], members[-1]) if d.node not in in_chain)
         gaps = []
         for base, dump in zip(members, members[1:]):
             lost = tuple(d for d in self.between(base, dump) if d.level < dump.level and not self.ok(d))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from coda_restore.amanda.catalog import HOLDING_HINT
-from coda_restore.amanda.model import Dump, DumpStatus, HoldingCopy, Part, PartStatus, TapeCopy, Unavailable
+from coda_restore.amanda.model import Dump, HoldingCopy, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
-from coda_restore.planning.history import Chain, Problem, VolumeHistory, is_usable, node
+from coda_restore.planning.history import Chain, ChainProblem, VolumeHistory
 from coda_restore.links import prove
 from coda_restore.planning.plan import (
     Alternative,
@@ -62,29 +62,12 @@ def why_gone(dump: Dump) -> str:
     return f"{text} ({', '.join(labels)})" if labels else text
 
 
-def ref(dump: Dump) -> str:
-    return f"{dump.datestamp}/{dump.level}"
-
-
 # -- copy choice -------------------------------------------------------------------
-
-
-def _good(copy) -> bool:
-    return copy.available and copy.status is DumpStatus.OK
-
-
-def restore_parts(copy: TapeCopy) -> tuple[Part, ...]:
-    """One good part per part number, in part order."""
-    chosen: dict[int, Part] = {}
-    for p in copy.parts:
-        if p.status is PartStatus.OK and getattr(p, "unavailable_because", None) is None:
-            chosen[p.partnum] = p
-    return tuple(chosen[n] for n in sorted(chosen))
 
 
 def _tape_options(dump: Dump) -> list[TapeCopy]:
     # amfetchdump's order: oldest write timestamp first, then storage.
-    return sorted((c for c in dump.copies if isinstance(c, TapeCopy) and _good(c)),
+    return sorted((c for c in dump.copies if isinstance(c, TapeCopy) and c.usable),
                   key=lambda c: (c.write_timestamp, c.storage))
 
 
@@ -99,9 +82,9 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
     choices: dict[tuple[str, int], _Choice] = {}
     taped: list[tuple[Dump, list[TapeCopy]]] = []
     for d in dumps:
-        holding = [c for c in d.copies if isinstance(c, HoldingCopy) and _good(c)]
+        holding = [c for c in d.copies if isinstance(c, HoldingCopy) and c.usable]
         if holding:
-            choices[node(d)] = _Choice(sorted(holding, key=lambda c: c.path)[0],
+            choices[d.node] = _Choice(sorted(holding, key=lambda c: c.path)[0],
                                        "on the holding disk, no tape to load", True)
         else:
             taped.append((d, _tape_options(d)))
@@ -120,12 +103,12 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
             why = f"of {len(opts)} copies, the one amfetchdump reads (oldest write)"
         else:
             why = f"of {len(opts)} copies, the one that needs fewest tape loads"
-        choices[node(d)] = _Choice(copy, why, i == 0)
+        choices[d.node] = _Choice(copy, why, i == 0)
     return choices
 
 
 def restore_labels(copy: TapeCopy) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.label for p in restore_parts(copy)))
+    return tuple(dict.fromkeys(p.label for p in copy.restore_parts()))
 
 
 def _minimise_loads(options: list[list[TapeCopy]]) -> list[int]:
@@ -157,7 +140,7 @@ def _copy_ref(copy) -> CopyRef:
         return CopyRef("holding", path=copy.path, chunks=tuple(copy.chunks))
     return CopyRef(
         "tape", storage=copy.storage, write_timestamp=copy.write_timestamp,
-        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in restore_parts(copy)),
+        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in copy.restore_parts()),
     )
 
 
@@ -174,8 +157,8 @@ class _Reads:
 
 def _reads(dumps: Sequence[Dump]) -> _Reads:
     choices = choose_copies(dumps)
-    holding = sum(isinstance(choices[node(d)].copy, HoldingCopy) for d in dumps)
-    kb = sum(_kb(d, choices[node(d)].copy) or 0 for d in dumps)
+    holding = sum(isinstance(choices[d.node].copy, HoldingCopy) for d in dumps)
+    kb = sum(_kb(d, choices[d.node].copy) or 0 for d in dumps)
     return _Reads(choices, holding, kb)
 
 
@@ -189,14 +172,14 @@ def _step_why(chain: Chain, i: int) -> str:
         if d.level == 0 and i == 0:
             what = "the chain's full dump"
         else:
-            what = f"recorded after {ref(chain.dumps[i - 1])}: its deletions are in no later dump"
+            what = f"recorded after {chain.dumps[i - 1].ref}: its deletions are in no later dump"
         if last:
             what += "; the newest recorded dump at or before the target"
         return what
     if last:
         return "the newest good dump at or before the target (where amrecover's setdate starts)"
     above = chain.dumps[i + 1]
-    return f"Amanda's base of {ref(above)}: the newest older good dump below level {above.level}"
+    return f"Amanda's base of {above.ref}: the newest older good dump below level {above.level}"
 
 
 def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str | None = None) -> str:
@@ -204,36 +187,36 @@ def explain_problem(chain: Chain, hist: VolumeHistory, instant: str, bound: str 
     if chain.problem is None and chain.mode is ChainMode.EXACT:
         proof = prove(chain.dumps)  # complete by the records: do the images' headers agree?
         return f"the exact chain for {instant} does not hold: {proof.message}" if proof and proof.broken else ""
-    if chain.problem is Problem.NO_DUMP:
+    if chain.problem is ChainProblem.NO_DUMP:
         gone = [d for d in hist.recorded if bound is not None and d.datestamp <= bound]
         if gone:  # the minimal walk found nothing readable, yet dumps were made
             return (f"no dump of {who} at or before {instant} can be read: the {len(gone)} made are gone "
-                    f"(the newest, {ref(gone[-1])}: {why_gone(gone[-1])})")
+                    f"(the newest, {gone[-1].ref}: {why_gone(gone[-1])})")
         first = hist.recorded[0] if hist.recorded else None
-        later = f"; its first dump is {ref(first)}" if first else "; the records hold no dump of it"
+        later = f"; its first dump is {first.ref}" if first else "; the records hold no dump of it"
         return f"no dump of {who} at or before {instant}{later}"
-    if chain.problem is Problem.NO_LEVEL0:
+    if chain.problem is ChainProblem.NO_LEVEL0:
         base = chain.dumps[0]
         # the level 0 being gone must not hide the incrementals that are gone too
         links = [d for d in chain.broken if d is not base or base.level != 0]
         also = ("; it also cannot cross a broken link: "
-                + "; ".join(f"{ref(d)} ({why_gone(d)})" for d in links)) if links else ""
+                + "; ".join(f"{d.ref} ({why_gone(d)})" for d in links)) if links else ""
         if base.level == 0:
-            return (f"the chain for {instant} has no level 0: the level 0 {ref(base)} "
+            return (f"the chain for {instant} has no level 0: the level 0 {base.ref} "
                     f"cannot be read because {why_gone(base)}{also}")
-        bare = ", ".join(ref(d) for d in chain.dumps)
+        bare = ", ".join(d.ref for d in chain.dumps)
         if chain.mode is ChainMode.MINIMAL:
             return (f"Amanda's chain for {instant} is bare incrementals ({bare}) with no level 0 "
                     "under them (amrecover would restore them anyway)")
         return (f"the chain for {instant} has no level 0 under it ({bare}): the history starts with "
                 f"incrementals{also}")
-    if chain.problem is Problem.UNREADABLE_LOG:
+    if chain.problem is ChainProblem.UNREADABLE_LOG:
         logs = "; ".join(f"{u.origin} ({u.what})" for u in chain.unreadable)
         return (f"the records cannot prove the chain for {instant}: a log from its level 0 "
-                f"{ref(chain.dumps[0])} to the target cannot be read whole, and may record a dump of "
+                f"{chain.dumps[0].ref} to the target cannot be read whole, and may record a dump of "
                 f"{who} that the chain would need: {logs}")
-    if chain.problem is Problem.BROKEN_LINK:
-        links = "; ".join(f"{ref(d)} ({why_gone(d)})" for d in chain.broken)
+    if chain.problem is ChainProblem.BROKEN_LINK:
+        links = "; ".join(f"{d.ref} ({why_gone(d)})" for d in chain.broken)
         return (f"the exact chain for {instant} cannot cross a broken link: {links}. It was recorded "
                 "on the Coda server, so later incrementals do not repeat its deletions")
     return ""
@@ -246,14 +229,14 @@ def _chain_warnings(chain: Chain, hist: VolumeHistory) -> list[Notice]:
             out.append(Notice(
                 "skipped-dumps",
                 f"the minimal chain skips {len(chain.skipped)} recorded dump(s) "
-                f"({', '.join(ref(d) for d in chain.skipped)}): files and directories deleted in them "
+                f"({', '.join(d.ref for d in chain.skipped)}): files and directories deleted in them "
                 "come back as orphan vnodes (filed under lost+found), and no header link proves the chain",
             ))
         for gap in chain.gaps:
             out.append(Notice(
                 "level-gap",
-                f"{ref(gap.dump)} was taken on {', '.join(ref(d) for d in gap.lost)}, which cannot be read "
-                f"({why_gone(gap.lost[-1])}); Amanda's rule falls through to {ref(gap.base)}, so changes "
+                f"{gap.dump.ref} was taken on {', '.join(d.ref for d in gap.lost)}, which cannot be read "
+                f"({why_gone(gap.lost[-1])}); Amanda's rule falls through to {gap.base.ref}, so changes "
                 "made in between are missing",
             ))
     same = {}
@@ -283,7 +266,7 @@ def _instant(datestamp: str, tz: tzinfo) -> str:
 def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None) -> tuple[Step, ...]:
     steps = []
     for i, d in enumerate(chain.dumps):
-        choice = reads.steps_copies[node(d)]
+        choice = reads.steps_copies[d.node]
         argv = (*AMFETCHDUMP, config or CONFIG_PLACEHOLDER, hist.host, hist.disk, d.datestamp, str(d.level))
         steps.append(Step(
             d.datestamp, d.level, _copy_ref(choice.copy),
@@ -302,7 +285,7 @@ def _alternative(kind: str, chain: Chain, hist: VolumeHistory, tz: tzinfo, loses
         command += ("--chain", "minimal")
     return Alternative(
         kind, chain.mode.value, d.datestamp, d.level, _instant(d.datestamp, tz),
-        tuple(ref(x) for x in chain.dumps), labels, reads.holding, reads.kb,
+        tuple(x.ref for x in chain.dumps), labels, reads.holding, reads.kb,
         loses, command,
     )
 
@@ -314,10 +297,10 @@ def _alternatives(hist: VolumeHistory, target: Target, mode: ChainMode, exact: C
     if not exact.complete or not exact_holds:
         before = None
         if exact.target is not None:
-            points = [p for p in hist.restore_points() if node(p) < node(exact.target)]
+            points = [p for p in hist.restore_points() if p.node < exact.target.node]
             before = points[-1] if points else None
         if before is not None:
-            later = [d for d in hist.recorded if node(before) < node(d) and d.datestamp <= target.bound]
+            later = [d for d in hist.recorded if before.node < d.node and d.datestamp <= target.bound]
             out.append(_alternative(
                 "before", hist.exact_chain_of(before), hist, tz,
                 f"the state of {_instant(before.datestamp, tz)}: changes made after it "
@@ -349,20 +332,20 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     instant = target.describe()
     warnings = _chain_warnings(chain, hist)
     if mode is ChainMode.MINIMAL and chain.target is not None and exact.target is not None \
-            and node(exact.target) != node(chain.target):
+            and exact.target.node != chain.target.node:
         warnings.insert(0, Notice(
             "older-than-target",
-            f"the newest recorded dump at or before the target is {ref(exact.target)}, which cannot be read "
-            f"({why_gone(exact.target)}); Amanda's chain silently starts at the older {ref(chain.target)}",
+            f"the newest recorded dump at or before the target is {exact.target.ref}, which cannot be read "
+            f"({why_gone(exact.target)}); Amanda's chain silently starts at the older {chain.target.ref}",
         ))
-    if mode is ChainMode.EXACT and minimal.problem is Problem.NO_LEVEL0 and minimal.dumps:
+    if mode is ChainMode.EXACT and minimal.problem is ChainProblem.NO_LEVEL0 and minimal.dumps:
         warnings.append(Notice(
             "amanda-bare-incrementals",
-            f"amrecover's setdate would answer with {', '.join(ref(d) for d in minimal.dumps)}: "
+            f"amrecover's setdate would answer with {', '.join(d.ref for d in minimal.dumps)}: "
             "incrementals with no level 0 under them",
         ))
     for u in chain.unreadable:
-        if chain.problem is not Problem.UNREADABLE_LOG:  # else it is the reason itself
+        if chain.problem is not ChainProblem.UNREADABLE_LOG:  # else it is the reason itself
             warnings.append(Notice("unreadable-log", f"FAIL: {u.origin}: {u.what}: a dump of this volume "
                                    "recorded in it is unknown to this plan"))
     exact_proof = prove(exact.dumps) if exact.complete else None
@@ -374,25 +357,25 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
         reason = explain_problem(chain, hist, instant, target.bound)
         warnings.insert(0, Notice(chain.problem.value if chain.problem else "header-link-broken", reason))
         return Plan(restorable=False, reason=reason,
-                    chosen=ref(chain.target) if chain.target else None,
+                    chosen=chain.target.ref if chain.target else None,
                     warnings=tuple(warnings), **common)
     if proof is not None:
         warnings.insert(0, Notice(PROVEN if proof.proven else "not-proven", proof.message))
     reads = _reads(chain.dumps)
     for d in chain.dumps:
-        choice = reads.steps_copies[node(d)]
+        choice = reads.steps_copies[d.node]
         if not choice.amanda_default:
             warnings.append(Notice(
                 "copy-differs",
-                f"{ref(d)}: the plan reads the copy on {', '.join(restore_labels(choice.copy))} to save tape "
+                f"{d.ref}: the plan reads the copy on {', '.join(restore_labels(choice.copy))} to save tape "
                 "loads; the amfetchdump command shown reads Amanda's first copy (the oldest write) instead",
             ))
     steps = _steps(chain, reads, hist, config)
     return Plan(
-        restorable=True, reason="", chosen=ref(chain.target),
+        restorable=True, reason="", chosen=chain.target.ref,
         steps=steps, tapes=tape_reads(steps), total_kb=reads.kb,
         warnings=tuple(warnings), **common,
     )
 
 
-__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone", "is_usable", "ref"]
+__all__ = ["make_plan", "choose_copies", "explain_problem", "label_key", "why_gone"]

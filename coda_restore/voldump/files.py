@@ -5,9 +5,11 @@ plans, the run journal): a file under a temporary name in the same
 directory, fsynced and moved into place only when the block ends without an
 exception; on failure the temporary file is removed, so nothing is left
 behind (a full disk or ``ulimit -f`` never leaves half a plan).  A write
-that fails names the file it was making (WriteFailed), not the temporary.  An existing device or FIFO (``/dev/null``, a tape) is written in
-place: replacing the node with a file would break the system.  An existing output is refused without ``force`` (OutputExists),
-checked before and again, without clobbering, at the final link.
+that fails names the file it was making (WriteFailed), not the temporary.
+An existing device or FIFO (``/dev/null``, a tape) is written in place:
+replacing the node with a file would break the system.  An existing output
+is refused without ``force`` (OutputExists), checked before and again,
+without clobbering, at the final link.
 """
 
 from __future__ import annotations
@@ -20,11 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from coda_restore.errors import CodaRestoreError, OutputExists, WriteFailed
-
-
-class CannotOpen(CodaRestoreError):
-    """cannot open {}: {}"""
+from coda_restore.errors import CannotOpen, OutputExists, WriteFailed
 
 
 def _stdin() -> BinaryIO:

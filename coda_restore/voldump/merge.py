@@ -46,18 +46,20 @@ leaves a partial stream on a pipe (the caller removes a file output).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import os
 import stat
 import struct
 import tempfile
+import threading
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 from coda_restore.chain import ChainMode
-from coda_restore.errors import ChainMismatch, WrongBase
-from coda_restore.voldump.reader import _FIXED, _FIXED_EXPECTED, _FIXED_TAGS, DumpReader
+from coda_restore.errors import ChainMismatch, NegativeLevel, WrongBase
+from coda_restore.voldump.reader import CANONICAL_VNODE_TAGS, FIXED_VNODE, DumpReader, fixed_vnode_tags
 from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
@@ -70,6 +72,7 @@ from coda_restore.voldump.records import (
     VnodeType,
     Vnode,
     VolumeDiskData,
+    slot_of,
 )
 from coda_restore.voldump.validate import SectionChecker
 from coda_restore.voldump.writer import (
@@ -287,8 +290,7 @@ class _Merger:
                 raise ChainMismatch(f"{inp.name} is a full dump (level 0); cannot merge from a full dump")
             if h.level < 0:
                 if self.mode is ChainMode.EXACT:
-                    raise ChainMismatch(f"{inp.name} is a negative-level dump (level {h.level}): directories deleted "
-                                        "since its base would come back; use --chain minimal to merge it anyway")
+                    raise NegativeLevel(inp.name, h.level)
                 self.warnings.append(DumpWarning(inp.name, h.offset, f"negative level {h.level}: directories "
                                                  "deleted since the base come back"))
             if self.mode is ChainMode.EXACT:
@@ -333,10 +335,10 @@ class _Merger:
             inc_slot = none
             for inp in incs:
                 p = inp.pending
-                if p is not None and (p.vnum - 1) >> 1 < inc_slot:
-                    inc_slot = (p.vnum - 1) >> 1
+                if p is not None and slot_of(p.vnum) < inc_slot:
+                    inc_slot = slot_of(p.vnum)
             p = full.pending
-            full_slot = none if p is None else (p.vnum - 1) >> 1
+            full_slot = none if p is None else slot_of(p.vnum)
             b = min(full_slot, inc_slot)
             if b == none:
                 break
@@ -346,7 +348,7 @@ class _Merger:
             # The full alone up to the incrementals' next slot: stream what can be.
             emit, alone, advance = self.emit, self.alone, full.advance
             small = vclass is VnodeClass.SMALL
-            while (p := full.pending) is not None and (b := (p.vnum - 1) >> 1) < inc_slot:
+            while (p := full.pending) is not None and (b := slot_of(p.vnum)) < inc_slot:
                 if even or alone(full, b):
                     emit(p, full, None)
                     if small:
@@ -378,21 +380,17 @@ class _Merger:
         in its slot).  The first record that is not plain stops the run and
         goes through the normal path, which parses, checks and explains it.
         This is the bulk of a full dump, copied without making objects."""
-        s = full.reader.stream
-        ck = full.checker
-        n_lists = ck.index.n_lists
-        uniqs = ck.uniqs_in_slot
-        out = self.out
-        unpack, tags_of, expected = _FIXED.unpack_from, _FIXED_TAGS, _FIXED_EXPECTED
-        head = _FIXED.size + 5
+        s, ck, out = full.reader.stream, full.checker, self.out
+        n_lists, uniqs = ck.index.n_lists, ck.uniqs_in_slot
+        unpack, tags_of, expected = FIXED_VNODE.unpack_from, fixed_vnode_tags, CANONICAL_VNODE_TAGS
+        head = FIXED_VNODE.size + 5
         run = None  # start, in s.buf, of accepted records not yet written (written as one piece)
         try:
             while True:
                 buf, pos = s.buf, s.pos
                 if len(buf) - pos < head + 5:
-                    if run is not None:
-                        out.write(memoryview(buf)[run:pos])
-                        run = None
+                    self.write_run(buf, run, pos)
+                    run = None
                     if s.fill(head + 5) < head:
                         return
                     buf, pos = s.buf, s.pos
@@ -403,16 +401,16 @@ class _Merger:
                     return
                 vnum, uniq, vtype, mode, length = vals[1], vals[2], vals[4], vals[6], vals[10]
                 size = _U32.unpack_from(buf, pos + 110)[0]
-                b = (vnum - 1) >> 1
+                b = (vnum - 1) >> 1  # slot_of(vnum), inline: this loop runs once per file of the volume
                 if (vnum & 1 or not vnum or b >= n_lists or b < ck.slot or b >= inc_slot or size != length
                         or mode > 0o7777 or vtype not in _PLAIN_TYPES or (b == ck.slot and uniq in uniqs)):
                     return
-                if not even:
+                if not even:  # it must be the last of its slot
                     after = s.peek_at(head + size, 5)
                     if after is None or len(after) < 5 or after[0] == Tag.NULLVNODE or (
                             after[0] in (Tag.VNODE, Tag.RMVNODE) and (_U32.unpack_from(after, 1)[0] - 1) >> 1 == b):
                         return
-                if b != ck.slot:
+                if b != ck.slot:  # the books SectionChecker.check keeps
                     ck.slot = b
                     uniqs.clear()
                 uniqs.add(uniq)
@@ -425,16 +423,19 @@ class _Merger:
                         run = pos
                     s.advance(end - pos)
                 else:
-                    if run is not None:
-                        out.write(memoryview(buf)[run:pos])
-                        run = None
+                    self.write_run(buf, run, pos)
+                    run = None
                     out.write(buf[pos : pos + head])
                     s.advance(head)
                     for chunk in s.chunks(size, "file data"):
                         out.write(chunk)
         finally:
-            if run is not None:
-                out.write(memoryview(s.buf)[run:s.pos])
+            self.write_run(s.buf, run, s.pos)
+
+    def write_run(self, buf: bytearray, run: int | None, pos: int) -> None:
+        """The records copy_plain_files accepted, ``buf[run:pos]``, as one piece."""
+        if run is not None:
+            self.out.write(memoryview(buf)[run:pos])
 
     @staticmethod
     def alone(inp: _Input, b: int) -> bool:
@@ -447,7 +448,7 @@ class _Merger:
             return False
         tag, vnum = key
         if tag in (Tag.VNODE, Tag.RMVNODE):
-            return (vnum - 1) >> 1 != b
+            return slot_of(vnum) != b
         return tag != Tag.NULLVNODE
 
     def emit(self, rec: Vnode, inp: _Input, data) -> None:
@@ -473,8 +474,7 @@ class _Merger:
     def collect_slot(self, b: int) -> None:
         """Read every input's records of slot ``b`` (latest incremental first, so
         data that a later dump replaces is skipped unread), then write the slot."""
-        buf = self.buffer
-        buf.reset()
+        self.buffer.reset()
         later: set[int] = set()  # uniquifiers a later dump of the chain touches
         steps: list[list] = []
         for inp in reversed(self.inputs[1:]):
@@ -482,13 +482,7 @@ class _Merger:
             mine: set[int] = set()
             while inp.pending is not None and inp.pending.slot == b:
                 rec = inp.pending
-                if isinstance(rec, Vnode):
-                    data = None
-                    if rec.data is DataKind.FILEDATA:
-                        data = _DEAD if rec.uniq in later else buf.hold(inp.reader, rec.size)
-                    recs.append(_Entry(rec, inp, data))
-                else:
-                    recs.append(rec)
+                recs.append(_Entry(rec, inp, self.carry(rec, inp, later)) if isinstance(rec, Vnode) else rec)
                 mine.add(rec.uniq)
                 inp.advance()
             later |= mine
@@ -498,35 +492,41 @@ class _Merger:
         entries: list[_Entry] = []
         while full.pending is not None and full.pending.slot == b:
             rec = full.pending
-            data = None
-            if rec.data is DataKind.FILEDATA:
-                data = _DEAD if rec.uniq in later else buf.hold(full.reader, rec.size)
-            entries.append(_Entry(rec, full, data))
+            entries.append(_Entry(rec, full, self.carry(rec, full, later)))
             full.advance()
         for inp, recs in zip(self.inputs[1:], steps):
             entries.reverse()
             for rec in recs:
-                if isinstance(rec, RemovedVnode):
-                    for i, e in enumerate(entries):
-                        if e.uniq == rec.uniq:
-                            del entries[i]
-                            self.coda_delta -= 1
-                            break
-                    else:
-                        self.notes.append(f"{inp.name}: Removing a null Vnode for {rec.vnum:x}.{rec.uniq:x}! "
-                                          "(D_RMVNODE of a vnode the base does not have; ignored)")
-                    continue
-                for i, e in enumerate(entries):
-                    if e.uniq == rec.uniq:
-                        entries[i] = rec
-                        break
-                else:
-                    entries.insert(0, rec)
-                    self.coda_delta += 1
+                self.apply(entries, inp, rec)
         for e in entries:
             self.emit(e.rec, e.inp, e.data if e.rec.data is DataKind.FILEDATA else None)
 
-    def run(self) -> MergeResult:
+    def carry(self, rec: Vnode, inp: _Input, later: set[int]):
+        """The file data of ``rec`` to write later: none, skipped unread when a
+        later dump of the chain replaces or removes the vnode, else held."""
+        if rec.data is not DataKind.FILEDATA:
+            return None
+        return _DEAD if rec.uniq in later else self.buffer.hold(inp.reader, rec.size)
+
+    def apply(self, entries: list[_Entry], inp: _Input, rec) -> None:
+        """One incremental record onto its slot's entries, as codamergedump does."""
+        if isinstance(rec, RemovedVnode):
+            for i, e in enumerate(entries):
+                if e.uniq == rec.uniq:
+                    del entries[i]
+                    self.coda_delta -= 1
+                    return
+            self.notes.append(f"{inp.name}: Removing a null Vnode for {rec.vnum:x}.{rec.uniq:x}! "
+                              "(D_RMVNODE of a vnode the base does not have; ignored)")
+            return
+        for i, e in enumerate(entries):
+            if e.uniq == rec.uniq:
+                entries[i] = rec
+                return
+        entries.insert(0, rec)
+        self.coda_delta += 1
+
+    def merge(self) -> MergeResult:
         try:
             header, volume = self.check_headers()
             large = self.open_section(VnodeClass.LARGE)  # still before any output
@@ -562,7 +562,7 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
         spool = tempfile.TemporaryFile(dir=spill_dir)
         target = spool
     try:
-        result = _Merger(target, sources, mode, memory_budget, spill_dir, progress).run()
+        result = _Merger(target, sources, mode, memory_budget, spill_dir, progress).merge()
         if spool is not None:
             spool.seek(0)
             while chunk := spool.read(1 << 20):
@@ -573,6 +573,52 @@ def merge(out: BinaryIO, sources: Sequence[tuple[str, BinaryIO]], mode: ChainMod
     finally:
         if spool is not None:
             spool.close()
+
+
+class MergedStream:
+    """The read end of a merge running in a thread (``stream``), and the
+    merge's ``result`` once the ``merged_reader`` block has ended."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.result: MergeResult | None = None
+
+
+@contextlib.contextmanager
+def merged_reader(sources: Sequence[tuple[str, BinaryIO]],
+                  mode: ChainMode = ChainMode.EXACT) -> Iterator[MergedStream]:
+    """``merge``, streamed: a thread writes the merged dump into a pipe that
+    the block reads from ``stream``, so nothing merged touches the disk.  A
+    merge error (wrong base, damaged input) is the cause of whatever the
+    reader then sees, so it is the one raised."""
+    r, w = os.pipe()
+    rf, wf = os.fdopen(r, "rb"), os.fdopen(w, "wb")
+    merged = MergedStream(rf)
+    failed: list[BaseException] = []
+
+    def work():
+        try:
+            merged.result = merge(wf, sources, mode)
+        except BaseException as err:  # handed to the reading thread
+            failed.append(err)
+        finally:
+            with contextlib.suppress(OSError):
+                wf.close()
+
+    thread = threading.Thread(target=work, name="coda-restore merge", daemon=True)
+    thread.start()
+    try:
+        yield merged
+    except BaseException:
+        rf.close()  # a merge blocked on a full pipe gets EPIPE and ends
+        thread.join()
+        if failed and not isinstance(failed[0], BrokenPipeError):
+            raise failed[0] from None
+        raise
+    rf.close()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _seekable(f) -> bool:

@@ -71,12 +71,15 @@ _TAG_U32 = struct.Struct(">BI")
 _TAG_DOUBLE = struct.Struct(">BII")
 
 
-# A vnode's 109 fixed bytes in canonical layout (§6.1): tags and values.
-_FIXED = struct.Struct(">BII" + "BB" + "BH" + "BH" + "BI" + "BI" + "B" + "BI" * 11 + "B" + "BI" * 5)
+# A vnode's 109 fixed bytes in the server's canonical layout (§6.1), for the
+# two fast paths that read them straight from the stream's buffer (the
+# reader's _vnode_fast, the merge's copy_plain_files): one unpack, then
+# fixed_vnode_tags(values) == CANONICAL_VNODE_TAGS, else the field loop.
+FIXED_VNODE = struct.Struct(">BII" + "BB" + "BH" + "BH" + "BI" + "BI" + "B" + "BI" * 11 + "B" + "BI" * 5)
 _FIXED_TAG_INDEX = (3, 5, 7, 9, 11, 13, *range(14, 36, 2), 36, 37, 39, 41, 43, 45)
-_FIXED_TAGS = operator.itemgetter(*_FIXED_TAG_INDEX)
-_FIXED_EXPECTED = tuple(b"tblLvV01234567suf") + (Tag.ENDVV,) + tuple(b"maopq")
-assert _FIXED.size == 109
+fixed_vnode_tags = operator.itemgetter(*_FIXED_TAG_INDEX)
+CANONICAL_VNODE_TAGS = tuple(b"tblLvV01234567suf") + (Tag.ENDVV,) + tuple(b"maopq")
+assert FIXED_VNODE.size == 109
 
 
 def _tagname(tag: int) -> str:
@@ -193,12 +196,17 @@ class DumpReader:
                 raise self.error(at, f"{what} count {n} is larger than {MAX_WEEKUSE}")
             data = read_exact(self.stream, 4 * n, what)
             return struct.unpack(f">{n}I", data)
+        if enc == "D":
+            return _DOUBLE.unpack(read_exact(self.stream, 8, what))
         raise AssertionError(enc)
 
-    def _fields(self, spec: dict[int, tuple[str, str]], what: str, extra: Callable[[int], object] | None = None):
-        """Read tagged fields until a byte <= 20; returns (values, tags seen)."""
+    def _fields(self, spec: dict[int, tuple[str, str]], what: str, extra: Callable[[int], object] | None = None,
+                in_what: str | None = None):
+        """Read tagged fields until a byte <= 20; returns (values, tags seen).
+        ``in_what`` names the record in "unknown"/"repeated" errors, if not ``what``."""
         values: dict[str, object] = {}
         seen: list[int] = []
+        in_what = in_what or what
         while True:
             at = self.stream.offset
             tag = self.stream.peek_byte()
@@ -207,7 +215,7 @@ class DumpReader:
             if tag <= D_MAX:
                 return values, seen
             if tag in seen:
-                raise self.error(at, f"field {_tagname(tag)} repeated in {what}")
+                raise self.error(at, f"field {_tagname(tag)} repeated in {in_what}")
             if tag in spec:
                 self.stream.advance(1)
                 attr, enc = spec[tag]
@@ -215,7 +223,7 @@ class DumpReader:
             elif extra is not None and extra(tag):
                 pass
             else:
-                raise self.error(at, f"unknown field tag {_tagname(tag)} in {what}")
+                raise self.error(at, f"unknown field tag {_tagname(tag)} in {in_what}")
             seen.append(tag)
 
     def _expect_tag(self, tag: int, what: str) -> int:
@@ -249,26 +257,7 @@ class DumpReader:
             ord("v"): ("volume_id", "I"), ord("p"): ("parent_id", "I"), ord("n"): ("name", "S"),
             ord("b"): ("backup_date", "I"), ord("i"): ("level", "I"), ord("I"): ("ordering", "D"),
         }
-        values: dict[str, object] = {}
-        seen: list[int] = []
-        while True:
-            fat = self.stream.offset
-            tag = self.stream.peek_byte()
-            if tag < 0:
-                raise TruncatedDump(fat, "dump header (next tag)", 1, 0, self.source)
-            if tag <= D_MAX:
-                break
-            if tag not in spec:
-                raise self.error(fat, f"unknown field tag {_tagname(tag)} in the dump header")
-            if tag in seen:
-                raise self.error(fat, f"field {_tagname(tag)} repeated in the dump header")
-            self.stream.advance(1)
-            seen.append(tag)
-            attr, enc = spec[tag]
-            if enc == "D":
-                values[attr] = _DOUBLE.unpack(read_exact(self.stream, 8, "dump header field I"))
-            else:
-                values[attr] = self._field(enc, f"dump header field {chr(tag)}")
+        values, seen = self._fields(spec, "dump header", in_what="the dump header")
         oldest, latest = values.pop("ordering", (0, 0))
         level = values.get("level", 0)
         values["level"] = level - (1 << 32) if level >= 1 << 31 else level
@@ -392,7 +381,7 @@ class DumpReader:
         """A vnode in the server's canonical layout, parsed with one unpack;
         None (nothing consumed) for anything else, left to the field loop."""
         s = self.stream
-        fixed = 109  # _FIXED.size
+        fixed = 109  # FIXED_VNODE.size
         buf, pos = s.buf, s.pos
         n = len(buf) - pos
         if n < fixed + 10:
@@ -400,8 +389,8 @@ class DumpReader:
             if n < fixed + 1:
                 return None
             buf, pos = s.buf, s.pos
-        vals = _FIXED.unpack_from(buf, pos)
-        if _FIXED_TAGS(vals) != _FIXED_EXPECTED:
+        vals = FIXED_VNODE.unpack_from(buf, pos)
+        if fixed_vnode_tags(vals) != CANONICAL_VNODE_TAGS:
             return None
         end = pos + fixed
         nxt = buf[end]
@@ -552,8 +541,3 @@ class DumpReader:
             while (rec := self.next_record()) is not None:
                 yield rec
         yield self.read_end()
-
-
-def read_dump(raw: BinaryIO, source: str = "dump", **kw) -> Iterator[Record]:
-    """Iterate over every record of a dump; file data is skipped."""
-    return iter(DumpReader(raw, source, **kw))

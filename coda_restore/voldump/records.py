@@ -276,7 +276,7 @@ class Vnode:
 
     @property
     def slot(self) -> int:
-        return (self.vnum - 1) >> 1
+        return slot_of(self.vnum)
 
     @property
     def fid(self) -> tuple[int, int]:
@@ -342,7 +342,7 @@ class RemovedVnode:
 
     @property
     def slot(self) -> int:
-        return (self.vnum - 1) >> 1
+        return slot_of(self.vnum)
 
 
 @dataclass(frozen=True)

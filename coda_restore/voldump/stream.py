@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import stat
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from coda_restore.errors import TruncatedDump
 
@@ -174,18 +174,22 @@ def read_exact(stream: InputStream, n: int, what: str) -> bytes:
 
 
 class Tee:
-    """A binary input that hands every byte read from ``src`` to ``write`` on
-    the way, so the codec reads a dump once while it goes elsewhere
-    (Amanda's fd 1 in amcoda, volutil's stdin in run).  ``size`` counts the
-    bytes that passed."""
+    """A binary input that passes on what is read from ``src``: every byte to
+    ``write`` (so the codec reads a dump once while it goes elsewhere:
+    Amanda's fd 1 in amcoda, a validated copy), and after every read the
+    count so far to ``on_bytes`` (progress, a stall watchdog).  ``size``
+    counts the bytes that passed."""
 
-    def __init__(self, src: BinaryIO, write, chunk: int = CHUNK):
-        self.src, self.write, self.chunk, self.size = src, write, chunk, 0
+    def __init__(self, src: BinaryIO, write: Callable[[memoryview | bytes], object] | None = None,
+                 chunk: int = CHUNK, *, on_bytes: Callable[[int], object] | None = None):
+        self.src, self.write, self.chunk, self.on_bytes, self.size = src, write, chunk, on_bytes, 0
 
     def _passed(self, data) -> None:
-        if len(data):
+        if len(data) and self.write is not None:
             self.write(data)
-            self.size += len(data)
+        self.size += len(data)
+        if self.on_bytes is not None:
+            self.on_bytes(self.size)
 
     def read(self, n: int = -1) -> bytes:
         data = self.src.read(n if n is not None and n >= 0 else self.chunk)

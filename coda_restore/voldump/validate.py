@@ -32,6 +32,7 @@ from coda_restore.voldump.records import (
     Vnode,
     VolumeDiskData,
     cstr,
+    slot_of,
 )
 
 # Volume types the server refuses to restore (§17).
@@ -85,7 +86,7 @@ class SectionChecker:
         if (vnum & 1) != large:
             raise self._error(rec.offset, f"{_what(rec)}: {'odd' if vnum & 1 else 'even'} vnode number in the "
                               f"{self.index.vclass.name.lower()} index")
-        b = (vnum - 1) >> 1
+        b = slot_of(vnum)
         if b != self.slot:
             if b >= self.index.n_lists:
                 raise self._error(rec.offset, f"{_what(rec)}: list index {b} >= nLists {self.index.n_lists}")

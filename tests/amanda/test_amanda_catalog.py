@@ -552,7 +552,14 @@ def test_the_inlined_fast_paths_fold_exactly_as_the_general_parser(tmp_path, mon
         f"PART taper {st} OTHER-TAPE 1 h /d {TS} 2/-1 0 [sec 1 bytes 1024 kps 1 orig-kb 5]",
         f"DONE taper {st} h /d {TS} 2 0 00000000:0 00000000:0 00000000:0 [sec 1 bytes 5120 kps 1 orig-kb 5]",
         f"FAIL dumper h /e {TS} 1 [oops]",
-        f"SUCCESS dumper h /e {TS} 1 [sec 1 kb 7 kps 1 orig-kb 7]", ""]))
+        f"SUCCESS dumper h /e {TS} 1 [sec 1 kb 7 kps 1 orig-kb 7]",
+        # the shapes the fast patterns must refuse: a quoted name, level 400+
+        f'SUCCESS dumper h "/q r" {TS} 0 [sec 1 kb 3 kps 1 orig-kb 3]',
+        f'PART taper {st} TESTCONF004 4 h "/q r" {TS} 1/1 0 [sec 1 kb 3 kps 1 orig-kb 3]',
+        f'DONE taper {st} h "/q r" {TS} 1 0 [sec 1 kb 3 kps 1 orig-kb 3]',
+        f"SUCCESS dumper h /f {TS} 400 [sec 1 kb 3 kps 1 orig-kb 3]",
+        f"PART taper {st} TESTCONF004 5 h /f {TS} 1/1 400 [sec 1 kb 3 kps 1 orig-kb 3]",
+        f"DONE taper {st} h /f {TS} 1 400 [sec 1 kb 3 kps 1 orig-kb 3]", ""]))
     (extra / "tapelist").write_text(LOGFILE_PL_TAPES)
     sources.append(extra)
 
@@ -570,3 +577,6 @@ def test_the_inlined_fast_paths_fold_exactly_as_the_general_parser(tmp_path, mon
     monkeypatch.setattr(catalog_mod._Folder, "fast", False)
     assert fold_all() == fast
     assert sum(len(f[0]) for f in fast) > 20
+    dumps, _, _, warned = fast[-1]
+    assert [d.available for d in dumps if d.disk == "/q r"] == [True]
+    assert sum("level 400 out of range" in w for w in warned) == 3

@@ -211,8 +211,10 @@ def test_read_log_skips_cont_info_and_comment_lines(tmp_path):
     "SUCCESS dumper lovelace /home/ada 20100722 3 [sec 19.271 kb 166951 kps 8663.1 orig-kb 208420]",
 ])
 def test_the_fast_path_reads_a_line_as_the_full_parser_does(line):
-    from coda_restore.amanda.logfile import parse_fast
+    from coda_restore.amanda.logfile import match_done, match_part, match_success, parse_line
 
     typ, prog, payload = line.split(" ", 2)
-    fast = parse_fast(LogType(typ), Program(prog), payload, 7)
-    assert fast is not None and fast == parse_result(LogType(typ), Program(prog), payload, 7)
+    match = {"PART": match_part, "DONE": match_done, "SUCCESS": match_success}[typ]
+    assert match(payload) is not None  # parse_line takes the fast path for it
+    fast = parse_line(line + "\n", 7, "log", [])
+    assert fast == parse_result(LogType(typ), Program(prog), payload, 7)

@@ -1,6 +1,6 @@
 """amcoda's pure parts: Amanda's argument conventions, properties, and the
 parsers for what volutil prints (literal text in the formats of volclient.cc
-and vol-info.cc)."""
+and vol-info.cc); and the dump stream on a scripted volutil."""
 
 import io
 import time
@@ -9,7 +9,10 @@ import pytest
 
 from coda_restore.voldump.stream import Tee
 from coda_restore import amcoda
-from coda_restore.amcoda import Command, inspect, parse_age, parse_args, settings
+from coda_restore.amcoda import backup, request
+from coda_restore.amcoda.backup import scan_dump
+from coda_restore.amcoda.clone import Clone
+from coda_restore.amcoda.request import Command, parse_age, parse_args, settings
 from coda_restore.voldump import dirpage
 from coda_restore.voldump.records import (DataKind, DumpHeader, IndexHeader, Vnode, VnodeClass,
                                           VolumeDiskData)
@@ -93,7 +96,7 @@ def test_parse_args_as_sendbackup_spells_them():
     assert req.levels == (3,) and req.index_line and req.record
     s = settings(req)
     assert s.volutil == Volutil(program="/x/volutil", server="coda",
-                                timeout=amcoda.DEFAULT_VOLUTIL_TIMEOUT)
+                                timeout=request.DEFAULT_VOLUTIL_TIMEOUT)
     assert s.volume == "u.jan.0" and s.clone_max_age == 5400
 
 
@@ -101,7 +104,7 @@ def test_parse_args_multi_estimate_and_command_spelling():
     req = parse_args(["ESTIMATE", "--disk", "/coda/u.jan/", "--level", "0", "--level", "1"])
     assert req.command is Command.ESTIMATE and req.levels == (0, 1) and not req.record
     assert settings(req).volume == "u.jan"
-    assert settings(req).clone_max_age == amcoda.DEFAULT_CLONE_MAX_AGE
+    assert settings(req).clone_max_age == request.DEFAULT_CLONE_MAX_AGE
 
 
 def test_parse_args_restore_keeps_file_arguments():
@@ -160,8 +163,8 @@ def _dump(level: int = 0) -> bytes:
     return out.getvalue()
 
 
-def test_inspect_reads_level_and_index_paths_from_the_directory_pages():
-    seen = inspect(io.BytesIO(_dump(3)))
+def test_scan_dump_reads_level_and_index_paths_from_the_directory_pages():
+    seen = scan_dump(io.BytesIO(_dump(3)))
     assert seen.problem is None and seen.header.level == 3
     assert seen.index == (b"/", b"/b.txt", b"/docs/", b"/docs/a.txt")
 
@@ -171,15 +174,15 @@ def test_tee_copies_every_byte_while_the_reader_parses(tmp_path):
     out = tmp_path / "out"
     with open(out, "wb") as f:
         tee = Tee(io.BufferedReader(io.BytesIO(data)), f.write)
-        assert inspect(tee).problem is None
-        while tee.read(amcoda.CHUNK):
+        assert scan_dump(tee).problem is None
+        while tee.read(request.CHUNK):
             pass
     assert out.read_bytes() == data and tee.size == len(data)
 
 
 @pytest.mark.parametrize("cut", [1, 40, 300])
-def test_inspect_names_a_truncated_stream(cut):
-    seen = inspect(io.BytesIO(_dump()[:-cut]), "u.jan.1")
+def test_scan_dump_names_a_truncated_stream(cut):
+    seen = scan_dump(io.BytesIO(_dump()[:-cut]), "u.jan.1")
     assert seen.problem and "u.jan.1" in seen.problem and "offset" in seen.problem
 
 
@@ -188,15 +191,15 @@ def test_volutil_property_is_a_command_prefix_never_a_shell_string():
                       "--volutil", "/usr/sbin/volutil", "--server", "coda 1"])
     vu = settings(req).volutil
     assert vu == Volutil(program="/usr/sbin/volutil", prefix=("sudo", "-n"), server="coda 1",
-                         timeout=amcoda.DEFAULT_VOLUTIL_TIMEOUT)
+                         timeout=request.DEFAULT_VOLUTIL_TIMEOUT)
     assert vu.dump_argv(0x1000005, 1) == ["sudo", "-n", "/usr/sbin/volutil", "-h", "coda 1", "dump",
                                           "-i", "1", "01000005"]
 
 
 def test_estimate_property():
-    assert settings(parse_args(["estimate", "--disk", "v"])).estimate is amcoda.Estimate.COUNT
+    assert settings(parse_args(["estimate", "--disk", "v"])).estimate is request.Estimate.COUNT
     s = settings(parse_args(["estimate", "--disk", "v", "--estimate", "DumpEstimate"]))
-    assert s.estimate is amcoda.Estimate.DUMPESTIMATE
+    assert s.estimate is request.Estimate.DUMPESTIMATE
     with pytest.raises(UsageError, match="ESTIMATE"):
         settings(parse_args(["estimate", "--disk", "v", "--estimate", "server"]))
 
@@ -234,9 +237,9 @@ def test_volutil_timeout_has_a_default_and_refuses_nonsense():
     and a hung volutil never hangs selfcheck or estimate."""
     def timeout(*more, command="estimate"):
         return settings(parse_args([command, "--disk", "v", *more])).volutil.timeout
-    assert timeout() == amcoda.DEFAULT_VOLUTIL_TIMEOUT
+    assert timeout() == request.DEFAULT_VOLUTIL_TIMEOUT
     assert timeout("--volutil-timeout", "90") == 90 and timeout("--volutil-timeout", "2m") == 120
-    assert timeout(command="selfcheck") == amcoda.SELFCHECK_TIMEOUT
+    assert timeout(command="selfcheck") == request.SELFCHECK_TIMEOUT
     assert timeout("--volutil-timeout", "5", command="selfcheck") == 5
     for bad in ("abc", "-5", "0"):
         with pytest.raises(UsageError, match="VOLUTIL-TIMEOUT"):
@@ -256,7 +259,7 @@ def _held_back(tmp_path, sizes):
     reached the file before release, and the writer."""
     path = tmp_path / "fd1"
     with open(path, "wb") as f:
-        out = amcoda.HeldBack(f.fileno())
+        out = backup.HeldBack(f.fileno())
         data = b"".join(bytes([i % 251]) * n for i, n in enumerate(sizes))
         for i, n in enumerate(sizes):
             out.write(memoryview(bytes([i % 251]) * n))
@@ -280,11 +283,54 @@ def test_a_long_dump_sends_all_but_the_held_tail_and_at_least_a_mib_before_it_ca
     assert after == data
     assert data.startswith(before)
     held = len(data) - len(before)
-    assert amcoda.HOLD_BYTES <= held < amcoda.HOLD_BYTES + 64 * 1024
-    assert len(before) >= amcoda.START_BYTES - amcoda.HOLD_BYTES
+    assert backup.HOLD_BYTES <= held < backup.HOLD_BYTES + 64 * 1024
+    assert len(before) >= backup.START_BYTES - backup.HOLD_BYTES
 
 
 def test_a_dump_just_over_the_start_sends_no_less_than_the_start_minus_the_hold(tmp_path):
-    before, after, data = _held_back(tmp_path, [amcoda.START_BYTES - 10, 20])
+    before, after, data = _held_back(tmp_path, [backup.START_BYTES - 10, 20])
     assert after == data
-    assert before == b"" or len(before) >= amcoda.START_BYTES - amcoda.HOLD_BYTES
+    assert before == b"" or len(before) >= backup.START_BYTES - backup.HOLD_BYTES
+
+
+def _clone_of_dump() -> Clone:
+    """The clone and replica ``_dump`` is of."""
+    rw = VolumeInfo(id=0x1000001, name="u.jan.0", type=0, parent_id=0x1000001, backup_id=0x1000005,
+                    group_id=0, copy_date=0.0, backup_date=0.0)
+    clone = VolumeInfo(id=0x1000005, name="u.jan.0.backup", type=2, parent_id=0x1000001, backup_id=0,
+                       group_id=0, copy_date=0.0, backup_date=0.0)
+    return Clone(rw, clone)
+
+
+def _fake_dump(tmp_path, said: int, noise: int) -> list[str]:
+    """A volutil dump: the dump on stdout, ``noise`` bytes of stderr, then its byte count."""
+    image = tmp_path / "image"
+    image.write_bytes(_dump())
+    script = tmp_path / "volutil"
+    script.write_text("#!/bin/sh\n"
+                      f"cat '{image}'\n"
+                      f"head -c {noise} /dev/zero | tr '\\0' x >&2\n"
+                      f"echo >&2; echo 'VolDump completed, {said} bytes dumped' >&2\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+@pytest.mark.parametrize("noise", [10, 100_000])
+def test_the_dump_stream_keeps_volutils_byte_count_after_a_long_stderr(tmp_path, noise):
+    """proc.Child keeps only a tail of stderr: volutil's byte count is its last line."""
+    size = len(_dump())
+    dumped = backup.stream(_fake_dump(tmp_path, size, noise), backup.HeldBack(None))
+    assert (dumped.status, dumped.size, dumped.seen.problem) == (0, size, None)
+    assert dumped.problems(_clone_of_dump()) == []
+    wrong = backup.stream(_fake_dump(tmp_path, size + 1, noise), backup.HeldBack(None))
+    assert wrong.problems(_clone_of_dump()) == [f"volutil said {size + 1} bytes dumped but {size} arrived"]
+
+
+def test_a_volutil_that_cannot_start_is_a_failed_dump_not_a_traceback(tmp_path):
+    plain = tmp_path / "volutil"
+    plain.write_text("not a program\n")  # exists, not executable
+    for argv, said in (([str(tmp_path / "missing")], "command not found"), ([str(plain)], "Permission denied")):
+        dumped = backup.stream(argv, backup.HeldBack(None))
+        assert (dumped.status, dumped.size, dumped.seen.problem) == (127, 0, "volutil did not start")
+        assert said in dumped.stderr
+        assert dumped.problems(_clone_of_dump())[0].startswith(f"{argv[0]} exited with status 127: ")

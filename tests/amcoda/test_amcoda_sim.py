@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coda_restore.amcoda import inspect, kib
+from coda_restore.amcoda.backup import scan_dump
+from coda_restore.amcoda.request import kib
 from coda_restore.voldump.reader import DumpReader
 from codasim import VOLUTIL, vvlist
 from codasim.clock import FakeClock
@@ -330,7 +331,7 @@ def test_estimate_error_goes_to_stderr_with_a_nonzero_exit(coda):
 def test_backup_level0_streams_a_valid_dump_reports_size_index_and_marks(coda):
     r = coda.amcoda("backup", *dle("u.jan", "--level", "0", "--index", "line", "--record"))
     assert r.status == 0, r
-    seen = inspect(io.BytesIO(r.data))
+    seen = scan_dump(io.BytesIO(r.data))
     assert seen.problem is None and seen.header.level == 0
     assert mesg_lines(r, "sendbackup: size ") == [f"sendbackup: size {kib(len(r.data))}"]
     # sendbackup says "end" itself once the data is through (an early one hung amdump)

@@ -21,7 +21,7 @@ import subprocess
 import pytest
 
 from coda_restore.amanda.sources import load_catalog
-from coda_restore.planning.history import Problem, VolumeHistory
+from coda_restore.planning.history import ChainProblem, VolumeHistory
 from cli_runner import run_cli
 
 DAYS = [f"2026-03-{d:02d}" for d in range(1, 10)]
@@ -114,12 +114,12 @@ def test_minimal_plan_selects_what_amrecover_selects(amanda_lab, lab_catalog, di
         if amrecover:
             # amrecover answers with incrementals and no level 0: we refuse.
             assert all(level > 0 for _, level in amrecover), (disk, when, amrecover)
-            assert chain.problem is Problem.NO_LEVEL0 and "no level 0" in doc["reason"]
+            assert chain.problem is ChainProblem.NO_LEVEL0 and "no level 0" in doc["reason"]
             bare += 1
             if hist.restore_points():
                 assert doc["alternatives"], (disk, when)
         else:
-            assert chain.problem is Problem.NO_DUMP and "no dump" in doc["reason"]
+            assert chain.problem is ChainProblem.NO_DUMP and "no dump" in doc["reason"]
             assert any(a["kind"] == "after" for a in doc["alternatives"]) or not hist.restore_points()
     assert compared >= 3, (disk, compared, bare)  # the comparison is not vacuous
 

@@ -2,7 +2,7 @@
 
 from coda_restore.amanda.model import ClientResult, DumpStatus, Unavailable
 from coda_restore.chain import ChainMode
-from coda_restore.planning.history import Link, Problem, VolumeHistory, histories
+from coda_restore.planning.history import ChainProblem, Link, VolumeHistory, histories
 
 from plan_records import DISK, HOST, ds, dump, holding, tape
 
@@ -63,7 +63,7 @@ def test_broken_link_recorded_but_never_written():
                                                      unavailable=Unavailable.FAILED)),
              dump(ds(4), 1, tape("D-04", 1)))
     chain = h.exact_chain(ds(4, 23))
-    assert chain.problem is Problem.BROKEN_LINK
+    assert chain.problem is ChainProblem.BROKEN_LINK
     assert [d.datestamp for d in chain.broken] == [ds(3)]
     # Amanda's walk does not notice: level 1 of day 4 sits on the level 0.
     minimal = h.minimal_chain(ds(4, 23))
@@ -87,7 +87,7 @@ def test_dump_whose_client_failed_is_not_a_link():
 def test_reused_tape_mid_chain_breaks_exact_and_gap_reported_in_minimal():
     h = hist(WEEK[0], dump(ds(2), 1, tape("D-02", 1, unavailable=REUSED)), dump(ds(3), 2, tape("D-03", 1)))
     exact = h.exact_chain(ds(3, 23))
-    assert exact.problem is Problem.BROKEN_LINK and exact.broken[0].datestamp == ds(2)
+    assert exact.problem is ChainProblem.BROKEN_LINK and exact.broken[0].datestamp == ds(2)
     minimal = h.minimal_chain(ds(3, 23))
     assert minimal.complete and days(minimal) == [("01", 0), ("03", 2)]
     (gap,) = minimal.gaps
@@ -101,7 +101,7 @@ def test_split_dump_with_a_missing_part_is_not_usable():
     h = hist(dump(ds(1), 0, split), dump(ds(2), 1, tape("D-03", 1)))
     for mode in ChainMode:
         chain = h.chain(ds(2, 23), mode)
-        assert chain.problem is Problem.NO_LEVEL0, mode
+        assert chain.problem is ChainProblem.NO_LEVEL0, mode
     assert h.exact_chain(ds(2, 23)).broken[0].datestamp == ds(1)
     assert days(h.minimal_chain(ds(2, 23))) == [("02", 1)]  # amrecover's bare incremental
 
@@ -127,7 +127,7 @@ def test_amflush_and_unknown_client_copy_count_as_recorded():
     lost_flush = dump(ds(3), 1, tape("D-03", 3, status=DumpStatus.FAIL, unavailable=Unavailable.FAILED),
                       client=ClientResult.UNKNOWN)
     h2 = hist(WEEK[0], flushed, lost_flush, dump(ds(4), 1, tape("D-04", 1)))
-    assert h2.exact_chain(ds(4, 23)).problem is Problem.BROKEN_LINK
+    assert h2.exact_chain(ds(4, 23)).problem is ChainProblem.BROKEN_LINK
 
 
 def test_forced_full_restarts_the_chain():
@@ -146,18 +146,18 @@ def test_holding_only_copy_is_usable():
     h = hist(WEEK[0], dump(ds(2), 1, holding("/hold/20040202030000/coda1._u.jan.1")))
     assert h.exact_chain(ds(2, 23)).complete
     partial = hist(WEEK[0], dump(ds(2), 1, holding("/hold/x", status=DumpStatus.PARTIAL)))
-    assert partial.exact_chain(ds(2, 23)).problem is Problem.BROKEN_LINK
+    assert partial.exact_chain(ds(2, 23)).problem is ChainProblem.BROKEN_LINK
 
 
 def test_target_before_first_full():
     h = hist(*WEEK)
     for mode in ChainMode:
         chain = h.chain(ds(1, 2), mode)  # an hour before the first dump
-        assert chain.problem is Problem.NO_DUMP and chain.dumps == ()
+        assert chain.problem is ChainProblem.NO_DUMP and chain.dumps == ()
     assert h.earliest_point_after(ds(1, 2)).datestamp == ds(1)
     # History that starts with incrementals (the full's tape is long gone).
     late = hist(dump(ds(1), 1, tape("D-01", 1)), dump(ds(2), 0, tape("D-02", 1)))
-    assert late.exact_chain(ds(1, 23)).problem is Problem.NO_LEVEL0
+    assert late.exact_chain(ds(1, 23)).problem is ChainProblem.NO_LEVEL0
     assert late.gaps() == ()  # before the first full is not a gap, it is the start
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coda_restore.amanda.model import ClientResult, DumpStatus, Unavailable
-from coda_restore.planning.history import Problem, VolumeHistory
+from coda_restore.planning.history import ChainProblem, VolumeHistory
 
 from plan_records import DISK, HOST, dump, holding, tape
 
@@ -93,7 +93,7 @@ def test_chains_follow_their_rules(nights, day, time):
     exact = hist.exact_chain(bound)
     assert keys(exact.dumps) == keys(members)
     if target is None:
-        assert exact.problem is Problem.NO_DUMP
+        assert exact.problem is ChainProblem.NO_DUMP
     else:
         complete = members[0].level == 0 and all(usable(d) for d in members)
         assert exact.complete == complete

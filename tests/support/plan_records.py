@@ -56,4 +56,3 @@ def dump(datestamp: str, level: int, *copies, client: ClientResult = ClientResul
 
 def catalog(*dumps: Dump, tapelist: tuple[TapelistEntry, ...] = ()) -> Catalog:
     return Catalog(tuple(sorted(dumps, key=lambda d: d.key)), tapelist)
-

@@ -126,6 +126,17 @@ def test_arguments_that_are_not_dumps(tmp_path, cli):
     cli("extract", tmp_path / "notes.txt", exit_status=2)  # neither --to nor --tar
 
 
+def test_orphans_are_refused_for_a_volume_with_its_own_lost_found(tmp_path, cli):
+    """The codec says what is wrong; the command adds the option it concerns."""
+    dump = tmp_path / "full.0"
+    dump.write_bytes(dump_bytes(D({b"lost+found": D(), b"a.txt": F(b"a")}), extra_files=[F(b"orphan")]))
+    for args in (("ls",), ("extract", "--to", tmp_path / "out")):
+        res = cli(*args, dump, "--orphans", exit_status=2)
+        assert res.stderr == "coda-restore: error: the volume has its own lost+found; extract without --orphans\n"
+    assert not (tmp_path / "out").exists()
+    cli("ls", dump)  # without --orphans the volume's own lost+found is just a directory
+
+
 def test_a_truncated_dump_fails_with_status_4_and_its_offset(tmp_path, cli):
     data = dump_bytes(sample())
     dump = tmp_path / "cut.0"

@@ -11,7 +11,8 @@ import pytest
 
 from coda_restore.errors import NotRestorable, OutputExists, UnsafeName, UsageError
 from coda_restore.voldump import dirpage
-from coda_restore.voldump.extract import DirectorySink, ExtractOptions, ListSink, TarSink, extract_records
+from coda_restore.voldump.extract import ExtractOptions, extract_records
+from coda_restore.voldump.sinks import DirectorySink, ListSink, TarSink
 from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, VnodeClass, Vnode
 from coda_restore.voldump.tree import Kind, Meta, ProblemKind, build_layout, parse_path, show_path
 from trees import on_disk

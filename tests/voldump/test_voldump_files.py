@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from coda_restore.errors import OutputExists
-from coda_restore.voldump.files import CannotOpen, output
+from coda_restore.errors import CannotOpen, OutputExists
+from coda_restore.voldump.files import output
 
 
 @pytest.mark.parametrize("force", [False, True])
