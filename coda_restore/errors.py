@@ -166,11 +166,125 @@ class WrongBase(ChainMismatch):
     """{} is not with respect to {}: its oldest is {}, the base's latest is {}"""
 
 
+# -- run (executor/runner.py) --------------------------------------------------------------
+
+
+class HalfCreated(CodaRestoreError):
+    """an earlier run of this plan stopped after volutil restore started (journal {}):
+volume {} may be half-created on {}.
+Check with: {}
+Remove it with: {}
+Then the same command resumes (the verified images are kept)."""
+
+    exit_status = RESTORE_WRONG
+
+
+class VolumeExists(UsageError):
+    """volume {} already exists on {}; choose another --name (nothing was restored)"""
+
+
+class RunLocked(CodaRestoreError):
+    """another coda-restore run holds {}"""
+
+
+class SpoolFailed(CodaRestoreError):
+    """cannot write {}: {}"""
+
+
+class PreflightFailed(CodaRestoreError):
+    """preflight failed: {}"""
+
+    exit_status = PREFLIGHT_FAILED
+
+
+# -- fetching images (executor/fetch.py, executor/amrestore.py) ----------------------------
+
+
+class WrongImage(VerificationFailed):
+    """amfetchdump returned {} but the plan asked for {}"""
+
+
+class Stalled(CodaRestoreError):
+    """{} moved no data for {:g} s (--stall-timeout); stopped it"""
+
+
+class WrongPart(WrongImage):
+    """amrestore returned {} but the plan asked for {}"""
+
+
+class TapeNotLoaded(CodaRestoreError):
+    """tape {} was not loaded into {} within {:g} s (--tape-wait); load it and run again (verified images are kept)"""
+
+
+class NoDevice(UsageError):
+    """the plan reads tape {}, which the scan did not see on any device: load it where the scan can read it, scan again"""
+
+
+# -- the resume journal (executor/journal.py) ----------------------------------------------
+
+
+class ForeignJournal(UsageError):
+    """{} belongs to another plan ({}); use another --workdir or remove it"""
+
+
+class BadJournal(UsageError):
+    """{} cannot be read ({}); remove it (its spool is then fetched again)"""
+
+
+# -- the restore on the server and its proof (executor/restore.py) -------------------------
+
+
+class RestoreFailed(CodaRestoreError):
+    """the server did not restore {}: {}
+volutil restore had started: volume {} may be half-created on {}.
+Check with: {}
+Remove it with: {}
+The merged image is kept: {}"""
+
+    exit_status = RESTORE_WRONG
+
+
+class RestoreWrong(CodaRestoreError):
+    """volume {} ({}) on {} is WRONG: it is not what was sent:
+  {}
+Do not use it; remove it with: {}
+The merged image is kept: {}"""
+
+    exit_status = RESTORE_WRONG
+
+
+class NotVerified(CodaRestoreError):
+    """volume {} ({}) on {} was restored but could not be dumped back to verify it: {}
+Treat it as unverified; remove it with: {}
+The merged image is kept: {}"""
+
+    exit_status = RESTORE_WRONG
+
+
+# -- scan files (scan.py) ------------------------------------------------------------------
+
+
+class BadScan(UsageError):
+    """scan file {}: {}"""
+
+
+# -- amcoda install (plugin_install.py) ----------------------------------------------------
+
+
+class PluginUnreachable(CodaRestoreError):
+    """Amanda's user {} cannot run amcoda from {}: {}
+(install coda-restore into a venv that user can read and execute, e.g. python3 -m venv /opt/coda-restore); nothing was installed"""
+
+    exit_status = PREFLIGHT_FAILED
+
+
 # --- amcoda, the backup side (reported to Amanda, not as an exit status) ---
 
 
 class VolumeProblem(CodaRestoreError):
     """{}"""
+
+
 # -- the codec and the commands that read dumps (voldump, extract, ls, inspect)
 
 

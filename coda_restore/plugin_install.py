@@ -25,24 +25,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.errors import CodaRestoreError, OutputExists, PREFLIGHT_FAILED, UsageError, WriteFailed
+from coda_restore.amanda.config import build
+from coda_restore.errors import CodaRestoreError, OutputExists, PluginUnreachable, UsageError, WriteFailed
 
 NAME = "amcoda"
 MARK = "# written by 'amcoda install'"  # a file with this line is ours to replace
-AMGETCONF = ("amgetconf",)
 CHECK_TIMEOUT = 60.0  # seconds for the trial run as Amanda's user
-
-
-class PluginUnreachable(CodaRestoreError):
-    """Amanda's user {} cannot run amcoda from {}: {}
-(install coda-restore into a venv that user can read and execute, e.g. python3 -m venv /opt/coda-restore); nothing was installed"""
-
-    exit_status = PREFLIGHT_FAILED
 
 
 def ask_amanda(key: str) -> str:
     """One build setting (``amgetconf build.KEY``)."""
-    value = proc.run([*AMGETCONF, f"build.{key}"]).stdout.strip()
+    value = build(key)
     if not value:
         raise UsageError(f"amgetconf build.{key} printed nothing")
     return value

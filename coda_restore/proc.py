@@ -9,6 +9,9 @@ judge the result.
 Every child starts in a process group of its own, and is stopped as a
 group: a ``runuser`` in front of amfetchdump, or a volutil that is a wrapper
 script, leaves no grandchild behind holding the pipe open.
+
+Nothing else in the package imports ``subprocess``: a caller that reads a
+child's output asks for ``Child(argv, stdout=proc.PIPE)``.
 """
 
 from __future__ import annotations

@@ -34,16 +34,18 @@ import io
 import json
 import os
 import re
-import subprocess
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header, scan_holding
-from coda_restore.amanda.logfile import LogSyntaxError, ts14
+from coda_restore import proc
+from coda_restore.amanda.config import amanda_user, as_amanda_user, build
+from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header
+from coda_restore.amanda.holding import scan_holding
+from coda_restore.amanda.logfile import ts14
 from coda_restore.amanda.model import (Catalog, CatalogWarning, CodaLink, Dump, DumpStatus, HoldingCopy, Origin, Part,
                                        PartStatus, TapeCopy, TapelistEntry, Unavailable)
-from coda_restore.errors import CodaRestoreError, UsageError
+from coda_restore.errors import BadScan, CodaRestoreError, UsageError
 from coda_restore.planning.plan import label_key
 from coda_restore.voldump.reader import DumpReader
 
@@ -53,10 +55,6 @@ CODA_END = bytes.fromhex("083a214b6e")  # D_ENDDUMP + DUMPENDMAGIC (coda-dump-fo
 _CODA_HEAD = 4096  # the Coda dump header is under 100 bytes; read this much of the image
 _VOLUME_FILE = re.compile(r"(\d{5})\.(.+)")
 _TAPESTART = re.compile(r"(?:AMANDA|NETDUMP): TAPESTART DATE (\S+) TAPE (\S+)")
-
-
-class BadScan(UsageError):
-    """scan file {}: {}"""
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,8 @@ def _image_head(f, compression: str | None) -> bytes:
         try:
             return gzip.GzipFile(fileobj=f).read(_CODA_HEAD)
         except (OSError, EOFError, zlib.error) as err:
-            raise LogSyntaxError(f"cannot uncompress its {compression} data: {err}") from None
-    raise LogSyntaxError(f"its data is compressed with {compression!r}, which scan cannot undo")
+            raise HeaderError(f"cannot uncompress its {compression} data: {err}") from None
+    raise HeaderError(f"its data is compressed with {compression!r}, which scan cannot undo")
 
 
 def _read_coda(path: str, compression: str | None, problems: list[ScanProblem]) -> CodaLink | None:
@@ -144,7 +142,7 @@ def _read_coda(path: str, compression: str | None, problems: list[ScanProblem]) 
         with open(path, "rb") as f:
             f.seek(HEADER_BYTES)
             return coda_link(_image_head(f, compression), path)
-    except (CodaRestoreError, LogSyntaxError, OSError) as err:
+    except (CodaRestoreError, HeaderError, OSError) as err:
         problems.append(ScanProblem(path, f"no Coda dump header read: {err}"))
         return None
 
@@ -219,15 +217,15 @@ def _scan_slot(slot: Path, tapes: list[ScannedTape], files: list[ScannedFile], p
         try:
             size = path.stat().st_size
             if size < HEADER_BYTES:
-                raise LogSyntaxError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte header")
+                raise HeaderError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte header")
             with open(path, "rb") as f:
                 block = f.read(HEADER_BYTES)
             if block.startswith(b"AMANDA: TAPEEND"):
                 continue
             header = parse_header(block)
             if header.type not in ("SPLIT_FILE", "FILE"):
-                raise LogSyntaxError(f"header type {header.type} on a volume")
-        except LogSyntaxError as err:
+                raise HeaderError(f"header type {header.type} on a volume")
+        except HeaderError as err:
             problems.append(ScanProblem(str(path), f"file {filenum} of {label}: Amanda header not read ({err})"))
             continue
         except OSError as err:
@@ -270,32 +268,25 @@ while (1) {
 
 
 def _amanda_user() -> str | None:
-    from coda_restore.amanda.config import amanda_user
-
     ok, _, user = amanda_user()
     return user if ok and os.geteuid() == 0 and user != "root" else None
 
 
 def _device_listing(device: str, mode: str, user: str | None):
     """DEVICE_LISTING's output for ``device``: its label only, or its files too."""
-    from coda_restore import proc
-    from coda_restore.executor.fetch import as_amanda_user
-
-    perl_lib = proc.run(["amgetconf", "build.amperldir"]).stdout.strip()
+    perl_lib = build("amperldir")
     return proc.run(as_amanda_user(["perl", "-e", DEVICE_LISTING, perl_lib, device, mode], user), check=False,
                     timeout=3600)
 
 
 def _read_device_file(device: str, label: str, filenum: int, h: Header, user: str | None) -> tuple[int, bytes, bytes]:
     """(data bytes, its first bytes, its last 5 bytes) of one file, read by amrestore."""
-    from coda_restore import proc
     from coda_restore.executor.amrestore import AMRESTORE
-    from coda_restore.executor.fetch import as_amanda_user
 
     raw = ["-r"] if h.compression else []  # compressed: as stored (the Coda header is uncompressed here)
     argv = as_amanda_user([*AMRESTORE, *raw, "-f", str(filenum), "-l", label, device, h.host, h.disk, h.datestamp],
                           user)
-    child = proc.Child(argv, stdout=subprocess.PIPE)
+    child = proc.Child(argv, stdout=proc.PIPE)
     size, first, tail = 0, b"", b""
     try:
         while chunk := child.stdout.read1(1 << 20):
@@ -310,9 +301,6 @@ def _read_device_file(device: str, label: str, filenum: int, h: Header, user: st
 
 
 def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile], problems: list[ScanProblem]) -> None:
-    from coda_restore import proc
-    from coda_restore.executor.fetch import as_amanda_user
-
     user = _amanda_user()
     done = _device_listing(device, "files", user)
     label = written = None
@@ -333,7 +321,7 @@ def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile]
             try:
                 header = parse_header(bytes.fromhex(hexed))
                 size, head, tail = _read_device_file(device, label, int(num), header, user)
-            except (LogSyntaxError, ValueError) as err:
+            except (HeaderError, ValueError) as err:
                 problems.append(ScanProblem(where, f"file {num} of {label}: Amanda header not read ({err})"))
                 continue
             except CodaRestoreError as err:
@@ -344,7 +332,7 @@ def _scan_device(device: str, tapes: list[ScannedTape], files: list[ScannedFile]
             if partnum == 1:
                 try:
                     coda = coda_link(_image_head(io.BytesIO(head), header.compression), where)
-                except (CodaRestoreError, LogSyntaxError) as err:
+                except (CodaRestoreError, HeaderError) as err:
                     problems.append(ScanProblem(where, f"no Coda dump header read: {err}"))
             files.append(ScannedFile(label, int(num), where, written, header.host, header.disk, ts14(header.datestamp),
                                      header.level, partnum, size, header.stored_bytes, header.compression,

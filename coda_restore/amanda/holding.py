@@ -14,92 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass
 
-from coda_restore.amanda.logfile import LogSyntaxError, tokens, unquote
+from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, read_header
 from coda_restore.amanda.model import CatalogWarning, DumpStatus, HoldingCopy, Origin
 
-HEADER_BYTES = 32 * 1024  # DISK_BLOCK_BYTES
 _RUN_DIR = re.compile(r"\d{8}|\d{14}")
 _MAX_CHUNKS = 100_000  # a CONT_FILENAME loop must end
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    """The fields of a dump file header that a catalog needs."""
-
-    type: str  # FILE, CONT_FILE, SPLIT_FILE, TAPESTART, ...
-    datestamp: str
-    host: str
-    disk: str
-    level: int
-    partial: bool = False
-    cont_filename: str | None = None
-    orig_kb: int | None = None
-    program: str | None = None
-    application: str | None = None
-    compression: str | None = None  # "comp" suffix, None when "N"
-    partnum: int | None = None  # "part N/M" of a volume file (SPLIT_FILE); None elsewhere
-    stored_bytes: int | None = None  # size in SERVER-CRC=crc:size: the bytes Amanda stored (3.4+)
-
-
-def parse_header(block: bytes) -> Header:
-    """Parse a header block; raises LogSyntaxError when it is not a dump header."""
-    text = block.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    first, _, rest = text.partition("\n")
-    toks = tokens(first)
-    if len(toks) < 2 or toks[0] not in ("AMANDA:", "NETDUMP:"):
-        raise LogSyntaxError("not an Amanda header")
-    typ = toks[1]
-    if typ not in ("FILE", "CONT_FILE", "SPLIT_FILE"):
-        raise LogSyntaxError(f"header type {typ} is not a dump")
-    if len(toks) < 7:
-        raise LogSyntaxError("short dump header")
-    datestamp, host, disk = toks[2], toks[3], unquote(toks[4])
-    fields: dict[str, str] = {}
-    i = 5
-    while i + 1 < len(toks):
-        fields.setdefault(toks[i], toks[i + 1])
-        i += 2
-    try:
-        level = int(fields["lev"])
-    except (KeyError, ValueError):
-        raise LogSyntaxError("no level in header") from None
-    partial = False
-    cont = orig = app = stored = None
-    for line in rest.split("\n"):
-        if line.startswith("CONT_FILENAME="):
-            cont = line[len("CONT_FILENAME="):] or None
-        elif line == "PARTIAL=YES":
-            partial = True
-        elif line.startswith("ORIGSIZE="):
-            try:
-                orig = int(line[len("ORIGSIZE="):])
-            except ValueError:
-                pass
-        elif line.startswith("APPLICATION="):
-            app = line[len("APPLICATION="):]
-        elif line.startswith("SERVER-CRC="):
-            stored = _crc_size(line[len("SERVER-CRC="):])
-        elif line.startswith("DLE=<<") or line.startswith("To restore"):
-            break  # the DLE heredoc and the instructions carry nothing we need
-    comp = fields.get("comp")
-    part = fields.get("part", "").partition("/")[0]
-    return Header(typ, sys.intern(datestamp), sys.intern(host), sys.intern(disk), level, partial, cont,
-                  orig, fields.get("program"), app, None if comp in (None, "N") else comp,
-                  int(part) if part.isdigit() else None, stored)
-
-
-def _crc_size(value: str) -> int | None:
-    """The size of ``crc:size`` (Amanda's CRC lines), None when malformed."""
-    size = value.partition(":")[2]
-    return int(size) if size.isdigit() else None
-
-
-def read_header(path: str) -> Header:
-    with open(path, "rb") as f:
-        return parse_header(f.read(HEADER_BYTES))
 
 
 def _check_size(path: str) -> None:
@@ -107,9 +28,9 @@ def _check_size(path: str) -> None:
     (cut, or empty) is no copy of a dump, and is said so, not dropped."""
     size = os.path.getsize(path)
     if size == 0:
-        raise LogSyntaxError("the file is empty (0 bytes)")
+        raise HeaderError("the file is empty (0 bytes)")
     if size < HEADER_BYTES:
-        raise LogSyntaxError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte Amanda header")
+        raise HeaderError(f"the file is {size} bytes, shorter than its {HEADER_BYTES}-byte Amanda header")
 
 
 def _live_pid(run_dir: str) -> bool:
@@ -161,7 +82,7 @@ def scan_holding(roots: tuple[str, ...] | list[str], warnings: list[CatalogWarni
                 try:
                     _check_size(path)
                     header = read_header(path)
-                except LogSyntaxError as err:
+                except HeaderError as err:
                     warnings.append(CatalogWarning(Origin(path), f"not a holding dump: {err}"))
                     continue
                 except OSError as err:
@@ -187,7 +108,7 @@ def _follow_chunks(path: str, header: Header, warnings: list[CatalogWarning]) ->
             _check_size(nxt)
             chunk = read_header(nxt)
             size += max(os.path.getsize(nxt) - HEADER_BYTES, 0)
-        except (OSError, LogSyntaxError) as err:
+        except (OSError, HeaderError) as err:
             reason = err.strerror if isinstance(err, OSError) else str(err)
             warnings.append(CatalogWarning(Origin(chunks[-1]), f"next chunk {nxt}: {reason}"))
             partial = True  # a missing chunk: the image is incomplete

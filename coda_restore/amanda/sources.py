@@ -1,9 +1,9 @@
 """Where the Amanda records come from, and finding a volume in them.
 
 ``load_catalog`` is the one entry point every command uses: either a config
-name (then Amanda itself is asked, ``amgetconf NAME logdir`` / ``tapelist`` /
-``--list holdingdisk`` and each ``holdingdisk:H:directory``), or explicit
-paths.  Explicit paths win over what the config says, so a copy of the
+name (then Amanda itself is asked through ``AmandaConfig.sources``:
+``amgetconf NAME logdir`` / ``tapelist`` / ``--list holdingdisk`` and each
+``holdingdisk:H:directory``), or explicit paths.  Explicit paths win over what the config says, so a copy of the
 records can be read with the config's holding disks, for example.
 
 ``find_volume`` resolves what an operator typed (a disk name, maybe a host)
@@ -15,42 +15,13 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from pathlib import Path
 
 from coda_restore.amanda.catalog import build_catalog, list_logs
-from coda_restore.amanda.config import amgetconf
+from coda_restore.amanda.config import AmandaConfig
 from coda_restore.amanda.model import Catalog
 from coda_restore.errors import AmbiguousVolume, NoRecords, UnknownVolume, UsageError
-
-CONFIG_ROOT = "/etc/amanda"  # Debian's CONFIG_DIR: relative paths in amanda.conf are under CONF
-
-
-def _config_path(config: str, value: str) -> str:
-    value = value.strip()
-    return value if os.path.isabs(value) else os.path.join(CONFIG_ROOT, config, value)
-
-
-def config_sources(config: str, logdir: bool = True, tapelist: bool = True,
-                   holding: bool = True) -> tuple[str | None, str | None, tuple[str, ...] | None]:
-    """(logdir, tapelist, holding directories) of an Amanda config, as
-    Amanda's own amgetconf reports them; only the ones asked for (None for
-    the others).  Raises ConfigUnreadable."""
-    questions = ([("logdir",)] if logdir else []) + ([("tapelist",)] if tapelist else []) \
-        + ([("--list", "holdingdisk")] if holding else [])
-    # Each amgetconf is a Perl start-up (~0.2 s): ask the questions side by side.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = iter(pool.map(lambda args: amgetconf(config, *args), questions))
-        c_logdir = _config_path(config, next(answers)) if logdir else None
-        c_tapelist = _config_path(config, next(answers)) if tapelist else None
-        dirs = None
-        if holding:
-            names = next(answers).split()
-            dirs = tuple(_config_path(config, d)
-                         for d in pool.map(lambda n: amgetconf(config, f"holdingdisk:{n}:directory"), names))
-    return c_logdir, c_tapelist, dirs
-
 
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,
                  tapelist: str | os.PathLike | None = None,
@@ -71,7 +42,7 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE), "
                          "or --scan FILE (a scan of the tapes)")
     if config is not None:  # ask Amanda only what was not given
-        c_logdir, c_tapelist, c_holding = config_sources(config, logdir is None, tapelist is None, not holding)
+        c_logdir, c_tapelist, c_holding = AmandaConfig(config).sources(logdir is None, tapelist is None, not holding)
         logdir = logdir if logdir is not None else c_logdir
         tapelist = tapelist if tapelist is not None else c_tapelist
         holding = holding or c_holding or ()

@@ -17,9 +17,8 @@ from typing import BinaryIO, TextIO
 
 from coda_restore import proc
 from coda_restore.amcoda.request import CHUNK, Request, Settings, settings
-from coda_restore.errors import CodaRestoreError
-from coda_restore.executor.restore import (NotVerified, RestoreFailed, RestoreWrong, Transport, name_free,
-                                           restore_staged, verify)
+from coda_restore.errors import CodaRestoreError, NotVerified, RestoreFailed, RestoreWrong
+from coda_restore.executor.restore import Transport, name_free, restore_staged, verify
 from coda_restore.volutil import hexid
 from coda_restore.voldump.contents import contents
 from coda_restore.voldump.reader import DumpReader
@@ -87,8 +86,8 @@ def _name_taken(s: Settings) -> str | None:
     second volume of a name in use (§23 row 15)."""
     if not s.restore_name:
         return None
-    free, why = name_free(s.volutil, s.restore_name)
-    return None if free else f"{why}; nothing was restored"
+    check = name_free(s.volutil, s.restore_name)
+    return None if check.free else f"{check.detail}; nothing was restored"
 
 
 def _spool(head: bytes, stdin: BinaryIO, staging: str | None) -> Path:

@@ -13,9 +13,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from coda_restore.amanda.config import AmandaConfig
 from coda_restore.amanda.sources import find_volume
 from coda_restore.amanda.views import pretty_datestamp
-from coda_restore.planning.coverage import age_text, check, dumpcycle_of, max_age_for, parse_max_age, runtapes_of, tapecycle_of
+from coda_restore.planning.coverage import age_text, check, max_age_for, parse_max_age
 from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, JsonOpt, LogdirOpt, NowOpt, StrictOpt, TapelistOpt, TzOpt,
                                   app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_catalog, stdout_console
@@ -69,10 +70,11 @@ def check_command(
     # run: move it out of the collector's sight, or the first collections
     # after it walk every record (3x slower on 500 volumes x 365 nights).
     gc.freeze()
-    if tapecycle is None and config is not None:
-        tapecycle = tapecycle_of(config)
-    runtapes = runtapes_of(config) if config is not None else 1
-    limit = max_age_for(max_age, dumpcycle_of(config) if config is not None and max_age is None else None, config)
+    amanda = AmandaConfig(config) if config is not None else None
+    if tapecycle is None and amanda is not None:
+        tapecycle = amanda.tapecycle()
+    runtapes = amanda.runtapes() if amanda is not None else 1
+    limit = max_age_for(max_age, amanda.dumpcycle() if amanda is not None and max_age is None else None, config)
     known = catalog.volumes()
     chosen: list[tuple[str, str]] = []
     for name in volumes or []:

@@ -21,11 +21,11 @@ from coda_restore.cli.app import (ConfigOpt, HoldingOpt, ScanOpt, HostOpt, JsonO
                                   TapelistOpt, TzOpt, app, print_json)
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
 from coda_restore.cli.plan_cmd import render
-from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, UsageError
+from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, PreflightFailed, UsageError
 from coda_restore.executor.amrestore import Via
 from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
 from coda_restore.executor.restore import Transport
-from coda_restore.executor.runner import (PreflightFailed, RunOptions, RunResult, check_options, run,
+from coda_restore.executor.runner import (RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
 from coda_restore.planning.history import VolumeHistory
 from coda_restore.planning.planner import make_plan
@@ -206,8 +206,7 @@ def run_command(
         result = run(the_plan, options, Fanout(*reporters))
     finally:
         for r in reporters:
-            if hasattr(r, "close"):
-                r.close()
+            r.close()
     _render_result(result, dry_run, json, the_plan)
     check_strict(catalog, strict)
     if dry_run and not result.preflight.ok:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import enum
 import io
-import subprocess
 import time
 from collections.abc import Callable
 
 from coda_restore import proc
-from coda_restore.amanda.holding import HEADER_BYTES, parse_header
-from coda_restore.errors import CodaRestoreError, UsageError
-from coda_restore.executor.fetch import WrongImage, as_amanda_user, read_amanda_header
+from coda_restore.amanda.header import parse_header, read_block
+from coda_restore.errors import NoDevice, TapeNotLoaded, WrongImage, WrongPart
+from coda_restore.amanda.config import as_amanda_user
+from coda_restore.executor.fetch import read_amanda_header
 from coda_restore.planning.plan import Step
 
 AMRESTORE = ("amrestore", "-h", "-p", "--exact-match")
@@ -34,14 +34,6 @@ class Via(enum.Enum):
 
     AMFETCHDUMP = "amfetchdump"  # through the config and its catalog
     AMRESTORE = "amrestore"  # straight from the devices and holding files a scan saw
-
-
-class WrongPart(WrongImage):
-    """amrestore returned {} but the plan asked for {}"""
-
-
-class TapeNotLoaded(CodaRestoreError):
-    """tape {} was not loaded into {} within {:g} s (--tape-wait); load it and run again (verified images are kept)"""
 
 
 def device_and_label(argv: list[str]) -> tuple[str, str] | None:
@@ -67,10 +59,6 @@ def wait_for_tape(device: str, label: str, wait: float, label_at: Callable[[str]
             say(f"tape {label} is in {device}")
             return
     raise TapeNotLoaded(label, device, wait)
-
-
-class NoDevice(UsageError):
-    """the plan reads tape {}, which the scan did not see on any device: load it where the scan can read it, scan again"""
 
 
 def amrestore_argvs(step: Step, host: str, disk: str, devices: dict[str, str], user: str | None) -> list[list[str]]:
@@ -117,15 +105,13 @@ class PartsChild:
         self._head = b""  # part 1's header, checked and handed on
         self._before = before_part  # waits, when asked to, until the part's tape is loaded
         before_part(argvs[0])
-        self._child = proc.Child(argvs[0], stdout=subprocess.PIPE)
+        self._child = proc.Child(argvs[0], stdout=proc.PIPE)
         self._started = False
         self.stdout = _Parts(self)
 
     def _header(self, partnum: int) -> bytes:
         """Read and check the Amanda header of the part now running."""
-        block = bytearray()
-        while len(block) < HEADER_BYTES and (chunk := self._child.stdout.read(HEADER_BYTES - len(block))):
-            block += chunk
+        block = read_block(self._child.stdout)
         host, disk, datestamp, level = self._dump
         if not block:  # amrestore skips a file that does not match, writes nothing and exits 0 (ref §10)
             argv = self.argvs[self._i]
@@ -134,14 +120,14 @@ class PartsChild:
             raise WrongPart(f"nothing: {where} holds no part {partnum} of that dump (amrestore wrote nothing)",
                              f"{host} {disk} {datestamp} level {level} part {partnum}")
         try:
-            read_amanda_header(io.BytesIO(bytes(block)), host, disk, datestamp, level)
-            got = parse_header(bytes(block)).partnum or 1
+            read_amanda_header(io.BytesIO(block), host, disk, datestamp, level)
+            got = parse_header(block).partnum or 1
         except WrongImage as err:
             raise WrongPart(*err.args) from None
         if got != partnum:
             raise WrongPart(f"part {got} of {host} {disk} {datestamp} level {level}",
                              f"part {partnum} ({proc.display(self.argvs[self._i])})")
-        return bytes(block)
+        return block
 
     def read(self, n: int = -1) -> bytes:
         if not self._started:
@@ -159,7 +145,7 @@ class PartsChild:
                 return b""
             self._i += 1
             self._before(self.argvs[self._i])
-            self._child = proc.Child(self.argvs[self._i], stdout=subprocess.PIPE)
+            self._child = proc.Child(self.argvs[self._i], stdout=proc.PIPE)
             self._header(self._i + 1)
 
     def wait(self) -> int:

@@ -50,12 +50,18 @@ class Reporter(Protocol):
 
     def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None: ...
 
+    def close(self) -> None:
+        """The run is over: a file to close, bars to take down."""
+
 
 class NullReporter:
     def event(self, event: Event) -> None:
         pass
 
     def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
@@ -84,3 +90,7 @@ class Fanout(NullReporter):
     def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
         for r in self._reporters:
             r.progress(step, dump, done, total)
+
+    def close(self) -> None:
+        for r in self._reporters:
+            r.close()

@@ -12,7 +12,6 @@ when no byte moves for too long.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,29 +20,10 @@ from pathlib import Path
 from typing import Protocol
 
 from coda_restore import proc
-from coda_restore.amanda.holding import HEADER_BYTES, Header, parse_header
-from coda_restore.amanda.logfile import LogSyntaxError
-from coda_restore.errors import CodaRestoreError, VerificationFailed
-from coda_restore.planning.planner import AMFETCHDUMP
+from coda_restore.amanda.header import HEADER_BYTES, Header, HeaderError, parse_header, read_block
+from coda_restore.errors import Stalled, VerificationFailed, WrongImage
 
 CHUNK = 1 << 20
-
-
-class WrongImage(VerificationFailed):
-    """amfetchdump returned {} but the plan asked for {}"""
-
-
-class Stalled(CodaRestoreError):
-    """{} moved no data for {:g} s (--stall-timeout); stopped it"""
-
-
-def as_amanda_user(argv: list[str], user: str | None) -> list[str]:
-    """``runuser -u USER -- argv`` when a user is given (we are root)."""
-    return ["runuser", "-u", user, "--", *argv] if user else argv
-
-
-def fetch_argv(config: str, host: str, disk: str, datestamp: str, level: int, user: str | None) -> list[str]:
-    return as_amanda_user([*AMFETCHDUMP, "-h", config, host, disk, datestamp, str(level)], user)
 
 
 def _normal14(datestamp: str) -> str:
@@ -54,14 +34,12 @@ def read_amanda_header(stream, host: str, disk: str, datestamp: str, level: int)
     """Read the 32 KiB Amanda header off the stream; it must name the dump
     we asked for."""
     wanted = f"{host} {disk} {datestamp} level {level}"
-    block = bytearray()
-    while len(block) < HEADER_BYTES and (chunk := stream.read(HEADER_BYTES - len(block))):
-        block += chunk
+    block = read_block(stream)
     try:
         if len(block) < HEADER_BYTES:
-            raise LogSyntaxError(f"the stream ended after {len(block)} bytes")
-        header = parse_header(bytes(block))
-    except LogSyntaxError as err:
+            raise HeaderError(f"the stream ended after {len(block)} bytes")
+        header = parse_header(block)
+    except HeaderError as err:
         raise WrongImage(f"no Amanda header ({err})", wanted) from None
     got = f"{header.host} {header.disk} {_normal14(header.datestamp)} level {header.level}"
     if got.lower() != f"{host} {disk} {_normal14(datestamp)} level {level}".lower():
@@ -136,7 +114,7 @@ def spool(argv: list[str], dest: Path, check: Callable[[object], object], watchd
     tmp = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
     size = 0
-    child = start() if start is not None else proc.Child(argv, stdout=subprocess.PIPE)
+    child = start() if start is not None else proc.Child(argv, stdout=proc.PIPE)
     watchdog.watch(what, child)
     try:
         check(child.stdout)

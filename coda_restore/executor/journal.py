@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coda_restore.errors import UsageError
+from coda_restore.errors import BadJournal, ForeignJournal
 from coda_restore.voldump import files
 
 JOURNAL_NAME = "journal.json"
@@ -29,14 +29,6 @@ class SpooledImage:
     path: str
     bytes: int
     sha256: str
-
-
-class ForeignJournal(UsageError):
-    """{} belongs to another plan ({}); use another --workdir or remove it"""
-
-
-class BadJournal(UsageError):
-    """{} cannot be read ({}); remove it (its spool is then fetched again)"""
 
 
 def _load(path: Path) -> dict | None:

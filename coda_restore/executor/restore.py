@@ -21,11 +21,11 @@ from __future__ import annotations
 import enum
 import re
 import shutil
-import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.errors import RESTORE_WRONG, CodaRestoreError
+from coda_restore.errors import CodaRestoreError, NotVerified, RestoreFailed, RestoreWrong
 from coda_restore.volutil import Volutil, created_id, explain, hexid, parse_volume_list
 from coda_restore.voldump.contents import Contents, contents, differences
 from coda_restore.voldump.stream import Tee
@@ -36,36 +36,25 @@ class Transport(enum.Enum):
     STDIN = "stdin"  # the staged file on volutil's stdin (old servers only)
 
 
-class RestoreFailed(CodaRestoreError):
-    """the server did not restore {}: {}
-volutil restore had started: volume {} may be half-created on {}.
-Check with: {}
-Remove it with: {}
-The merged image is kept: {}"""
-
-    exit_status = RESTORE_WRONG
+class NameState(enum.Enum):
+    FREE = "free"
+    TAKEN = "taken"  # a volume on the server has that name, or that id
+    UNKNOWN = "unknown"  # volutil could not tell
 
 
-class RestoreWrong(CodaRestoreError):
-    """volume {} ({}) on {} is WRONG: it is not what was sent:
-  {}
-Do not use it; remove it with: {}
-The merged image is kept: {}"""
+@dataclass(frozen=True)
+class NameCheck:
+    state: NameState
+    detail: str  # the preflight line's words
 
-    exit_status = RESTORE_WRONG
-
-
-class NotVerified(CodaRestoreError):
-    """volume {} ({}) on {} was restored but could not be dumped back to verify it: {}
-Treat it as unverified; remove it with: {}
-The merged image is kept: {}"""
-
-    exit_status = RESTORE_WRONG
+    @property
+    def free(self) -> bool:
+        return self.state is NameState.FREE
 
 
-def name_free(vu: Volutil, name: str) -> tuple[bool, str]:
-    """(True, why) when no volume on the server has ``name`` as its name or
-    its id (volutil takes either).  ``volutil getvolumelist`` lists every
+def name_free(vu: Volutil, name: str) -> NameCheck:
+    """Whether any volume on the server has ``name`` as its name or its id
+    (volutil takes either).  ``volutil getvolumelist`` lists every
     volume, restored ones too, which ``info NAME`` misses since they are in
     no VLDB (§23 row 8), and the server allows a second volume of a name in
     use (row 15); ``info NAME`` when getvolumelist fails."""
@@ -75,18 +64,21 @@ def name_free(vu: Volutil, name: str) -> tuple[bool, str]:
         volumes = parse_volume_list(listed.stdout)
         taken = [hexid(volid) for volid, vname in volumes.items() if vname == name]
         if taken:
-            return False, f"volume {name} already exists on {where} (id {', '.join(taken)})"
+            return NameCheck(NameState.TAKEN, f"volume {name} already exists on {where} (id {', '.join(taken)})")
         as_id = _hex_or_none(name)
         if as_id is not None and as_id in volumes:
-            return False, f"volume {name} already exists on {where}: {name} is the id of {volumes[as_id]}"
-        return True, f"{name} is free on {where} (no volume of {len(volumes)} has that name or id)"
+            return NameCheck(NameState.TAKEN,
+                             f"volume {name} already exists on {where}: {name} is the id of {volumes[as_id]}")
+        return NameCheck(NameState.FREE, f"{name} is free on {where} (no volume of {len(volumes)} has that name or id)")
     done = proc.run(vu.argv("info", name), check=False)
     if done.status == 0:
-        return False, f"volume {name} already exists on {where}"
+        return NameCheck(NameState.TAKEN, f"volume {name} already exists on {where}")
     # current Coda: 22 for a name not in the VLDB, 603 for no such volume (§23 rows 8, 9)
     if re.search(r"not found|does not exist|VNOVOL|no such|return code (22|603)\b", done.stderr, re.I):
-        return True, f"{name} is free on {where} (volutil info; getvolumelist failed: {explain(listed.stderr)})"
-    return False, f"cannot tell whether {name} exists: volutil info exited {done.status}: {explain(done.stderr)}"
+        return NameCheck(NameState.FREE,
+                         f"{name} is free on {where} (volutil info; getvolumelist failed: {explain(listed.stderr)})")
+    return NameCheck(NameState.UNKNOWN, f"cannot tell whether {name} exists: volutil info exited {done.status}: "
+                                        f"{explain(done.stderr)}")
 
 
 def _hex_or_none(word: str) -> int | None:
@@ -105,7 +97,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
     """Run ``argv`` (volutil restore); return the id of the volume it made.
     ``watch(child)`` lets a stall watchdog stop it."""
     with open(staged, "rb") if transport is Transport.STDIN else open("/dev/null", "rb") as stdin:
-        child = proc.Child(argv, stdin=stdin, stdout=subprocess.PIPE)
+        child = proc.Child(argv, stdin=stdin, stdout=proc.PIPE)
         watch(child)
         try:
             out = child.stdout.read().decode("utf-8", "replace")
@@ -126,7 +118,7 @@ def restore_staged(vu: Volutil, argv: list[str], staged: Path, name: str, transp
 def dump_back(vu: Volutil, volid: int, on_bytes, watch=lambda child: None) -> Contents:
     """``volutil dump ID`` of the restored volume, read as it streams;
     ``watch(child)`` lets a stall watchdog stop it."""
-    child = proc.Child(vu.dump_back_argv(volid), stdout=subprocess.PIPE)
+    child = proc.Child(vu.dump_back_argv(volid), stdout=proc.PIPE)
     watch(child)
     counted = Tee(child.stdout, on_bytes=on_bytes)
     try:

@@ -11,22 +11,22 @@ import fcntl
 import os
 import re
 import shutil
-import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_restore import proc
-from coda_restore.amanda import config as amanda_config
+from coda_restore.amanda.config import AmandaConfig, amanda_user
 from coda_restore.chain import ChainMode
-from coda_restore.errors import PREFLIGHT_FAILED, RESTORE_WRONG, CodaRestoreError, NotRestorable, UsageError
+from coda_restore.errors import (CodaRestoreError, HalfCreated, NotRestorable, OutputExists, PreflightFailed, RestoreFailed,
+                                 RunLocked, SpoolFailed, Stalled, UsageError, VolumeExists)
 from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, device_and_label, wait_for_tape
 from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
-from coda_restore.executor.fetch import (Stalled, Watchdog, as_amanda_user, fetch_argv, raise_own_failure,
-                                         read_amanda_header, spool)
+from coda_restore.executor.fetch import Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
-from coda_restore.executor.restore import (RestoreFailed, Transport, acl_users_check, name_free,
+from coda_restore.executor.restore import (NameState, Transport, acl_users_check, name_free,
                                            purge_command, restore_staged, verify)
 from coda_restore.executor.sink import FileSink
 from coda_restore.planning.plan import Plan, Step, read_order
@@ -39,38 +39,6 @@ from coda_restore.volutil import Volutil
 
 SPOOL_MARGIN = 1.05  # free space wanted in the workdir: spool size plus 5 %
 MAX_VOLNAME = 31  # V_MAXVOLNAMELEN is 32 with the NUL
-
-
-class HalfCreated(CodaRestoreError):
-    """an earlier run of this plan stopped after volutil restore started (journal {}):
-volume {} may be half-created on {}.
-Check with: {}
-Remove it with: {}
-Then the same command resumes (the verified images are kept)."""
-
-    exit_status = RESTORE_WRONG
-
-
-class VolumeExists(UsageError):
-    """volume {} already exists on {}; choose another --name (nothing was restored)"""
-
-
-class RunLocked(CodaRestoreError):
-    """another coda-restore run holds {}"""
-
-
-class NoSpace(CodaRestoreError):
-    """{} has {} MiB free; the incrementals need {} MiB"""
-
-
-class SpoolFailed(CodaRestoreError):
-    """cannot write {}: {}"""
-
-
-class PreflightFailed(CodaRestoreError):
-    """preflight failed: {}"""
-
-    exit_status = PREFLIGHT_FAILED
 
 
 @dataclass(frozen=True)
@@ -116,7 +84,8 @@ class Preflight:
     staged: Path | None = None  # the regular file volutil restores from
     verify_command: tuple[str, ...] | None = None  # run with the id the restore prints
     restore_shown: str | None = None  # the restore as a person would type it (stdin redirection shown)
-    fetches: tuple[tuple[tuple[str, ...], ...], ...] = ()  # per image in fetch order: its commands (amrestore: one a part)
+    fetches: tuple[tuple[tuple[str, ...], ...], ...] = ()  # per image in read order: its commands (amrestore: one a part)
+    name_taken: bool = False  # a volume on the server has the target name (or id)
 
     @property
     def ok(self) -> bool:
@@ -153,12 +122,6 @@ def workdir_for(root: Path, plan: Plan) -> Path:
     return root / safe
 
 
-def fetch_order(plan: Plan) -> list[Step]:
-    """The plan's read order (the one its tape list shows): incrementals
-    first, holding copies before tapes, the level 0 last."""
-    return read_order(plan.steps)
-
-
 def _volutil(opts: RunOptions) -> Volutil:
     return Volutil(opts.volutil, opts.server)
 
@@ -170,7 +133,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
 def _amanda_config(config: str) -> tuple[Check, str | None]:
     """One ``amgetconf CONF dumpuser``: the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
-    ok, detail, user = amanda_config.probe(config)
+    ok, detail, user = AmandaConfig(config).probe()
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
 
 
@@ -186,38 +149,35 @@ def _staged_path(opts: RunOptions, workdir: Path, name: str) -> Path:
 
 
 def _fetches(plan: Plan, opts: RunOptions, user: str | None) -> tuple[tuple[tuple[str, ...], ...], ...]:
-    """Per image, in fetch order, the commands that read it."""
+    """Per image, in the plan's read order, the commands that read it."""
     if opts.via is Via.AMRESTORE:
         devices = dict(opts.devices)
         return tuple(tuple(tuple(a) for a in amrestore_argvs(s, plan.host, plan.disk, devices, user))
-                     for s in fetch_order(plan))
-    return tuple((tuple(fetch_argv(plan.config, plan.host, plan.disk, s.datestamp, s.level, user)),)
-                 for s in fetch_order(plan))
+                     for s in read_order(plan.steps))
+    amanda = AmandaConfig(plan.config)
+    return tuple((tuple(amanda.fetch_argv(plan.host, plan.disk, s.datestamp, s.level, user)),)
+                 for s in read_order(plan.steps))
 
 
-def _commands(plan: Plan, opts: RunOptions, name: str | None, user: str | None,
-              staged: Path | None) -> tuple[tuple[str, ...], ...]:
-    cmds = [argv for argvs in _fetches(plan, opts, user) for argv in argvs]
+def _commands(opts: RunOptions, fetches, name: str | None, staged: Path | None) -> tuple[tuple[str, ...], ...]:
+    """Every command a run executes, in order: the fetches, then volutil restore."""
+    cmds = [argv for argvs in fetches for argv in argvs]
     if opts.output is None:
         file = str(staged) if opts.transport is Transport.FILE else None
         cmds.append(tuple(_volutil(opts).restore_argv(opts.partition, name, file=file)))
     return tuple(cmds)
 
 
-def _name_is_free(opts: RunOptions, name: str, workdir: Path, plan: Plan) -> Check:
-    free, detail = name_free(_volutil(opts), name)
-    if not free and "already exists" in detail and restore_started(workdir, plan.plan_hash) == name:
+def _name_check(opts: RunOptions, name: str, workdir: Path, plan: Plan) -> tuple[Check, bool]:
+    """The target-name line, and whether a volume on the server has that name."""
+    if not shutil.which(opts.volutil):
+        return Check("target name", False, "cannot ask: volutil not found"), False
+    got = name_free(_volutil(opts), name)
+    taken, detail = got.state is NameState.TAKEN, got.detail
+    if taken and restore_started(workdir, plan.plan_hash) == name:
         detail += (": may be half-created by an earlier run of this plan that stopped after volutil restore "
                    "started; remove it, then run again")
-    return Check("target name", free, detail)
-
-
-def _changer_labels(config: str, user: str | None) -> set[str] | None:
-    """Labels the changer holds now (``amtape CONF inventory``), or None."""
-    done = proc.run(as_amanda_user(["amtape", config, "inventory"], user), check=False, timeout=120)
-    if done.status != 0:
-        return None
-    return set(re.findall(r"label (\S+)", done.stdout + done.stderr))
+    return Check("target name", got.free, detail), taken
 
 
 def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | None]:
@@ -229,7 +189,7 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
         found = shutil.which(tool)
         checks.append(Check(f"tool {tool}", bool(found), found or "not found on PATH"))
     if opts.via is Via.AMRESTORE:
-        ok, detail, user = amanda_config.amanda_user()
+        ok, detail, user = amanda_user()
         checks.append(Check("Amanda user", ok, detail))
         return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
     config_check, user = _amanda_config(config)
@@ -244,43 +204,48 @@ def unplanned_preflight(config: str, opts: RunOptions, why: str) -> Preflight:
 
 
 def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
+    """Every check a run makes before it starts, and the exact commands it runs."""
     checks, user = _plain_checks(plan.config, opts)
     name = None if opts.output is not None else (opts.name or default_name(plan))
     needed = sorted({t.label for t in plan.tapes})
-    if needed and opts.via is Via.AMRESTORE:
-        checks.append(_tapes_on_devices(needed, dict(opts.devices), opts.tape_wait))
-    elif needed:
-        # a tape not in the changer can be loaded on demand: a WARN, not a FAIL
+    if needed:
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
-        held = _changer_labels(plan.config, user) if config_ok else None
-        if held is None:
-            checks.append(Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown",
-                                warn=True))
-        else:
-            missing = [label for label in needed if label not in held]
-            checks.append(Check("tapes", True, f"needs {', '.join(needed)}"
-                                + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer"),
-                                warn=bool(missing)))
+        checks.append(_tapes_check(plan, opts, needed, user, config_ok))
     spool_kb = sum(s.kb or 0 for s in plan.steps if s.level != 0)
     existing = _existing(workdir)
     free_kb = shutil.disk_usage(existing).free // 1024
     checks.append(Check("workdir space", free_kb >= spool_kb * SPOOL_MARGIN,
                         f"{workdir}: {free_kb // 1024} MiB free, spool needs {spool_kb // 1024 + 1} MiB"))
-    staged = None
+    staged, taken = None, False
     if name is not None:
         staged = _staged_path(opts, workdir, name)
         checks.append(_staging_space(plan, staged.parent, existing, spool_kb))
-        checks.append(_name_is_free(opts, name, workdir, plan) if shutil.which(opts.volutil)
-                      else Check("target name", False, "cannot ask: volutil not found"))
+        name_check, taken = _name_check(opts, name, workdir, plan)
+        checks.append(name_check)
     verify_command = (tuple(_volutil(opts).argv("dump", VOLID)) if name is not None and opts.verify else None)
-    commands = _commands(plan, opts, name, user, staged)
     fetches = _fetches(plan, opts, user)
+    commands = _commands(opts, fetches, name, staged)
     shown = None
     if staged is not None:
         shown = proc.display(commands[-1])
         if opts.transport is Transport.STDIN:
             shown += f" < {proc.display([str(staged)])}"
-    return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches)
+    return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches, taken)
+
+
+def _tapes_check(plan: Plan, opts: RunOptions, needed: list[str], user: str | None, config_ok: bool) -> Check:
+    """Are the plan's tapes where they can be read?  Via amrestore: on the
+    scan's devices.  Via amfetchdump: a tape not in the changer can be
+    loaded on demand, a WARN, not a FAIL."""
+    if opts.via is Via.AMRESTORE:
+        return _tapes_on_devices(needed, dict(opts.devices), opts.tape_wait)
+    held = AmandaConfig(plan.config).changer_labels(user) if config_ok else None
+    if held is None:
+        return Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown", warn=True)
+    missing = [label for label in needed if label not in held]
+    return Check("tapes", True, f"needs {', '.join(needed)}"
+                 + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer"),
+                 warn=bool(missing))
 
 
 def _tapes_on_devices(needed: list[str], devices: dict[str, str], wait: float) -> Check:
@@ -363,24 +328,11 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
         reporter.event(Event(Stage.PREFLIGHT, volume, message=f"{c.name}: {c.state}: {c.detail}", ok=c.ok))
     if opts.dry_run:
         return RunResult(pre, volume_name=pre.volume_name)
-    failed = [c for c in pre.checks if not c.ok]
-    if failed:
-        if any(c.name == "target name" and "already exists" in c.detail for c in failed):
-            if restore_started(workdir, plan.plan_hash) == pre.volume_name:
-                # an earlier run of this plan stopped (a failure, a signal, kill -9) once volutil
-                # restore had started: the volume is that run's, not the operator's
-                vu = _volutil(opts)
-                raise HalfCreated(workdir / JOURNAL_NAME, pre.volume_name, opts.server or "the local server",
-                                  f"{proc.display(vu.argv('getvolumelist'))} (a line B{pre.volume_name} I<VOLID> ...)",
-                                  purge_command(vu, "VOLID", pre.volume_name))
-            raise VolumeExists(pre.volume_name, opts.server)
-        raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
-    if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
-        raise files.OutputExists(opts.output)
+    _refuse_unless_ready(plan, opts, pre, workdir)
     try:
         try:
             with _locked(workdir):
-                return _execute(plan, opts, pre, workdir, volume, reporter)
+                return _execute(plan, opts, pre, workdir, reporter)
         except OSError as err:  # a full or read-only workdir, mostly
             raise SpoolFailed(err.filename or workdir, err.strerror or err) from None
     except CodaRestoreError as err:
@@ -389,146 +341,187 @@ def run(plan: Plan, opts: RunOptions, reporter: Reporter | None = None) -> RunRe
         raise
 
 
-def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, volume: str,
-             reporter: Reporter) -> RunResult:
-    reporter.event(Event(Stage.START, volume, message=f"plan {plan.plan_hash[:12]}: {len(plan.steps)} dump(s)"))
+def _refuse_unless_ready(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path) -> None:
+    """A failed preflight, or an --output in the way, stops a run before
+    anything is locked or written."""
+    failed = [c for c in pre.checks if not c.ok]
+    if failed and pre.name_taken:
+        if restore_started(workdir, plan.plan_hash) == pre.volume_name:
+            # an earlier run of this plan stopped (a failure, a signal, kill -9) once volutil
+            # restore had started: the volume is that run's, not the operator's
+            vu = _volutil(opts)
+            raise HalfCreated(workdir / JOURNAL_NAME, pre.volume_name, opts.server or "the local server",
+                              f"{proc.display(vu.argv('getvolumelist'))} (a line B{pre.volume_name} I<VOLID> ...)",
+                              purge_command(vu, "VOLID", pre.volume_name))
+        raise VolumeExists(pre.volume_name, opts.server)
+    if failed:
+        raise PreflightFailed("; ".join(f"{c.name}: {c.detail}" for c in failed))
+    if opts.output not in (None, "-") and Path(opts.output).is_file() and not opts.force:
+        raise OutputExists(opts.output)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every stage of one run shares, made once by ``_execute``."""
+
+    plan: Plan
+    opts: RunOptions
+    pre: Preflight
+    workdir: Path
+    reporter: Reporter
+    journal: Journal
+    watchdog: Watchdog
+    volutil: Volutil
+    fetches: dict[str, tuple[tuple[str, ...], ...]]  # per "datestamp/level": the commands that read it
+
+    @property
+    def volume(self) -> str:
+        return f"{self.plan.host}:{self.plan.disk}"
+
+    def event(self, stage: Stage, dump: str | None = None, **fields) -> None:
+        self.reporter.event(Event(stage, self.volume, dump, **fields))
+
+    def progress(self, stage: Stage, dump: str | None, total: int | None) -> Callable[[int], None]:
+        """A byte counter's callback: the watchdog sees the bytes move, the reporter how many."""
+        def on_bytes(n: int) -> None:
+            self.watchdog.tick()
+            self.reporter.progress(stage, dump, n, total)
+        return on_bytes
+
+
+def _execute(plan: Plan, opts: RunOptions, pre: Preflight, workdir: Path, reporter: Reporter) -> RunResult:
+    """The stages in the plan's read order (``plan.read_order``): the
+    incrementals spooled, the level 0 streamed through the merge, then the
+    restore and its proof."""
+    reporter.event(Event(Stage.START, f"{plan.host}:{plan.disk}",
+                         message=f"plan {plan.plan_hash[:12]}: {len(plan.steps)} dump(s)"))
     journal = Journal(workdir, plan.plan_hash)
     (workdir / "spool").mkdir(exist_ok=True)
-    watchdog = Watchdog(opts.stall_timeout)
-    order = fetch_order(plan)
-    commands = dict(zip((key(s) for s in order), pre.fetches))
-    fetched, resumed = [], []
+    order = read_order(plan.steps)
+    run = _Run(plan, opts, pre, workdir, reporter, journal, Watchdog(opts.stall_timeout), _volutil(opts),
+               dict(zip((key(s) for s in order), pre.fetches)))
+    full = order[-1]
     try:
-        spooled: dict[str, Path] = {}
-        for step in order[:-1]:
-            k = key(step)
-            image = journal.verified(k)
-            if image is not None:
-                reporter.event(Event(Stage.FETCH, volume, k, image.bytes, True, sha256=image.sha256,
-                                     resumed=True, message="verified spool file from an earlier run"))
-                resumed.append(k)
-            else:
-                image = _fetch_incremental(plan, step, commands[k], workdir, watchdog, volume, reporter, opts)
-                journal.record_spooled(image)  # before the event: a kill after it loses nothing
-                reporter.event(Event(Stage.FETCH, volume, k, image.bytes, True, sha256=image.sha256))
-                fetched.append(k)
-            spooled[k] = Path(image.path)
-        full = order[-1]
-        nbytes, notes = _stream_full(plan, opts, pre, full, commands[key(full)],
-                                     [(k, spooled[k]) for k in (key(s) for s in plan.steps[1:])],
-                                     workdir, watchdog, journal, volume, reporter)
+        spooled, fetched, resumed = _spool_incrementals(run, order[:-1])
+        nbytes, notes = _stream_full(run, full, [(k, spooled[k]) for k in (key(s) for s in plan.steps[1:])])
         fetched.append(key(full))
         restored_id, how = None, None
         if opts.output is None:
-            reporter.event(Event(Stage.VERIFY, volume, key(full), message="every link of the chain checked"))
-            restored_id, how = _restore_and_verify(opts, pre, journal, watchdog, volume, reporter)
+            run.event(Stage.VERIFY, key(full), message="every link of the chain checked")
+            restored_id, how = _restore_and_verify(run)
     finally:
-        watchdog.close()
+        run.watchdog.close()
     journal.finish()  # done: the spool and the journal have served
     if restored_id is not None and not opts.keep:
         pre.staged.unlink(missing_ok=True)
     name = pre.volume_name
-    reporter.event(Event(Stage.END, volume, bytes=nbytes, finished=True,
-                         message=f"restored {name} ({restored_id:08x}); {how}" if restored_id is not None
-                         else f"merged dump written to {opts.output}"))
+    run.event(Stage.END, bytes=nbytes, finished=True,
+              message=f"restored {name} ({restored_id:08x}); {how}" if restored_id is not None
+              else f"merged dump written to {opts.output}")
     return RunResult(pre, restored_id, name, nbytes, tuple(fetched), tuple(resumed), notes, how)
 
 
-def _fetch_incremental(plan: Plan, step: Step, argv, workdir: Path, watchdog: Watchdog, volume: str,
-                       reporter: Reporter, opts: RunOptions) -> SpooledImage:
-    k = key(step)
-    total = (step.kb or 0) * 1024 or None
-    reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
-    dest = _spool_path(workdir, step)
+def _spool_incrementals(run: _Run, steps: list[Step]) -> tuple[dict[str, Path], list[str], list[str]]:
+    """Each incremental, in read order, from the journal (its spool file
+    intact) or fetched; (spool file per key, keys fetched, keys resumed)."""
+    spooled: dict[str, Path] = {}
+    fetched, resumed = [], []
+    for step in steps:
+        k = key(step)
+        image = run.journal.verified(k)
+        if image is not None:
+            run.event(Stage.FETCH, k, bytes=image.bytes, finished=True, sha256=image.sha256,
+                      resumed=True, message="verified spool file from an earlier run")
+            resumed.append(k)
+        else:
+            image = _fetch_incremental(run, step)
+            run.journal.record_spooled(image)  # before the event: a kill after it loses nothing
+            run.event(Stage.FETCH, k, bytes=image.bytes, finished=True, sha256=image.sha256)
+            fetched.append(k)
+        spooled[k] = Path(image.path)
+    return spooled, fetched, resumed
+
+
+def _fetch_incremental(run: _Run, step: Step) -> SpooledImage:
+    k, argv, plan = key(step), run.fetches[key(step)], run.plan
+    run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
+    dest = _spool_path(run.workdir, step)
     got = spool(list(argv[0]), dest,
                 lambda stream: read_amanda_header(stream, plan.host, plan.disk, step.datestamp, step.level),
-                watchdog, lambda n: reporter.progress(Stage.FETCH, k, n, total),
-                start=lambda: _start(plan, step, argv, opts, volume, reporter, watchdog), what=_tool(argv))
+                run.watchdog, run.progress(Stage.FETCH, k, (step.kb or 0) * 1024 or None),
+                start=lambda: _start(run, step), what=run.opts.via.value)
     with open(dest, "rb") as f:
         checked = validate(f, k)
     if not checked.valid:
         raise checked.error
-    reporter.event(Event(Stage.VERIFY, volume, k, got.bytes, True, sha256=got.sha256,
-                         message=f"Coda level {checked.header.level}, oldest {checked.header.oldest} "
-                                 f"latest {checked.header.latest}"))
+    run.event(Stage.VERIFY, k, bytes=got.bytes, finished=True, sha256=got.sha256,
+              message=f"Coda level {checked.header.level}, oldest {checked.header.oldest} "
+                      f"latest {checked.header.latest}")
     return SpooledImage(k, str(dest), got.bytes, got.sha256)
 
 
-def _stream_full(plan, opts, pre, full: Step, argv, incrementals, workdir, watchdog, journal, volume, reporter):
+def _merged_output(run: _Run, stack: contextlib.ExitStack):
+    """Where the merged dump goes: --output, or the staged file volutil restores from."""
+    if run.opts.output is not None:
+        return stack.enter_context(files.output(run.opts.output, force=run.opts.force))
+    run.pre.staged.parent.mkdir(parents=True, exist_ok=True)
+    # a staged image left by a failed run is ours to replace
+    return stack.enter_context(files.output(run.pre.staged, force=True))
+
+
+def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) -> tuple[int, tuple[str, ...]]:
     """amfetchdump the level 0 into a pipe and merge it with the spooled
-    incrementals into --output, or into the staged file volutil restores from."""
-    k = key(full)
+    incrementals into --output, or into the staged file volutil restores
+    from; (bytes written, the merge's discrepancies)."""
+    k, argv, plan = key(full), run.fetches[key(full)], run.plan
     total = (full.kb or 0) * 1024 or None
-    reporter.event(Event(Stage.FETCH, volume, k, message="; ".join(proc.display(a) for a in argv)))
-    child = _start(plan, full, argv, opts, volume, reporter, watchdog)
-    watchdog.watch(_tool(argv), child)
-
-    def fetched(n: int) -> None:
-        watchdog.tick()
-        reporter.progress(Stage.FETCH, k, n, total)
-
-    def merged(n: int) -> None:
-        watchdog.tick()
-        reporter.progress(Stage.MERGE, None, n, total)
-
-    source = Tee(child.stdout, on_bytes=fetched)
-    inputs = [(f"{k} (full, from {_tool(argv)})", source)]
-    opened = [open(path, "rb") for _, path in incrementals]
-    inputs += [(f"{ik} ({path.name})", f) for (ik, path), f in zip(incrementals, opened)]
+    run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
+    child = _start(run, full)
+    run.watchdog.watch(run.opts.via.value, child)
+    source = Tee(child.stdout, on_bytes=run.progress(Stage.FETCH, k, total))
     notes: tuple[str, ...] = ()
     try:
         with contextlib.ExitStack() as stack:
-            for f in opened:
-                stack.enter_context(f)
-            if opts.output is None:
-                pre.staged.parent.mkdir(parents=True, exist_ok=True)
-                # a staged image left by a failed run is ours to replace
-                out = stack.enter_context(files.output(pre.staged, force=True))
-            else:
-                out = stack.enter_context(files.output(opts.output, force=opts.force))
-            sink = FileSink(out, merged)
+            inputs = [(f"{k} (full, from {run.opts.via.value})", source)]
+            inputs += [(f"{ik} ({path.name})", stack.enter_context(open(path, "rb"))) for ik, path in incrementals]
+            sink = FileSink(_merged_output(run, stack), run.progress(Stage.MERGE, None, total))
             read_amanda_header(child.stdout, plan.host, plan.disk, full.datestamp, full.level)
-            mode = ChainMode(plan.chain)
             if len(inputs) == 1:
                 copy_validated(source, sink.write, k)
             else:
-                result = merge(sink, inputs, mode, spill_dir=str(workdir))
-                notes = result.discrepancies
-            reporter.event(Event(Stage.MERGE, volume, k, sink.bytes, True, message="; ".join(notes)))
-            watchdog.check()
+                notes = merge(sink, inputs, ChainMode(plan.chain), spill_dir=str(run.workdir)).discrepancies
+            run.event(Stage.MERGE, k, bytes=sink.bytes, finished=True, message="; ".join(notes))
+            run.watchdog.check()
             child.wait()
     except BaseException as err:
         try:
-            watchdog.check()  # a stall explains the rest
+            run.watchdog.check()  # a stall explains the rest
             raise_own_failure(child, err)  # then amfetchdump's own failure, before what its stream looks like
         finally:
             child.kill()
         raise
     finally:
-        watchdog.forget(child)
-    reporter.event(Event(Stage.FETCH, volume, k, source.size, True))
+        run.watchdog.forget(child)
+    run.event(Stage.FETCH, k, bytes=source.size, finished=True)
     return sink.bytes, notes
 
 
-def _tool(argvs) -> str:
-    return "amrestore" if "amrestore" in argvs[0] else "amfetchdump"
-
-
-def _start(plan: Plan, step: Step, argvs, opts: RunOptions, volume: str, reporter: Reporter, watchdog: Watchdog):
+def _start(run: _Run, step: Step):
     """The child whose stdout is the image: amfetchdump, or one amrestore a
     part (each part's tape asked for, and waited for, first)."""
-    if _tool(argvs) == "amrestore":
+    argvs = run.fetches[key(step)]
+    if run.opts.via is Via.AMRESTORE:
         from coda_restore.scan import label_at  # reads volume labels: only this path needs it
 
         def loaded(argv: list[str]) -> None:
             where = device_and_label(argv)
             if where is not None:
                 # waiting for an operator is no stall: each look at the device is a tick
-                wait_for_tape(*where, opts.tape_wait, lambda dev: (watchdog.tick(), label_at(dev))[1],
-                              lambda m: reporter.event(Event(Stage.FETCH, volume, key(step), message=m)))
+                wait_for_tape(*where, run.opts.tape_wait, lambda dev: (run.watchdog.tick(), label_at(dev))[1],
+                              lambda m: run.event(Stage.FETCH, key(step), message=m))
 
-        return PartsChild([list(a) for a in argvs], plan.host, plan.disk, step.datestamp, step.level, loaded)
-    return proc.Child(list(argvs[0]), stdout=subprocess.PIPE)
+        return PartsChild([list(a) for a in argvs], run.plan.host, run.plan.disk, step.datestamp, step.level, loaded)
+    return proc.Child(list(argvs[0]), stdout=proc.PIPE)
 
 
 def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:
@@ -547,17 +540,37 @@ def _tick_while_reading(child: proc.Child, watchdog: Watchdog) -> None:
         time.sleep(0.2)
 
 
-def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Watchdog, volume: str,
-                        reporter: Reporter) -> tuple[int, str]:
+def _restore_and_verify(run: _Run) -> tuple[int, str]:
     """volutil restore from the staged file, then the dump back; (id, how it was verified)."""
-    vu, name, staged = _volutil(opts), pre.volume_name, pre.staged
+    staged = run.pre.staged
     with open(staged, "rb") as f:  # what is compared, and the ACL names to look up
         sent = contents(f, str(staged))
-    known, detail = acl_users_check(opts.pdbtool, sent.acl_names())
+    known, detail = acl_users_check(run.opts.pdbtool, sent.acl_names())
     # a warning, not a failure: the restore goes on and the dump back tells
-    reporter.event(Event(Stage.PREFLIGHT, volume, message=f"ACL users: {'ok' if known else 'WARN'}: {detail}"))
-    reporter.event(Event(Stage.RESTORE, volume, message=pre.restore_shown))
-    journal.record_restore_started(name)
+    run.event(Stage.PREFLIGHT, message=f"ACL users: {'ok' if known else 'WARN'}: {detail}")
+    restored_id = _restore(run)
+    if not run.opts.verify:
+        how = "NOT verified (--no-verify): the volume was not dumped back and compared"
+        run.event(Stage.VERIFY, finished=True, message=how)
+        return restored_id, how
+    argv = run.volutil.dump_back_argv(restored_id)
+    run.event(Stage.VERIFY, message=proc.display(argv))
+    # a stalled dump back is killed, and the volume named as not verified
+    verify(run.volutil, restored_id, run.pre.volume_name, run.opts.server, sent, staged,
+           run.progress(Stage.VERIFY, None, staged.stat().st_size),
+           lambda child: run.watchdog.watch("volutil dump", child))
+    how = (f"verified: dumped back and compared, {sent.count(True)} directories and "
+           f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
+    run.event(Stage.VERIFY, finished=True, message=how)
+    return restored_id, how
+
+
+def _restore(run: _Run) -> int:
+    """volutil restore, journalled first (a stop after it leaves a volume
+    that may be half-created); the id of the volume it made."""
+    name, staged, watchdog = run.pre.volume_name, run.pre.staged, run.watchdog
+    run.event(Stage.RESTORE, message=run.pre.restore_shown)
+    run.journal.record_restore_started(name)
     watched: list[proc.Child] = []
 
     def watch(child: proc.Child) -> None:
@@ -566,7 +579,7 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
         threading.Thread(target=_tick_while_reading, args=(child, watchdog), daemon=True).start()
 
     try:
-        restored_id = restore_staged(vu, list(pre.commands[-1]), staged, name, opts.transport, watch)
+        restored_id = restore_staged(run.volutil, list(run.pre.commands[-1]), staged, name, run.opts.transport, watch)
     except RestoreFailed as err:
         if watchdog.stalled:  # killed by the watchdog: say so, keep the rest of the message
             raise RestoreFailed(err.args[0], str(Stalled(watchdog.stalled, watchdog.timeout)), *err.args[2:]) from err
@@ -574,24 +587,6 @@ def _restore_and_verify(opts: RunOptions, pre: Preflight, journal, watchdog: Wat
     finally:
         for child in watched:
             watchdog.forget(child)
-    reporter.event(Event(Stage.RESTORE, volume, bytes=staged.stat().st_size, finished=True,
-                         message=f"VolRestore successful, created {restored_id:08x}"))
-    if not opts.verify:
-        how = "NOT verified (--no-verify): the volume was not dumped back and compared"
-        reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
-        return restored_id, how
-    argv = _volutil(opts).dump_back_argv(restored_id)
-    reporter.event(Event(Stage.VERIFY, volume, message=proc.display(argv)))
-    size = staged.stat().st_size
-
-    def dumped(n: int) -> None:
-        watchdog.tick()
-        reporter.progress(Stage.VERIFY, None, n, size)
-
-    # a stalled dump back is killed, and the volume named as not verified
-    verify(vu, restored_id, name, opts.server, sent, staged, dumped,
-           lambda child: watchdog.watch("volutil dump", child))
-    how = (f"verified: dumped back and compared, {sent.count(True)} directories and "
-           f"{sent.count(False)} files and symlinks (names, bytes by sha256, ACLs as sets) as sent")
-    reporter.event(Event(Stage.VERIFY, volume, finished=True, message=how))
-    return restored_id, how
+    run.event(Stage.RESTORE, bytes=staged.stat().st_size, finished=True,
+              message=f"VolRestore successful, created {restored_id:08x}")
+    return restored_id

@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
-from coda_restore.amanda.config import amgetconf
 from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError
 from coda_restore.planning.history import Gap, VolumeHistory
@@ -181,27 +180,6 @@ class CheckReport:
             ],
             "at_risk_note": self.at_risk_note,
         }
-
-
-def tapecycle_of(config: str) -> int:
-    """Amanda's own answer (``amgetconf CONF tapecycle``).  Raises ConfigUnreadable."""
-    out = amgetconf(config, "tapecycle").strip()
-    try:
-        return int(out)
-    except ValueError:
-        raise UsageError(f"amgetconf {config} tapecycle printed {out!r}, not a number") from None
-
-
-def dumpcycle_of(config: str) -> int | None:
-    """``amgetconf CONF dumpcycle`` in days.  Raises ConfigUnreadable."""
-    out = amgetconf(config, "dumpcycle").strip()
-    return int(out) if out.isdigit() else None
-
-
-def runtapes_of(config: str) -> int:
-    """``amgetconf CONF runtapes``.  Raises ConfigUnreadable."""
-    out = amgetconf(config, "runtapes").strip()
-    return int(out) if out.isdigit() else 1
 
 
 def overwrite_order(tapelist: Iterable[TapelistEntry], tapecycle: int) -> tuple[list[TapelistEntry], int]:

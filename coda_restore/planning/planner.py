@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from coda_restore.amanda.config import AMFETCHDUMP
 from coda_restore.amanda.catalog import HOLDING_HINT
 from coda_restore.amanda.model import Dump, HoldingCopy, TapeCopy, Unavailable
 from coda_restore.chain import ChainMode
@@ -35,7 +36,6 @@ from coda_restore.planning.plan import (
 from coda_restore.planning.plan import Target as TargetRef
 from coda_restore.planning.when import Target, from_datestamp
 
-AMFETCHDUMP = ("amfetchdump", "-a", "-p", "--exact-match")
 PROVEN = "chain-proven"  # a notice, not a warning: the headers prove every link
 CONFIG_PLACEHOLDER = "CONFIG"  # when the records came from --logdir, not --config
 _EXHAUSTIVE_LIMIT = 4096  # copy combinations tried one by one; greedy beyond

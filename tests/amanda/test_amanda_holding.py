@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from coda_restore.amanda.catalog import build_catalog
-from coda_restore.amanda.holding import HEADER_BYTES, parse_header, scan_holding
+from coda_restore.amanda.header import HEADER_BYTES, parse_header
+from coda_restore.amanda.holding import scan_holding
 from coda_restore.amanda.model import DumpStatus
 
 FIRST = ("AMANDA: FILE 20171108153316 localhost.localdomain /bootAMGTAR lev 1 comp .gz program APPLICATION\n"

@@ -12,7 +12,9 @@ import sys
 import pytest
 
 from coda_restore.errors import CommandFailed
-from coda_restore.executor.fetch import Stalled, Watchdog, as_amanda_user, read_amanda_header, spool
+from coda_restore.amanda.config import AmandaConfig, as_amanda_user
+from coda_restore.errors import Stalled
+from coda_restore.executor.fetch import Watchdog, read_amanda_header, spool
 from children import HANGING_WRAPPER, within
 
 
@@ -56,9 +58,8 @@ def test_a_fetch_that_fails_by_itself_reports_its_status_and_stderr_first(tmp_pa
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("amfetchdump") is None, reason="needs root and Amanda")
 def test_the_real_amfetchdump_failing_under_runuser_is_reported_as_itself(tmp_path):
-    from coda_restore.executor.fetch import fetch_argv
 
-    argv = fetch_argv("codarestore-no-such-config", "localhost", "u.jan", "20260510010000", 0, "backup")
+    argv = AmandaConfig("codarestore-no-such-config").fetch_argv("localhost", "u.jan", "20260510010000", 0, "backup")
     with pytest.raises(CommandFailed) as err:
         within(60, lambda: _spool(argv, tmp_path / "x.dump", timeout=30))
     assert err.value.status == 1 and "could not open conf file" in str(err.value)

@@ -1,6 +1,7 @@
 import pytest
 
-from coda_restore.executor.journal import ForeignJournal, Journal, SpooledImage, sha256_of
+from coda_restore.errors import BadJournal, ForeignJournal
+from coda_restore.executor.journal import Journal, SpooledImage, sha256_of
 
 
 def _spool(tmp_path, name, data):
@@ -32,7 +33,7 @@ def test_a_journal_of_another_plan_is_refused(tmp_path):
 
 
 def test_a_corrupt_journal_is_one_clear_error_not_a_traceback(tmp_path):
-    from coda_restore.executor.journal import BadJournal, restore_started
+    from coda_restore.executor.journal import restore_started
 
     (tmp_path / "journal.json").write_bytes(b'{"plan_hash": "ab", "spool')  # cut by a full disk, say
     with pytest.raises(BadJournal, match="journal.json cannot be read"):

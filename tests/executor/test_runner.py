@@ -1,8 +1,11 @@
-"""Pure parts of the executor: fetch order, default names, the volume lock."""
+"""Parts of the executor that need no tape: fetch order, default names, the volume lock, the target-name check."""
+
+import dataclasses
 
 import pytest
 
-from coda_restore.executor.runner import RunLocked, _locked, default_name, fetch_order
+from coda_restore.errors import RunLocked
+from coda_restore.executor.runner import RunOptions, _fetches, _locked, default_name
 from coda_restore.planning.plan import CopyRef, PartRead, Plan, Step, Target, tape_reads
 
 
@@ -21,7 +24,8 @@ def test_incrementals_come_in_tape_read_order_with_holding_first_and_the_full_la
     steps = [_step("20260510010000", 0, at=("A-01", 2)), _step("20260511010000", 1, at=("A-02", 1)),
              _step("20260512010000", 2, at=("A-01", 1)), _step("20260513010000", 3, kind="holding")]
     plan = _plan(steps, tape_reads(steps))
-    order = [(s.datestamp[6:8], s.level) for s in fetch_order(plan)]
+    # the executor fetches in the plan's read order: one amfetchdump an image, "... DATESTAMP LEVEL"
+    order = [(argv[-2][6:8], int(argv[-1])) for (argv,) in _fetches(plan, RunOptions(), None)]
     assert order == [("13", 3), ("12", 2), ("11", 1), ("10", 0)]
     # the plan's tape list is that order: A-01 is loaded again for the level 0
     assert [(t.label, [f.datestamp[6:8] for f in t.files]) for t in plan.tapes] == [
@@ -42,3 +46,23 @@ def test_a_second_run_on_the_same_volume_is_refused_while_the_first_holds_the_lo
                 pass
     with _locked(tmp_path / "w"):  # released: free again
         pass
+
+
+def test_the_target_name_check_says_taken_as_a_state_not_in_its_words(tmp_path, monkeypatch):
+    from codasim import VOLUTIL, FakeClock, Server
+
+    from coda_restore.executor.runner import _name_check
+
+    srv = Server(tmp_path / "server", clock=FakeClock(1_700_000_000))
+    srv.create_volume("u.jan")
+    monkeypatch.setenv("CODASIM_STATE", str(tmp_path / "server"))
+    plan = _plan([_step("20260510010000", 0)], [])
+    opts = RunOptions(server="localhost", partition="/vicepa", volutil=str(VOLUTIL))
+    check, taken = _name_check(opts, "u.jan", tmp_path / "w", plan)
+    assert (check.ok, taken) == (False, True) and "volume u.jan already exists on localhost" in check.detail
+    check, taken = _name_check(opts, "u.new", tmp_path / "w", plan)
+    assert (check.ok, taken) == (True, False) and check.detail.startswith("u.new is free on localhost")
+    # volutil that cannot answer: a FAIL line, but no volume is said to be there
+    opts = dataclasses.replace(opts, volutil=str(tmp_path / "no-volutil"))
+    check, taken = _name_check(opts, "u.jan", tmp_path / "w", plan)
+    assert (check.ok, taken, check.detail) == (False, False, "cannot ask: volutil not found")

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from coda_restore.amanda.sources import config_sources
+from coda_restore.amanda.config import AmandaConfig
 
 
 @pytest.mark.lab
 def test_config_sources_are_amgetconfs_answers(amanda_lab):
-    logdir, tapelist, holding = config_sources(amanda_lab.config)
+    logdir, tapelist, holding = AmandaConfig(amanda_lab.config).sources()
     assert (logdir, tapelist, holding) == (str(amanda_lab.logdir), str(amanda_lab.tapelist),
                                            tuple(str(h) for h in amanda_lab.holding))
 

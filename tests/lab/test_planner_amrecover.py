@@ -130,12 +130,13 @@ def test_tapes_at_risk_are_the_tapes_amadmin_tape_names(amanda_lab):
     said = amanda_lab.amanda("amadmin", amanda_lab.config, "tape").stdout
     expected = re.findall(r"\btape ([^\s.]+)", said)
     assert expected, said
-    from coda_restore.planning.coverage import check, runtapes_of, tapecycle_of
+    from coda_restore.amanda.config import AmandaConfig
+    from coda_restore.planning.coverage import check
     from coda_restore.planning.when import parse_now, zone
 
     catalog = load_catalog(config=amanda_lab.config)
-    report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), tapecycle_of(amanda_lab.config),
-                   runtapes=runtapes_of(amanda_lab.config))
+    report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), AmandaConfig(amanda_lab.config).tapecycle(),
+                   runtapes=AmandaConfig(amanda_lab.config).runtapes())
     r = run_cli("check", "--config", amanda_lab.config, "--json", exit_status=None)
     doc = json.loads(r.stdout)
     assert r.exit_code == doc["exit_status"] and (doc["exit_status"] == 3) == (not report.ok)
