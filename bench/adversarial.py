@@ -17,8 +17,8 @@ tallies of a longer campaign:
                 some, invalid for others), or RESTORABLE over a damaged log
     written     files written outside a command's target (or into the records)
 
-    python3 bench/adversarial.py                  # 300 dump + 300 record cases
-    python3 bench/adversarial.py --cases 40 --seed 7 --in-process
+    PYTHONPATH=testbed python3 -m bench.adversarial                  # 300 dump + 300 record cases
+    PYTHONPATH=testbed python3 -m bench.adversarial --cases 40 --seed 7 --in-process
 
 Exits 0 whatever it finds (it is a campaign, not a test); failing cases are
 printed with what to rerun.
@@ -33,11 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from adversarial import dumps, records  # noqa: E402
-from voldump_vectors import f1  # noqa: E402
+from adversarial import dumps, records
+from voldump_vectors import f1
 
 
 def _dump_case(rnd: random.Random) -> tuple[str, bytes]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: what amcoda's in-line checking costs on top of volutil dump.
 
-A simulated Coda server (tests/codasim) holds one volume with many
+A simulated Coda server (testbed/codasim) holds one volume with many
 directories and a few large files.  Each run is a fresh process, timed as the
 median of --repeat runs:
 
@@ -15,7 +15,7 @@ ratio amcoda / volutil is the price of never passing on an unchecked dump.
 Also printed: amcoda's own peak RSS (bounded: file data is never held), from
 /usr/bin/time on the amcoda process alone.
 
-Run:  python3 bench/amcoda.py [--quick]
+Run:  PYTHONPATH=testbed python3 -m bench.amcoda [--quick]
 """
 
 from __future__ import annotations
@@ -29,13 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from codasim.clock import FakeClock
+from codasim.server import Server
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from codasim.clock import FakeClock  # noqa: E402
-from codasim.server import Server  # noqa: E402
-
-VOLUTIL = REPO / "tests" / "codasim" / "volutil"
 
 
 def build(root: Path, dirs: int, files_per_dir: int, big_mb: int, bigs: int) -> int:
@@ -90,9 +87,9 @@ def main() -> None:
         tmp = Path(tmp)
         root = tmp / "state"
         clone = build(root, dirs, per_dir, big_mb, bigs)
-        env = dict(os.environ, CODASIM_STATE=str(root), PYTHONPATH=str(REPO))
+        env = dict(os.environ, CODASIM_STATE=str(root), PYTHONPATH=f"{REPO / 'testbed'}:{REPO}")
         sim = tmp / "volutil"
-        sim.write_text(f"#!/bin/sh\nexec {sys.executable} {VOLUTIL} \"$@\"\n")
+        sim.write_text(f"#!/bin/sh\nexec {sys.executable} -m codasim.volutil_cli \"$@\"\n")
         sim.chmod(0o755)
         calls = (("info", "bench.vol"), ("info", f"{clone:08x}"), ("dump", f"{clone:08x}"))
         # the same answers, recorded: a "volutil" that is only cat, to see

@@ -16,7 +16,7 @@ Note the two do not do the same work: amadmin reads only the logs whose
 datestamp is still in the tapelist (60), coda-restore reads every log (365),
 so that it can also report the dumps that are gone.
 
-Run as root (Amanda runs as user backup):  python3 bench/catalog.py [--quick]
+Run as root (Amanda runs as user backup):  python3 -m bench.catalog [--quick]
 """
 
 from __future__ import annotations

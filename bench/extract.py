@@ -10,8 +10,8 @@ with ``extract --tar``, then measures in one run, alternating, best of N:
 * ``coda-restore extract DUMP --tar -`` against ``cat`` of the tar;
 * ``coda-restore ls DUMP`` (reads the whole dump) and peak RSS.
 
-    python bench/extract.py            # 100 x 100 files, ~200 MB
-    python bench/extract.py --quick    # 20 x 50 files
+    python3 -m bench.extract            # 100 x 100 files, ~200 MB
+    python3 -m bench.extract --quick    # 20 x 50 files
 
 Prints ratios (peer time / our time: 1.0 = as fast as the peer); exits 0
 whatever the numbers (it is not a test).  File creation dominates --to, so
@@ -31,12 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from coda_restore.voldump import dirpage  # noqa: E402
-from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, VnodeClass, Vnode, VolumeDiskData  # noqa: E402
-from coda_restore.voldump.writer import DumpWriter  # noqa: E402
+from coda_restore.voldump import dirpage
+from coda_restore.voldump.records import DataKind, DumpHeader, IndexHeader, VnodeClass, Vnode, VolumeDiskData
+from coda_restore.voldump.writer import DumpWriter
 
 
 def make_dump(path: Path, dirs: int, files: int) -> int:

@@ -11,8 +11,8 @@ incremental's oldest = the previous latest) and measures, in one run:
 * the one-pass chain merge against merging pairwise through intermediate
   files with the same tool (goal: faster).
 
-    python bench/merge.py            # full ~2 GiB, ~100k vnodes
-    python bench/merge.py --quick    # ~256 MiB, ~16k vnodes
+    python3 -m bench.merge            # full ~2 GiB, ~100k vnodes
+    python3 -m bench.merge --quick    # ~256 MiB, ~16k vnodes
 
 Prints ratios; exits 0 whatever the numbers (it is not a test).
 """
@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from coda_restore.voldump import dirpage  # noqa: E402
-from coda_restore.voldump.records import (  # noqa: E402
+from coda_restore.voldump import dirpage
+from coda_restore.voldump.records import (
     DataKind,
     DumpHeader,
     IndexHeader,
@@ -44,7 +43,7 @@ from coda_restore.voldump.records import (  # noqa: E402
     Vnode,
     VolumeDiskData,
 )
-from coda_restore.voldump.writer import DumpWriter  # noqa: E402
+from coda_restore.voldump.writer import DumpWriter
 
 NAME = b"u.bench.backup\0"
 ACL = b"2\n0\nSystem:AnyUser\t9\nSystem:Administrators\t127\n\0"

@@ -14,7 +14,7 @@ plan <= 1x amadmin find for one volume; check a few seconds for 500 volumes.
 Both coda-restore commands read every log (365), amadmin only the logs whose
 datestamp is still in the tapelist (60).
 
-Run as root (Amanda runs as user backup):  python3 bench/plan.py [--quick]
+Run as root (Amanda runs as user backup):  python3 -m bench.plan [--quick]
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ Then, in one run:
   its fetch-and-merge phase;
 * the peak RSS of the coda-restore process itself (VmHWM; goal < 150 MiB).
 
-    python bench/run.py            # a 256 MiB volume
-    python bench/run.py --quick    # 32 MiB
-    python bench/run.py --reuse    # keep a lab built by an earlier run
+    PYTHONPATH=testbed python3 -m bench.run            # a 256 MiB volume
+    PYTHONPATH=testbed python3 -m bench.run --quick    # 32 MiB
+    PYTHONPATH=testbed python3 -m bench.run --reuse    # keep a lab built by an earlier run
 
 Needs root, Amanda and libfaketime, as the lab does.  Prints ratios; exits 0
 whatever the numbers (it is not a test).
@@ -36,12 +36,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from codasim.server import Server
+from lab import builder
+from lab.coda_lab import Night, spec, volutil_wrapper
 
-from codasim.server import Server  # noqa: E402
-from lab import builder  # noqa: E402
-from lab.coda_lab import Night, spec, volutil_wrapper  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = "codarestore-runbench"
 MiB = 1 << 20

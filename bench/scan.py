@@ -11,9 +11,9 @@ incrementals).  In one run:
 * ``run --via amrestore --scan FILE --output /dev/null`` against the same
   ``run --config`` through amfetchdump; goal <= 1.1.
 
-    python bench/scan.py            # the 256 MiB lab of bench/run.py
-    python bench/scan.py --quick    # its 32 MiB lab
-    python bench/scan.py --reuse    # keep a lab built by an earlier run
+    PYTHONPATH=testbed python3 -m bench.scan            # the 256 MiB lab of bench/run.py
+    PYTHONPATH=testbed python3 -m bench.scan --quick    # its 32 MiB lab
+    PYTHONPATH=testbed python3 -m bench.scan --reuse    # keep a lab built by an earlier run
 
 Needs root, Amanda and libfaketime, as the lab does.  Prints ratios; exits 0
 whatever the numbers (it is not a test).
@@ -30,11 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+from bench.run import CONFIG, MiB, lab_spec  # the same lab
+from lab import builder
 
-from lab import builder  # noqa: E402
-from run import CONFIG, MiB, lab_spec  # noqa: E402  (bench/run.py: the same lab)
+ROOT = Path(__file__).resolve().parent.parent
 
 AS_BACKUP = ["runuser", "-u", "backup", "--"]
 

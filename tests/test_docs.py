@@ -8,8 +8,9 @@ from coda_restore.cli import app, commands
 
 commands.load_all()  # in-process runs see every command, as --help does
 from coda_restore.errors import EXIT_STATUSES
+from paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 MAN = (ROOT / "man" / "coda-restore.1").read_text()
 README = (ROOT / "README.md").read_text()
 # roff escapes '-' as '\-'; compare on the plain text.
@@ -47,7 +48,7 @@ def test_exit_statuses_are_documented_as_the_code_defines_them():
 
 
 def test_the_readme_plan_example_is_what_plan_prints_on_example_logs(monkeypatch):
-    from conftest import run_cli
+    from cli_runner import run_cli
 
     monkeypatch.setenv("COLUMNS", "200")  # the width the example was taken at
     prompt = "    $ coda-restore plan u.ann --date 'last saturday' --now 2026-03-09 --tz UTC \\\n"

@@ -15,8 +15,9 @@ import pytest
 
 from coda_restore import __version__
 from coda_restore.cli import commands
+from paths import REPO
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = REPO
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 # no PYTHONPATH, no venv activation: what a shell or Amanda gives
 BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "COLUMNS": "200"}

@@ -9,7 +9,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import REPO
+
+ROOT = REPO
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 LOWEST = ROOT / "tests" / "constraints-lowest.txt"
 _RANGE = re.compile(r"^([A-Za-z0-9_.-]+)>=([0-9.]+),<([0-9.]+)$")

@@ -4,6 +4,7 @@ import pytest
 
 from coda_restore import proc
 from coda_restore.errors import CommandFailed
+from children import HANGING_WRAPPER, within
 
 
 def test_arguments_with_spaces_and_quotes_reach_the_child_unchanged():
@@ -41,30 +42,6 @@ def test_a_streaming_child_keeps_the_tail_of_a_large_stderr_without_blocking():
 
 # --- process groups: a wrapper's children are stopped with it (issue 13, item 1) ---
 
-HANGING_WRAPPER = ["sh", "-c", "sleep 600 & echo $! >&2; wait"]  # a wrapper whose child hangs
-
-
-def _within(seconds, fn):
-    """fn's result or exception, or a failure if it is still running after ``seconds``."""
-    import threading
-
-    box = {}
-
-    def call():
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 (handed to the test)
-            box["error"] = exc
-
-    t = threading.Thread(target=call, daemon=True)
-    t.start()
-    t.join(seconds)
-    assert not t.is_alive(), f"still running after {seconds} s"
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 def _no_process(pid: int) -> bool:
     import os
 
@@ -84,14 +61,14 @@ def test_killing_a_wrapper_stops_the_child_it_forked_and_closes_the_pipe():
         time.sleep(0.05)
     grandchild = int(child.stderr_tail.split()[0])
     child.kill()
-    assert _within(10, child.stdout.read) == b""  # nobody holds the pipe any more
-    assert _within(10, lambda: child.wait(check=False)) == -9
+    assert within(10, child.stdout.read) == b""  # nobody holds the pipe any more
+    assert within(10, lambda: child.wait(check=False)) == -9
     assert _no_process(grandchild)
 
 
 def test_a_timeout_stops_a_short_command_with_everything_it_started():
     with pytest.raises(CommandFailed, match="timed out after 1 s"):
-        _within(15, lambda: proc.run(HANGING_WRAPPER, timeout=1))
+        within(15, lambda: proc.run(HANGING_WRAPPER, timeout=1))
 
 
 def test_a_child_printing_bytes_that_are_not_utf8_is_shown_not_a_traceback():

@@ -1,17 +1,15 @@
 """Regenerates the committed dumps of this directory (run from the repo root:
-``python tests/data/voldump/make.py``).  The files are committed so that the
+``PYTHONPATH=testbed:. python3 tests/data/voldump/make.py``).  The files are committed so that the
 hostile inputs stay fixed bytes, whatever the writer becomes."""
 
 import io
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+import voldump_vectors as V  # testbed/voldump_vectors.py
+from coda_restore.voldump.reader import DumpReader
+from coda_restore.voldump.records import IndexHeader, RemovedVnode, VnodeClass, Vnode
 
-import voldump_vectors as V  # noqa: E402
-from coda_restore.voldump.reader import DumpReader  # noqa: E402
-from coda_restore.voldump.records import IndexHeader, RemovedVnode, VnodeClass, Vnode  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 full, incr = V.f1(), V.i1()
 big = next(r for r in DumpReader(io.BytesIO(full)) if isinstance(r, Vnode) and r.size == 5000)
