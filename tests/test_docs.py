@@ -59,3 +59,16 @@ def test_the_readme_plan_example_is_what_plan_prints_on_example_logs(monkeypatch
                      "--logdir", ROOT / "example-logs/log", "--tapelist", ROOT / "example-logs/tapelist",
                      "--holding", ROOT / "example-logs/holding")
     assert shown == [line.rstrip() for line in result.stdout.splitlines()]
+
+
+def test_how_it_is_built_names_every_room_of_the_package():
+    """README's "How it is built" mirrors DESIGN's layout: every subpackage
+    and top-level module of the installed package is named there."""
+    import coda_restore
+
+    section = README.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    package = Path(coda_restore.__file__).parent
+    rooms = {p.name + "/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    rooms |= {p.name for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    missing = sorted(r for r in rooms if f"`{r}`" not in section and f"`coda_restore/{r}`" not in section)
+    assert not missing, f"not in README's How it is built: {missing}"
