@@ -22,7 +22,7 @@ from coda_restore.cli.catalog_source import check_strict, open_volume, source_ar
 from coda_restore.cli.render import render_plan
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, PreflightFailed, UsageError
 from coda_restore.executor.amrestore import Via
-from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Step
+from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Stage
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (Preflight, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
@@ -38,10 +38,10 @@ class StderrLog(NullReporter):
     """One line per event, for people and for cron mail."""
 
     def event(self, event: Event) -> None:
-        if event.step is Step.END and not event.ok:
+        if event.step is Stage.END and not event.ok:
             return  # the error itself is the last line, printed once by the CLI
         what = event.step.value + (f" {event.dump}" if event.dump else "")
-        state = "done" if event.finished else ("FAILED" if not event.ok and event.step is not Step.PREFLIGHT else "")
+        state = "done" if event.finished else ("FAILED" if not event.ok and event.step is not Stage.PREFLIGHT else "")
         detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")
         if event.resumed:
             state = "resumed"
@@ -61,7 +61,7 @@ class TerminalProgress(NullReporter):
         self._last = 0.0
         self._bars.start()
 
-    def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
+    def progress(self, step: Stage, dump: str | None, done: int, total: int | None) -> None:
         now = time.monotonic()
         k = (step, dump)
         if k not in self._tasks:

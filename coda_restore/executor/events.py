@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Protocol
 
 
-class Step(enum.Enum):
+class Stage(enum.Enum):
+    """A stage of a run, as progress events name it (a plan's dump to apply is plan.Step)."""
+
     START = "start"
     PREFLIGHT = "preflight"
     FETCH = "fetch"
@@ -28,7 +30,7 @@ class Step(enum.Enum):
 
 @dataclass(frozen=True)
 class Event:
-    step: Step
+    step: Stage
     volume: str
     dump: str | None = None  # "DATESTAMP/LEVEL" or None for the whole run
     bytes: int = 0
@@ -48,7 +50,7 @@ class Event:
 class Reporter(Protocol):
     def event(self, event: Event) -> None: ...
 
-    def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None: ...
+    def progress(self, step: Stage, dump: str | None, done: int, total: int | None) -> None: ...
 
     def close(self) -> None:
         """The run is over: a file to close, bars to take down."""
@@ -58,7 +60,7 @@ class NullReporter:
     def event(self, event: Event) -> None:
         pass
 
-    def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
+    def progress(self, step: Stage, dump: str | None, done: int, total: int | None) -> None:
         pass
 
     def close(self) -> None:
@@ -87,7 +89,7 @@ class Fanout(NullReporter):
         for r in self._reporters:
             r.event(event)
 
-    def progress(self, step: Step, dump: str | None, done: int, total: int | None) -> None:
+    def progress(self, step: Stage, dump: str | None, done: int, total: int | None) -> None:
         for r in self._reporters:
             r.progress(step, dump, done, total)
 

@@ -23,7 +23,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.errors import (CodaRestoreError, HalfCreated, NotRestorable, OutputExists, PreflightFailed, RestoreFailed,
                                  RunLocked, SpoolFailed, Stalled, UsageError, VolumeExists)
 from coda_restore.executor.amrestore import PartsChild, Via, amrestore_argvs, device_and_label, wait_for_tape
-from coda_restore.executor.events import Event, NullReporter, Reporter, Step as Stage
+from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.journal import JOURNAL_NAME, Journal, SpooledImage, restore_started
 from coda_restore.executor.restore import (NameState, Transport, acl_users_check, name_free,
