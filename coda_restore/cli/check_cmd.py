@@ -11,7 +11,7 @@ import typer
 
 from coda_restore.amanda.config import AmandaConfig
 from coda_restore.amanda.sources import select_volumes
-from coda_restore.planning.coverage import CheckReport, age_text, check, max_age_for, parse_max_age
+from coda_restore.planning.coverage import CheckReport, age_text, coverage_report, max_age_for, parse_max_age
 from coda_restore.cli.app import Clock, JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
 from coda_restore.cli.render import pretty_datestamp, row, say, stdout_console, table
@@ -58,7 +58,7 @@ def check_command(
     runtapes = amanda.runtapes() if amanda is not None else 1
     limit = max_age_for(max_age, amanda.dumpcycle() if amanda is not None and max_age is None else None, config)
     chosen = select_volumes(catalog, volumes or ())
-    report = check(catalog, chosen, moment, tapecycle, risk_tapes, runtapes, limit)
+    report = coverage_report(catalog, chosen, moment, tapecycle, risk_tapes, runtapes, limit)
     if json:
         print_json(report.to_dict())
     else:

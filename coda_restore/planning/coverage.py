@@ -238,7 +238,7 @@ def _verdict(v: VolumeCheck, now: datetime, max_age: MaxAge | None,
     return replace(v, newest_age=age, stale=stale, verdict=verdict, why=tuple(why))
 
 
-def check(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
+def coverage_report(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
           risk_tapes: int = 3, runtapes: int = 1, max_age: MaxAge | None = None) -> CheckReport:
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]

@@ -131,11 +131,11 @@ def test_tapes_at_risk_are_the_tapes_amadmin_tape_names(amanda_lab):
     expected = re.findall(r"\btape ([^\s.]+)", said)
     assert expected, said
     from coda_restore.amanda.config import AmandaConfig
-    from coda_restore.planning.coverage import check
+    from coda_restore.planning.coverage import coverage_report
     from coda_restore.planning.when import parse_now, zone
 
     catalog = load_catalog(config=amanda_lab.config)
-    report = check(catalog, catalog.volumes(), parse_now(None, zone(None)), AmandaConfig(amanda_lab.config).tapecycle(),
+    report = coverage_report(catalog, catalog.volumes(), parse_now(None, zone(None)), AmandaConfig(amanda_lab.config).tapecycle(),
                    runtapes=AmandaConfig(amanda_lab.config).runtapes())
     r = run_cli("check", "--config", amanda_lab.config, "--json", exit_status=None)
     doc = json.loads(r.stdout)

@@ -4,7 +4,7 @@ Amanda's overwrite order and what each tape at risk takes away."""
 from datetime import datetime
 
 from coda_restore.amanda.model import TapelistEntry, Unavailable
-from coda_restore.planning.coverage import check, overwrite_order
+from coda_restore.planning.coverage import coverage_report, overwrite_order
 from coda_restore.planning.when import zone
 
 from plan_records import DISK, HOST, catalog, ds, dump, holding, tape
@@ -44,7 +44,7 @@ def test_tapes_at_risk_take_away_restore_points_cumulatively():
         dump(ds(5), 1, tape("T-5", 1), holding("/hold/5")),
         dump(ds(1), 0, tape("T-1", 2), disk="u.feb"),
     ]
-    report = check(catalog(*dumps, tapelist=TAPES), [(HOST, DISK), (HOST, "u.feb")],
+    report = coverage_report(catalog(*dumps, tapelist=TAPES), [(HOST, DISK), (HOST, "u.feb")],
                    datetime(2004, 2, 6, 12, tzinfo=UTC), tapecycle=3)
     assert report.ok  # u.feb: its one level 0 is still on T-1
     jan = {v.disk: v for v in report.volumes}[DISK]
@@ -61,7 +61,7 @@ def test_tapes_at_risk_take_away_restore_points_cumulatively():
 
 def test_check_is_not_ok_when_a_volume_is_not_restorable_now():
     dumps = [dump(ds(1), 0, tape("T-1", 1)), dump(ds(2), 1, tape("T-2", 1, unavailable=Unavailable.TAPE_REUSED))]
-    report = check(catalog(*dumps, tapelist=TAPES), [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), None)
+    report = coverage_report(catalog(*dumps, tapelist=TAPES), [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), None)
     (v,) = report.volumes
     assert not v.restorable_now and "broken link" in v.reason and not report.ok
     assert v.unrestorable_days == ("2004-02-02", "2004-02-03")
@@ -69,7 +69,7 @@ def test_check_is_not_ok_when_a_volume_is_not_restorable_now():
 
 
 def test_no_tape_reusable_yet_names_the_next_one():
-    report = check(catalog(dump(ds(1), 0, tape("T-1", 1)), tapelist=TAPES), [(HOST, DISK)],
+    report = coverage_report(catalog(dump(ds(1), 0, tape("T-1", 1)), tapelist=TAPES), [(HOST, DISK)],
                    datetime(2004, 2, 6, tzinfo=UTC), tapecycle=9, runtapes=2)
     assert [(r.label, r.writes_before, r.next_run) for r in report.at_risk][:2] == [("T-1", 4, False), ("T-2", 5, False)]
     assert "asks for 4 new tape(s) before it overwrites T-1" in report.at_risk_note
@@ -88,7 +88,7 @@ from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError  # noqa: E
 def test_a_volume_whose_newest_point_is_months_old_is_stale():
     # restorable now (its chain is complete), but nothing since February
     old = catalog(dump(ds(1), 0, tape("T-1", 1)), dump(ds(2), 1, tape("T-2", 1)))
-    report = check(old, [(HOST, DISK)], datetime(2004, 11, 2, 12, tzinfo=UTC), None,
+    report = coverage_report(old, [(HOST, DISK)], datetime(2004, 11, 2, 12, tzinfo=UTC), None,
                    max_age=MaxAge(timedelta(days=7), "--max-age"))
     v = report.volumes[0]
     assert v.restorable_now and v.stale and v.verdict == "FAIL"
@@ -100,7 +100,7 @@ def test_a_volume_whose_newest_point_is_months_old_is_stale():
     doc = report.to_dict()["volumes"][0]
     assert (doc["verdict"], doc["stale"], doc["newest_restore_point_age_seconds"]) == \
         ("FAIL", True, (274 * 24 + 9) * 3600)
-    fresh = check(old, [(HOST, DISK)], datetime(2004, 2, 5, 12, tzinfo=UTC), None,
+    fresh = coverage_report(old, [(HOST, DISK)], datetime(2004, 2, 5, 12, tzinfo=UTC), None,
                   max_age=MaxAge(timedelta(days=7), "--max-age"))
     assert (fresh.volumes[0].verdict, fresh.exit_status) == ("OK", OK)
 
@@ -108,7 +108,7 @@ def test_a_volume_whose_newest_point_is_months_old_is_stale():
 def test_no_restore_point_at_all_fails_and_not_restorable_wins_over_stale():
     gone = catalog(dump(ds(1), 0, tape("T-1", 1, unavailable=Unavailable.TAPE_REUSED)),
                    dump(ds(1), 0, tape("T-1", 2), disk="u.feb"))
-    report = check(gone, [(HOST, DISK), (HOST, "u.feb")], datetime(2004, 11, 2, tzinfo=UTC), None,
+    report = coverage_report(gone, [(HOST, DISK), (HOST, "u.feb")], datetime(2004, 11, 2, tzinfo=UTC), None,
                    max_age=MaxAge(timedelta(days=7), "--max-age"))
     jan, feb = report.volumes
     assert jan.verdict == "FAIL" and jan.why[0] == "no restore point at all: no exact chain of it can be read"
@@ -119,7 +119,7 @@ def test_no_restore_point_at_all_fails_and_not_restorable_wins_over_stale():
 def test_the_next_run_overwriting_the_only_copy_of_the_newest_point_warns():
     tapes = (entry("T-2", ds(2), 1), entry("T-1", ds(1), 2))
     records = catalog(dump(ds(1), 0, tape("T-1", 1)), dump(ds(2), 1, tape("T-2", 1)), tapelist=tapes)
-    report = check(records, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2,
+    report = coverage_report(records, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2,
                    max_age=max_age_for(None, None, None))
     v = report.volumes[0]
     assert v.verdict == "WARN" and report.exit_status == OK and report.verdict == "WARN"
@@ -127,7 +127,7 @@ def test_the_next_run_overwriting_the_only_copy_of_the_newest_point_warns():
     # a second copy of the level 0 on a tape not at risk: nothing to warn about
     safer = catalog(dump(ds(1), 0, tape("T-1", 1), holding("/hold/1")), dump(ds(2), 1, tape("T-2", 1)),
                     tapelist=tapes)
-    assert check(safer, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2).volumes[0].verdict == "OK"
+    assert coverage_report(safer, [(HOST, DISK)], datetime(2004, 2, 3, tzinfo=UTC), tapecycle=2).volumes[0].verdict == "OK"
 
 
 def test_max_age_is_given_or_the_dumpcycle_or_amandas_default_and_says_which():
