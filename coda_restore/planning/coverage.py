@@ -243,7 +243,7 @@ def coverage_report(catalog: Catalog, volumes: list[tuple[str, str]], now: datet
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
-    hists = {v: VolumeHistory(v[0], v[1], catalog.dumps_of(*v), catalog.unreadable) for v in volumes}
+    hists = {v: VolumeHistory.of(catalog, *v) for v in volumes}
     results = tuple(check_volume(h, now, window_start) for h in hists.values())
     at_risk: list[TapeRisk] = []
     note = ""

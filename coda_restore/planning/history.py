@@ -69,7 +69,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coda_restore.amanda.model import Dump, TapeCopy, UnreadableLog
+from coda_restore.amanda.model import Catalog, Dump, TapeCopy, UnreadableLog
 from coda_restore.chain import ChainMode
 from coda_restore.links import contradicts
 
@@ -176,6 +176,11 @@ class VolumeHistory:
         self._flags = self._exact_completeness(self._usable)
         self._complete = dict(zip(self._recorded_keys, self._flags))
         self._points = tuple(d for d, ok in zip(recorded, self._flags) if ok)
+
+    @classmethod
+    def of(cls, catalog: Catalog, host: str, disk: str) -> VolumeHistory:
+        """One volume of a catalog, with the logs that catalog could not read."""
+        return cls(host, disk, catalog.dumps_of(host, disk), catalog.unreadable)
 
     @functools.cached_property
     def labels(self) -> frozenset[str]:

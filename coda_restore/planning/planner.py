@@ -378,8 +378,7 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
 def plan_for(catalog: Catalog, host: str, disk: str, target: Target, mode: ChainMode = ChainMode.EXACT, *,
              config: str | None = None) -> Plan:
     """make_plan for one volume of a catalog."""
-    hist = VolumeHistory(host, disk, catalog.dumps_of(host, disk), catalog.unreadable)
-    return make_plan(hist, target, mode, config=config)
+    return make_plan(VolumeHistory.of(catalog, host, disk), target, mode, config=config)
 
 
 def replan(saved: Plan, catalog: Catalog, host: str, disk: str, *, config: str | None, name: str) -> Plan:

@@ -104,5 +104,5 @@ def test_history_json_recorded_is_the_planners_recorded_for_every_example_dump(h
     for host, disk in catalog.volumes():
         doc = json.loads(run_cli("history", disk, "--host", host, *src, "--json").stdout)
         said = {(d["datestamp"], d["level"]) for d in doc["dumps"] if d["recorded"]}
-        hist = VolumeHistory(host, disk, catalog.dumps_of(host, disk), catalog.unreadable)
+        hist = VolumeHistory.of(catalog, host, disk)
         assert said == {d.node for d in hist.recorded}, disk
