@@ -3,7 +3,11 @@
 Per volume: the exact chain for now; the oldest and newest exactly
 restorable instants; of the days in the retention window (from the oldest
 written tape in the tapelist to today), how many can be restored exactly to
-their end; and the gaps (history.py).
+their end; and the gaps (history.py).  Each day of the window gets a
+``DayVerdict``: ``exact`` when the exact chain for its end is complete,
+else ``minimal`` when only Amanda's minimal chain is (deleted files come
+back as orphan vnodes), else ``none``: what ``plan --date DAY --chain
+exact|minimal`` says for that day.  Runs of equal days are ``DayRun``s.
 
 Tapes at risk follow Amanda's reuse rule (tapefile.c
 ``lookup_last_reusable_tape``, retention-tapes = tapecycle - 1): the written
@@ -28,10 +32,11 @@ tapes.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from coda_restore.amanda.model import Catalog, TapelistEntry
 from coda_restore.errors import NOT_RESTORABLE, OK, STALE, UsageError
@@ -80,6 +85,53 @@ def age_text(delta: timedelta) -> str:
     return f"{days}d {hours}h" if days else f"{hours}h"
 
 
+class DayVerdict(enum.Enum):
+    """Can the volume be restored to the end of a day, and how."""
+
+    EXACT = "exact"
+    MINIMAL = "minimal"  # only by Amanda's minimal chain: orphan vnodes
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """Consecutive days (YYYY-MM-DD, inclusive) with one verdict."""
+
+    first: str
+    last: str
+    verdict: DayVerdict
+
+
+def day_verdict(hist: VolumeHistory, bound: str) -> DayVerdict:
+    """The verdict for a target whose bound is ``bound`` (14 digits)."""
+    target = hist.target_dump(bound)
+    if target is not None and hist.exactly_restorable(target, bound):
+        return DayVerdict.EXACT
+    return DayVerdict.MINIMAL if hist.minimally_restorable(bound) else DayVerdict.NONE
+
+
+def day_runs(hist: VolumeHistory, first: date, now: datetime) -> tuple[DayRun, ...]:
+    """The verdict of every day from ``first`` to today, each judged at its
+    end (today: at ``now``), as runs of equal days."""
+    runs: list[DayRun] = []
+    day = first
+    while day <= now.date():
+        end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
+        verdict = day_verdict(hist, to_datestamp(end))
+        iso = day.isoformat()
+        if runs and runs[-1].verdict is verdict:
+            runs[-1] = replace(runs[-1], last=iso)
+        else:
+            runs.append(DayRun(iso, iso, verdict))
+        day += timedelta(days=1)
+    return tuple(runs)
+
+
+def days_of(run: DayRun) -> list[str]:
+    first, last = date.fromisoformat(run.first), date.fromisoformat(run.last)
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
 @dataclass(frozen=True)
 class VolumeCheck:
     host: str
@@ -96,6 +148,7 @@ class VolumeCheck:
     stale: bool = False
     verdict: str = "OK"  # OK, WARN or FAIL
     why: tuple[str, ...] = ()  # one line per WARN or FAIL cause
+    days: tuple[DayRun, ...] = ()  # the window's days, as runs of one verdict
 
 
 @dataclass(frozen=True)
@@ -169,6 +222,7 @@ class CheckReport:
                     "unrestorable_days": list(v.unrestorable_days),
                     "gaps": [{"start": g.start, "until": g.until, "dumps": [d.ref for d in g.cause]}
                              for g in v.gaps],
+                    "days": [{"first": r.first, "last": r.last, "verdict": r.verdict.value} for r in v.days],
                 }
                 for v in self.volumes
             ],
@@ -201,19 +255,13 @@ def check_volume(hist: VolumeHistory, now: datetime, window_start: datetime | No
     points = hist.restore_points()
     start = window_start.date() if window_start else (
         from_datestamp(hist.dumps[0].datestamp, now.tzinfo).date() if hist.dumps else now.date())
-    days, bad = 0, []
-    day = start
-    while day <= now.date():
-        end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
-        target = hist.target_dump(to_datestamp(end))
-        days += 1
-        if target is None or not hist.exactly_restorable(target, to_datestamp(end)):
-            bad.append(day.isoformat())
-        day += timedelta(days=1)
+    runs = day_runs(hist, start, now)
+    bad = [day for r in runs if r.verdict is not DayVerdict.EXACT for day in days_of(r)]
+    days = sum(len(days_of(r)) for r in runs)
     return VolumeCheck(
         hist.host, hist.disk, restorable, reason,
         points[-1].ref if points else None, points[0].ref if points else None,
-        days, days - len(bad), tuple(bad), hist.gaps(),
+        days, days - len(bad), tuple(bad), hist.gaps(), days=runs,
     )
 
 

@@ -37,7 +37,10 @@ Chains (oldest first):
   lost.
 
 Coverage: the state after recorded dump i holds until recorded dump i+1; it
-is restorable exactly when dump i's exact chain is complete.  That is one
+is restorable exactly when dump i's exact chain is complete.  Whether the
+minimal chain for a bound is complete (``minimally_restorable``) is one
+lookup too: each usable dump's ``BASE`` walk ends on the same level 0 as its
+base's, computed once in time order.  That is one
 forward pass over the recorded dumps (complete = usable and, for level > 0,
 the previous one complete), so coverage, restore points and "what if these
 tapes were overwritten" (``points_if_lost``) need no graph; the graph is
@@ -176,6 +179,7 @@ class VolumeHistory:
         self._flags = self._exact_completeness(self._usable)
         self._complete = dict(zip(self._recorded_keys, self._flags))
         self._points = tuple(d for d, ok in zip(recorded, self._flags) if ok)
+        self._usable_stamps = [d.datestamp for d in usable]
 
     @classmethod
     def of(cls, catalog: Catalog, host: str, disk: str) -> VolumeHistory:
@@ -292,6 +296,49 @@ class VolumeHistory:
     def latest_point_before(self, datestamp: str) -> Dump | None:
         points = [d for d in self.restore_points() if d.datestamp < datestamp]
         return points[-1] if points else None
+
+    def minimal_start(self, bound: str) -> Dump | None:
+        """The dump amrecover's walk starts on: the newest usable dump at or
+        before ``bound``, the lowest level of that datestamp."""
+        i = bisect.bisect_right(self._usable_stamps, bound)
+        if not i:
+            return None
+        return self.usable[bisect.bisect_left(self._usable_stamps, self._usable_stamps[i - 1])]
+
+    @functools.cached_property
+    def _minimal_base0(self) -> dict[tuple[str, int], str | None]:
+        """Usable dump -> the datestamp of the level 0 its ``BASE`` walk
+        ends on (None: it ends on an incremental).  The base of a dump is,
+        of the usable dumps with an earlier datestamp and a lower level, the
+        newest, the lowest level on a tie: so ``newest[level]`` (the newest
+        usable dump of each level from earlier datestamps) is all it needs."""
+        base0: dict[tuple[str, int], str | None] = {}
+        newest: dict[int, Dump] = {}
+        i = 0
+        while i < len(self.usable):
+            stamp = self.usable[i].datestamp
+            group = []
+            while i < len(self.usable) and self.usable[i].datestamp == stamp:
+                group.append(self.usable[i])
+                i += 1
+            for d in group:
+                if d.level == 0:
+                    base0[d.node] = d.datestamp
+                    continue
+                lower = [newest[lv] for lv in sorted(newest) if lv < d.level]
+                base = max(lower, key=lambda b: b.datestamp, default=None)  # max keeps the first (lowest level) tie
+                base0[d.node] = base0[base.node] if base is not None else None
+            for d in group:
+                newest[d.level] = d
+        return base0
+
+    def minimally_restorable(self, bound: str) -> bool:
+        """``minimal_chain(bound).complete``, without walking the graph."""
+        start = self.minimal_start(bound)
+        if start is None:
+            return False
+        base0 = self._minimal_base0[start.node]
+        return base0 is not None and not self.unreadable_between(base0, bound)
 
     def earliest_point_after(self, bound: str) -> Dump | None:
         return next((d for d in self.restore_points() if d.datestamp > bound), None)
