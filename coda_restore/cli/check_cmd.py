@@ -1,10 +1,11 @@
 """coda-restore check [VOLUME...]: is every volume exactly restorable now and
 recent enough, and which restore points will the next tape reuse take away?
 Exit 3 when a volume is not restorable now, 8 when one is stale (for cron
-and monitoring)."""
+and monitoring).  --html writes the same report as a calendar page."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,7 +15,10 @@ from coda_restore.amanda.sources import select_volumes
 from coda_restore.planning.coverage import CheckReport, age_text, coverage_report, max_age_for, parse_max_age
 from coda_restore.cli.app import Clock, JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_catalog
+from coda_restore.cli.calendar_page import render as render_calendar
 from coda_restore.cli.render import pretty_datestamp, row, say, stdout_console, table
+from coda_restore.errors import UsageError
+from coda_restore.voldump.files import check_output, output as atomic_output
 
 
 def _point(p: str | None) -> str:
@@ -37,6 +41,11 @@ def check_command(
                                                    "point older than this is stale (exit 8): 36h, 7d, 2w "
                                                    "(default: the config's dumpcycle, else 10 days, "
                                                    "Amanda's default).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", metavar="FILE", help="Also write the report as one "
+                                                 "self-contained HTML page: volumes down the side, days across, "
+                                                 "each day exact, minimal or none; - for standard output "
+                                                 "(instead of the table).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --html file.")] = False,
     *,
     clock: Clock,
     records: Records,
@@ -46,10 +55,16 @@ def check_command(
     points, restorable days in the retention window, gaps; and the tapes at
     risk: the next tapes Amanda will overwrite and which restore points each
     takes away.  Exit 3 when a volume is not restorable now, 8 when one
-    is stale; the last line is a one-line summary."""
+    is stale; the last line is a one-line summary.  --html FILE writes the
+    restorability calendar (refused if FILE exists, unless --force)."""
     moment = clock.moment()
     if max_age is not None:
         parse_max_age(max_age)  # a bad value fails before any log is read
+    to_stdout = html is not None and str(html) == "-"
+    if to_stdout and json:
+        raise UsageError("--html - and --json both write to standard output: give --html a file name")
+    if html is not None:
+        check_output(html, force)  # an existing file without --force: before any log
     catalog = open_catalog(records)
     config = records.config
     amanda = AmandaConfig(config) if config is not None else None
@@ -59,9 +74,12 @@ def check_command(
     limit = max_age_for(max_age, amanda.dumpcycle() if amanda is not None and max_age is None else None, config)
     chosen = select_volumes(catalog, volumes or ())
     report = coverage_report(catalog, chosen, moment, tapecycle, risk_tapes, runtapes, limit)
+    if html is not None:
+        with atomic_output(html, force) as f:  # a full disk leaves no half page behind
+            f.write(render_calendar(report).encode("utf-8"))
     if json:
         print_json(report.to_dict())
-    else:
+    elif not to_stdout:
         _print_report(report)
     check_strict(catalog, records)
     if report.exit_status:
