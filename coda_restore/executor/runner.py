@@ -131,7 +131,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
 
 
 def _amanda_config(config: str) -> tuple[Check, str | None]:
-    """One ``amgetconf CONF dumpuser``: the config answers, and the user to
+    """The config's dumpuser (from the one ``amadmin CONF config``): the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
     ok, detail, user = AmandaConfig(config).probe()
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
