@@ -86,7 +86,7 @@ def short_run(quick: bool, reuse: bool) -> None:
     lab = builder.load_or_build(runbench.lab_spec(size), reuse=reuse, progress=lambda m: print(f"lab: {m}"))
     print(f"lab ready in {time.monotonic() - t0:.0f} s")
     cr = [str(SCRIPT)]
-    date = "2026-06-03"  # b1's level 0, b2's and b3's incrementals
+    date = "2026-06-04"  # a level 0 and two incrementals on this lab
     steps = runbench.chain_steps(cr, date)
     bare = runbench.bare_amfetchdump(steps)
     work = Path(tempfile.mkdtemp(prefix="start-bench."))
