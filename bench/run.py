@@ -105,6 +105,32 @@ def peak_rss_of(argv: list[str], **kw) -> tuple[float, int, subprocess.Completed
     return time.monotonic() - start, hwm, subprocess.CompletedProcess(argv, p.returncode, "", err)
 
 
+DISK = "/coda/u.jan"
+
+
+def chain_steps(cr: list[str], date: str) -> list[dict]:
+    """The plan's steps for DISK at ``date`` (printed), from ``cr plan --json``."""
+    plan = subprocess.run([*cr, "plan", DISK, "--config", CONFIG, "--date", date, "--json"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    steps = json.loads(plan.stdout)["steps"]
+    print(f"chain: {', '.join(s['datestamp'] + '/' + str(s['level']) for s in steps)}; "
+          f"{sum(s['kb'] or 0 for s in steps) // 1024} MiB")
+    return steps
+
+
+def bare_amfetchdump(steps: list[dict]) -> float:
+    """The peer: seconds of bare amfetchdump of the same images, as Amanda's user."""
+    bare = 0.0
+    for s in steps:
+        argv = ["runuser", "-u", "backup", "--", "amfetchdump", "-a", "-p", "--exact-match", CONFIG,
+                "localhost", DISK, s["datestamp"], str(s["level"])]
+        start = time.monotonic()
+        with open(os.devnull, "wb") as null:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL, check=True)
+        bare += time.monotonic() - start
+    return bare
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a 32 MiB volume instead of 256 MiB")
@@ -116,22 +142,9 @@ def main() -> None:
     print(f"lab ready in {time.monotonic() - t0:.0f} s")
 
     cr = [sys.executable, "-m", "coda_restore"]
-    disk = "/coda/u.jan"
-    plan = subprocess.run([*cr, "plan", disk, "--config", CONFIG, "--date", "2026-06-04", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, check=True)
-    steps = json.loads(plan.stdout)["steps"]
-    print(f"chain: {', '.join(s['datestamp'] + '/' + str(s['level']) for s in steps)}; "
-          f"{sum(s['kb'] or 0 for s in steps) // 1024} MiB")
-
-    # the peer: bare amfetchdump of the same images, as Amanda's user
-    bare = 0.0
-    for s in steps:
-        argv = ["runuser", "-u", "backup", "--", "amfetchdump", "-a", "-p", "--exact-match", CONFIG,
-                "localhost", disk, s["datestamp"], str(s["level"])]
-        start = time.monotonic()
-        with open(os.devnull, "wb") as null:
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL, check=True)
-        bare += time.monotonic() - start
+    disk = DISK
+    steps = chain_steps(cr, "2026-06-04")
+    bare = bare_amfetchdump(steps)
 
     work = Path(tempfile.mkdtemp(prefix="runbench."))
     events = work / "events.jsonl"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -23,11 +24,51 @@ SCRIPTS = Path(sysconfig.get_path("scripts"))
 BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "COLUMNS": "200"}
 
 
-def script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def script(name: str, *args: str, cwd: Path, python: tuple[str, ...] = (),
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run an installed script; kept help texts go under cwd, not the home directory."""
     path = SCRIPTS / name
     assert path.exists(), f"{name} is not installed in {SCRIPTS}"
-    return subprocess.run([str(path), *args], cwd=cwd, env=BARE_ENV, capture_output=True, text=True,
+    return subprocess.run([*python, str(path), *args], cwd=cwd, capture_output=True, text=True,
+                          env={**BARE_ENV, "XDG_CACHE_HOME": str(cwd / "cache"), **(env or {})},
                           stdin=subprocess.DEVNULL, timeout=60)
+
+
+# what --version and kept help must not pay for
+HEAVY = ("typer", "rich", "networkx", "dateutil", "coda_restore.cli", "coda_restore.planning")
+
+
+def imported_by(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """The script's result, and every module its interpreter imported (-X importtime on stderr)."""
+    done = script("coda-restore", *args, cwd=cwd, python=(sys.executable, "-X", "importtime"), env=env)
+    modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    return done, modules
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_version_imports_nothing_heavy(tmp_path):
+    done, modules = imported_by("--version", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == f"coda-restore {__version__}\n"
+    assert "coda_restore.start" in modules and not heavy_in(modules)
+
+
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("run", "--help")])
+def test_help_is_typers_text_then_kept_and_printed_without_typer(args, tmp_path):
+    first, modules = imported_by(*args, cwd=tmp_path)
+    assert first.returncode == 0 and "Usage: coda-restore" in first.stdout and "typer" in modules
+    again, modules = imported_by(*args, cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, first.stdout)
+    assert "coda_restore.start" in modules and not heavy_in(modules)
+
+
+def test_kept_help_is_not_reused_at_another_width(tmp_path):
+    narrow = script("coda-restore", "plan", "--help", cwd=tmp_path, env={"COLUMNS": "60"})
+    wide = script("coda-restore", "plan", "--help", cwd=tmp_path, env={"COLUMNS": "120"})
+    widths = {max(map(len, narrow.stdout.splitlines())), max(map(len, wide.stdout.splitlines()))}
+    assert widths == {60, 120}
 
 
 def test_coda_restore_version(tmp_path):

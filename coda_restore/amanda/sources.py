@@ -1,9 +1,8 @@
 """Where the Amanda records come from, and finding a volume in them.
 
 ``load_catalog`` is the one entry point every command uses: either a config
-name (then Amanda itself is asked through ``AmandaConfig.sources``:
-``amgetconf NAME logdir`` / ``tapelist`` / ``--list holdingdisk`` and each
-``holdingdisk:H:directory``), or explicit paths.  Explicit paths win over what the config says, so a copy of the
+name (then Amanda itself is asked through ``AmandaConfig.sources``, one
+``amadmin NAME config``), or explicit paths.  Explicit paths win over what the config says, so a copy of the
 records can be read with the config's holding disks, for example.
 
 ``find_volume`` resolves what an operator typed (a disk name, maybe a host)
@@ -27,11 +26,11 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
                  tapelist: str | os.PathLike | None = None,
                  holding: Iterable[str | os.PathLike] | None = (), volume: str | None = None,
                  scan: str | os.PathLike | None = None) -> Catalog:
-    """The catalog of one Amanda config, from ``config`` (asked of amgetconf)
+    """The catalog of one Amanda config, from ``config`` (asked of Amanda)
     or explicit paths; explicit paths override the config's.  Without
     ``tapelist`` next to an explicit logdir, ``<logdir>/../tapelist`` is
     tried (Amanda's usual layout).  Raises UsageError when there is nothing
-    to read, ConfigUnreadable when amgetconf fails, NoRecords when the
+    to read, ConfigUnreadable when Amanda cannot read the config, NoRecords when the
     logdir holds no Amanda log.  With ``volume`` (a disk
     name) only that volume's records are read: fast, and the catalog holds
     only its dumps (see load_volume)."""

@@ -8,6 +8,7 @@ import io
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from coda_restore.cli import commands
 from coda_restore.cli.app import app
@@ -24,9 +25,10 @@ class _StdoutFd(io.RawIOBase):
     traceback.  What is still buffered then goes to /dev/null, so Python's
     own flush at exit does not print "Exception ignored"."""
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, record=None):
         super().__init__()
         self._fd = fd
+        self._record = record
 
     def writable(self) -> bool:
         return True
@@ -39,29 +41,33 @@ class _StdoutFd(io.RawIOBase):
 
     def write(self, data) -> int:
         try:
-            return os.write(self._fd, data)
+            written = os.write(self._fd, data)
         except OSError as err:
             with contextlib.suppress(OSError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, self._fd)
                 os.close(devnull)
             raise WriteFailed("standard output", err.strerror or err) from None
+        if self._record is not None:
+            self._record(bytes(data[:written]))
+        return written
 
 
-def _guard_stdout() -> None:
+def _guard_stdout(record=None) -> None:
     old = sys.stdout
     with contextlib.suppress(AttributeError, ValueError, OSError):
         old.flush()
         fd = old.fileno()
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StdoutFd(fd)), encoding=old.encoding,
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StdoutFd(fd, record)), encoding=old.encoding,
                                       errors=old.errors, line_buffering=old.line_buffering)
 
 
-def main() -> None:
+def main(record: Callable[[bytes], None] | None = None) -> None:
+    """``record`` sees every byte written to stdout (coda_restore.start keeps help with it)."""
     # SIGTERM and SIGINT become exceptions so that cleanup and journal notes run.
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
-    _guard_stdout()
+    _guard_stdout(record)
     commands.load_for(sys.argv[1:])
     try:
         app()

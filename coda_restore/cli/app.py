@@ -16,6 +16,7 @@ from typing import Annotated, Optional, get_type_hints
 import typer
 from typer.core import TyperGroup
 
+from coda_restore.amanda import config as amanda_config
 from coda_restore.errors import CodaRestoreError
 
 
@@ -96,6 +97,7 @@ class _Group(TyperGroup):
         return super().get_params(ctx)
 
     def invoke(self, ctx: typer.Context):
+        amanda_config.forget()  # Amanda's settings are asked once per command, never kept from the last
         try:
             return super().invoke(ctx)
         except CodaRestoreError as err:
@@ -120,7 +122,7 @@ app = typer.Typer(
 # Where the Amanda records come from; shared by every command that reads them.
 ConfigOpt = Annotated[
     Optional[str],
-    typer.Option("--config", "-c", help="Amanda config name; logdir, tapelist and holding disks are asked of amgetconf."),
+    typer.Option("--config", "-c", help="Amanda config name; logdir, tapelist and holding disks are asked of Amanda (amadmin NAME config)."),
 ]
 LogdirOpt = Annotated[Optional[Path], typer.Option("--logdir", help="Amanda log directory (log.* files).")]
 TapelistOpt = Annotated[Optional[Path], typer.Option("--tapelist", help="Amanda tapelist file.")]

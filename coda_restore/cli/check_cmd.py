@@ -33,7 +33,7 @@ def _point(p: str | None) -> str:
 def check_command(
     volumes: Annotated[Optional[list[str]], typer.Argument(help="Volumes (disk names) to check; default: all.")] = None,
     tapecycle: Annotated[Optional[int], typer.Option("--tapecycle", min=1, help="Amanda's tapecycle, for the "
-                                                    "tapes at risk (default: amgetconf CONF tapecycle with "
+                                                    "tapes at risk (default: amadmin CONF config's tapecycle with "
                                                     "--config).")] = None,
     risk_tapes: Annotated[int, typer.Option("--risk-tapes", min=1, help="How many of the next tapes to be "
                                             "overwritten to show.")] = 3,

@@ -131,7 +131,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
 
 
 def _amanda_config(config: str) -> tuple[Check, str | None]:
-    """One ``amgetconf CONF dumpuser``: the config answers, and the user to
+    """The config's dumpuser (from the one ``amadmin CONF config``): the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
     ok, detail, user = AmandaConfig(config).probe()
     return Check("Amanda config", ok, detail), (user if os.geteuid() == 0 and user and user != "root" else None)
@@ -236,9 +236,13 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
 def _tapes_check(plan: Plan, opts: RunOptions, needed: list[str], user: str | None, config_ok: bool) -> Check:
     """Are the plan's tapes where they can be read?  Via amrestore: on the
     scan's devices.  Via amfetchdump: a tape not in the changer can be
-    loaded on demand, a WARN, not a FAIL."""
+    loaded on demand, a WARN, not a FAIL; a dry run, which finds no tape,
+    does not ask the changer (its inventory can be slow)."""
     if opts.via is Via.AMRESTORE:
         return _tapes_on_devices(needed, dict(opts.devices), opts.tape_wait)
+    if config_ok and opts.dry_run:  # amtape inventory only when a tape is about to be found
+        return Check("tapes", True, f"needs {', '.join(needed)}; a dry run does not ask the changer "
+                     "(a run does: amtape CONF inventory)")
     held = AmandaConfig(plan.config).changer_labels(user) if config_ok else None
     if held is None:
         return Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown", warn=True)

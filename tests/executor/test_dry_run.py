@@ -22,15 +22,15 @@ NO_CONF = ("nosuch: cannot be read: parse error: could not open conf file '/etc/
 
 @pytest.fixture
 def asked(tmp_path, monkeypatch):
-    """The questions amgetconf was asked, one line each."""
-    real = shutil.which("amgetconf")
-    assert real, "Amanda's amgetconf is needed"
+    """The questions amadmin was asked, one line each."""
+    real = shutil.which("amadmin")
+    assert real, "Amanda's amadmin is needed"
     bin_ = tmp_path / "bin"
     bin_.mkdir()
-    log = tmp_path / "amgetconf.log"
+    log = tmp_path / "amadmin.log"
     log.touch()
-    (bin_ / "amgetconf").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
-    (bin_ / "amgetconf").chmod(0o755)
+    (bin_ / "amadmin").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    (bin_ / "amadmin").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_}:{__import__('os').environ['PATH']}")
     return lambda: log.read_text().splitlines()
 
@@ -53,7 +53,7 @@ def test_an_unknown_config_is_one_fail_line_and_the_rest_is_still_shown(cli, tmp
     assert commands[2] == "preflight FAILED (1 check(s)): a run would refuse to start"
     assert "line 363" not in result.stdout + result.stderr and "amgetconf:" not in result.stdout
     # --logdir, --tapelist and --holding were given: Amanda is asked only whether the config answers
-    assert asked() == ["nosuch dumpuser"]
+    assert asked() == ["nosuch config"]
     assert not (tmp_path / "merged").exists() and not (tmp_path / "w").exists()
 
 
@@ -77,7 +77,7 @@ def test_only_what_was_not_given_is_asked_of_the_config(cli, tmp_path, asked):
     # no --holding: the holding disks are asked of the config, nothing else
     src = ["--logdir", EXAMPLE / "log", "--tapelist", EXAMPLE / "tapelist"]
     result = cli("volumes", "--config", "nosuch", *src, exit_status=USAGE)
-    assert asked() == ["nosuch --list holdingdisk"]
+    assert asked() == ["nosuch config"]
     assert result.stderr == f"coda-restore: error: Amanda config 'nosuch' cannot be read: {NO_CONF.split(': ', 2)[2]}\n"
 
 
