@@ -46,7 +46,10 @@ from coda_restore.errors import NOT_PROVEN, OK, CodaRestoreError
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import CHUNK, Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.runner import key, workdir_for
+from coda_restore.amanda.model import Catalog
+from coda_restore.planning import when
 from coda_restore.planning.plan import Plan, Step, read_order
+from coda_restore.planning.planner import plan_for
 from coda_restore.voldump.merge import merge
 from coda_restore.voldump.names import Names
 from coda_restore.voldump.stream import Tee
@@ -381,7 +384,7 @@ class _Drill:
     def spooled(self, step: Step, spool_dir: Path) -> Path:
         k = key(step)
         dest = spool_dir / f"{step.datestamp}.{step.level}.dump"
-        self.event(Stage.FETCH, k)
+        self.event(Stage.FETCH, k, message=f"spooling to {dest}")
         self.images.spool(step, dest)
         names = Names()
         with open(dest, "rb") as f:
@@ -395,7 +398,7 @@ class _Drill:
         volume through another; (the merged volume's proof)."""
         full = self.plan.steps[0]
         k = key(full)
-        self.event(Stage.FETCH, k)
+        self.event(Stage.FETCH, k, message="streaming the level 0 through the merge")
         with self.images.stream(full) as src:
             own = _StreamProof(k)
             merged_proof = own if not spooled else _StreamProof("merged volume")
@@ -490,3 +493,19 @@ def drill_all(plans: Sequence[Plan], opts: DrillOptions, reporter: Reporter | No
     stops the others."""
     proofs = tuple(drill(p, opts, images(p) if images else None, reporter) for p in plans)
     return DrillReport(proofs, len(plans) if selected is None else selected, sample_n, seed)
+
+
+def drill_volumes(catalog: Catalog, volumes: Sequence[tuple[str, str]], target: when.Target, chain: ChainMode,
+                  config: str | None, opts: DrillOptions, reporter: Reporter | None = None, *,
+                  selected: int | None = None, sample_n: int | None = None, seed: int | None = None) -> DrillReport:
+    """Plan each (host, disk) for ``target`` and drill it; a volume that
+    cannot be planned is reported not proven, and the others go on."""
+    proofs = []
+    for host, disk in volumes:
+        try:
+            plan = plan_for(catalog, host, disk, target, chain, config=config)
+        except CodaRestoreError as err:
+            proofs.append(VolumeProof(host, disk, target.instant.isoformat(), chain.value, None, failure=str(err)))
+            continue
+        proofs.append(drill(plan, opts, None, reporter))
+    return DrillReport(tuple(proofs), len(volumes) if selected is None else selected, sample_n, seed)
