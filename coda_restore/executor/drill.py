@@ -42,7 +42,7 @@ from coda_restore import proc
 from coda_restore.amanda.amanda_index import read_index
 from coda_restore.amanda.config import AmandaConfig
 from coda_restore.chain import ChainMode
-from coda_restore.errors import NOT_PROVEN, OK, CodaRestoreError
+from coda_restore.errors import NOT_PROVEN, OK, CodaRestoreError, Interrupted
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import CHUNK, Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.runner import key, workdir_for
@@ -268,7 +268,7 @@ class AmandaImages:
         self.watchdog.watch("amfetchdump", child)
         try:
             self._header(step)(child.stdout)
-            yield child.stdout
+            yield Tee(child.stdout, on_bytes=self.watchdog.tick)  # bytes moving: no stall
             self.watchdog.check()
             child.wait()
         except BaseException as err:
@@ -469,6 +469,8 @@ def drill(plan: Plan, opts: DrillOptions, images: Images | None = None,
         spooled = [(key(s), d.spooled(s, where)) for s in read_order(plan.steps)[:-1]]
         by_key = dict(spooled)
         merged = d.merged([(key(s), by_key[key(s)]) for s in plan.steps[1:]], where)
+    except Interrupted:
+        raise  # a signal stops the whole drill, not one volume
     except CodaRestoreError as err:
         failure = str(err)
     except OSError as err:
@@ -504,6 +506,8 @@ def drill_volumes(catalog: Catalog, volumes: Sequence[tuple[str, str]], target: 
     for host, disk in volumes:
         try:
             plan = plan_for(catalog, host, disk, target, chain, config=config)
+        except Interrupted:
+            raise
         except CodaRestoreError as err:
             proofs.append(VolumeProof(host, disk, target.instant.isoformat(), chain.value, None, failure=str(err)))
             continue

@@ -18,7 +18,7 @@ from sim_cycles import T0, cycle
 
 from coda_restore.amanda.amanda_index import candidates, read_index, sanitise
 from coda_restore.amcoda.backup import scan_dump
-from coda_restore.errors import NOT_PROVEN, OK, IndexUnreadable
+from coda_restore.errors import NOT_PROVEN, OK, IndexUnreadable, Interrupted
 from coda_restore.executor.drill import DrillOptions, drill, drill_all, sample
 from coda_restore.planning.plan import CopyRef, Plan, Step, TargetRecord
 
@@ -180,3 +180,17 @@ def test_index_paths_follow_amandas_sanitising():
     assert Path("/idx/host/_a b/20260510010000_1.gz") in paths
     with pytest.raises(IndexUnreadable):
         read_index(Path("/nonexistent"), "h", "d", "20260510", 0)
+
+
+def test_a_signal_stops_the_whole_drill_and_leaves_no_spool(week):
+    raw, indexdir, work = week
+
+    class Stopped(SimImages):
+        @contextlib.contextmanager
+        def stream(self, step):
+            raise Interrupted(15)
+            yield
+
+    with pytest.raises(Interrupted):
+        drill_all([_plan((0, 1, 1)), _plan((0,))], DrillOptions(indexdir, work), images=lambda p: Stopped(raw))
+    assert not list(work.rglob("*.dump*"))
