@@ -76,13 +76,13 @@ class Touch:
             ed.write(f"/note-{self.tag}", os.urandom(64 * 1024))
 
 
-def lab_spec(size: int):
+def lab_spec(size: int, config: str = CONFIG):
     nights = (Night("b1", "2026-06-01 01:00:00", Fill(size)),
               Night("b2", "2026-06-02 01:00:00", Touch("b2")),
               Night("b3", "2026-06-03 01:00:00", Touch("b3")),
               Night("b4", "2026-06-04 01:00:00", Touch("b4")))
     mb = size // 1024
-    return spec(nights, config=CONFIG, slots=6, tapecycle=6,
+    return spec(nights, config=config, slots=6, tapecycle=6,
                 tape_length_kb=4 * mb + 65536, part_size_kb=2 * mb + 1024)
 
 
@@ -105,12 +105,35 @@ def peak_rss_of(argv: list[str], **kw) -> tuple[float, int, subprocess.Completed
     return time.monotonic() - start, hwm, subprocess.CompletedProcess(argv, p.returncode, "", err)
 
 
-DISK = "/coda/u.jan"
+def bare_fetch(steps: list[dict], disk: str, config: str = CONFIG) -> float:
+    """The peer: bare amfetchdump of the chain's images, each read once, as Amanda's user."""
+    total = 0.0
+    for s in steps:
+        argv = ["runuser", "-u", "backup", "--", "amfetchdump", "-a", "-p", "--exact-match", config,
+                "localhost", disk, s["datestamp"], str(s["level"])]
+        start = time.monotonic()
+        with open(os.devnull, "wb") as null:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL, check=True)
+        total += time.monotonic() - start
+    return total
 
 
-def chain_steps(cr: list[str], date: str) -> list[dict]:
-    """The plan's steps for DISK at ``date`` (printed), from ``cr plan --json``."""
-    plan = subprocess.run([*cr, "plan", DISK, "--config", CONFIG, "--date", date, "--json"],
+def bench_lab(description: str, config: str = CONFIG):
+    """The lab the options ask for (--quick, --reuse), built or reused."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="a 32 MiB volume instead of 256 MiB")
+    ap.add_argument("--reuse", action="store_true", help="reuse a lab built by an earlier run")
+    args = ap.parse_args()
+    size = (32 if args.quick else 256) * MiB
+    t0 = time.monotonic()
+    lab = builder.load_or_build(lab_spec(size, config), reuse=args.reuse, progress=lambda m: print(f"lab: {m}"))
+    print(f"lab ready in {time.monotonic() - t0:.0f} s")
+    return lab
+
+
+def chain_steps(cr: list[str], disk: str, date: str, config: str = CONFIG) -> list[dict]:
+    """The plan's steps for DISK at DATE, printed in one line."""
+    plan = subprocess.run([*cr, "plan", disk, "--config", config, "--date", date, "--json"],
                           capture_output=True, text=True, cwd=ROOT, check=True)
     steps = json.loads(plan.stdout)["steps"]
     print(f"chain: {', '.join(s['datestamp'] + '/' + str(s['level']) for s in steps)}; "
@@ -118,33 +141,13 @@ def chain_steps(cr: list[str], date: str) -> list[dict]:
     return steps
 
 
-def bare_amfetchdump(steps: list[dict]) -> float:
-    """The peer: seconds of bare amfetchdump of the same images, as Amanda's user."""
-    bare = 0.0
-    for s in steps:
-        argv = ["runuser", "-u", "backup", "--", "amfetchdump", "-a", "-p", "--exact-match", CONFIG,
-                "localhost", DISK, s["datestamp"], str(s["level"])]
-        start = time.monotonic()
-        with open(os.devnull, "wb") as null:
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL, check=True)
-        bare += time.monotonic() - start
-    return bare
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="a 32 MiB volume instead of 256 MiB")
-    ap.add_argument("--reuse", action="store_true", help="reuse a lab built by an earlier run")
-    args = ap.parse_args()
-    size = (32 if args.quick else 256) * MiB
-    t0 = time.monotonic()
-    lab = builder.load_or_build(lab_spec(size), reuse=args.reuse, progress=lambda m: print(f"lab: {m}"))
-    print(f"lab ready in {time.monotonic() - t0:.0f} s")
-
+    lab = bench_lab(__doc__.split("\n\n")[0])
     cr = [sys.executable, "-m", "coda_restore"]
-    disk = DISK
-    steps = chain_steps(cr, "2026-06-04")
-    bare = bare_amfetchdump(steps)
+    disk = "/coda/u.jan"
+    steps = chain_steps(cr, disk, "2026-06-04")
+
+    bare = bare_fetch(steps, disk)
 
     work = Path(tempfile.mkdtemp(prefix="runbench."))
     events = work / "events.jsonl"

@@ -87,12 +87,13 @@ def short_run(quick: bool, reuse: bool) -> None:
     print(f"lab ready in {time.monotonic() - t0:.0f} s")
     cr = [str(SCRIPT)]
     date = "2026-06-04"  # a level 0 and two incrementals on this lab
-    steps = runbench.chain_steps(cr, date)
-    bare = runbench.bare_amfetchdump(steps)
+    disk = "/coda/u.jan"
+    steps = runbench.chain_steps(cr, disk, date)
+    bare = runbench.bare_fetch(steps, disk)
     work = Path(tempfile.mkdtemp(prefix="start-bench."))
     events = work / "events.jsonl"
     try:
-        t_run, _, r = runbench.peak_rss_of([*cr, "run", runbench.DISK, "--config", runbench.CONFIG, "--date", date,
+        t_run, _, r = runbench.peak_rss_of([*cr, "run", disk, "--config", runbench.CONFIG, "--date", date,
                                             "--workdir", str(work / "w"), "--output", "/dev/null",
                                             "--log-json", str(events)], cwd=runbench.ROOT)
         if r.returncode != 0:

@@ -20,6 +20,7 @@ RESTORE_WRONG = 6
 NO_RECORDS = 7
 STALE = 8
 PREFLIGHT_FAILED = 9
+NOT_PROVEN = 10
 
 EXIT_STATUSES = {
     OK: "success; for plan and check: the volume is restorable",
@@ -35,6 +36,8 @@ EXIT_STATUSES = {
     NO_RECORDS: "no Amanda records: the log directory holds no Amanda log",
     STALE: "stale: for check, a volume's newest restore point is older than --max-age",
     PREFLIGHT_FAILED: "a preflight check failed (run and run --dry-run)",
+    NOT_PROVEN: "for verify: a volume's chain was not proven (not restorable, a fetch failed, "
+    "an image or a link is wrong, or its names disagree with Amanda's index)",
 }
 
 
@@ -312,3 +315,7 @@ class PartlyExtracted(CodaRestoreError):
     def __init__(self, cause: CodaRestoreError, written: str):
         super().__init__(cause, written)
         self.exit_status = cause.exit_status  # what stopped it decides the status
+
+
+class IndexUnreadable(VerificationFailed):
+    """index of {}: {}"""

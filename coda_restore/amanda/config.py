@@ -210,6 +210,10 @@ class AmandaConfig:
             return None
         return set(re.findall(r"label (\S+)", done.stdout + done.stderr))
 
+    def indexdir(self) -> str:
+        """Where Amanda keeps the index files of this config's dumps."""
+        return self._path(self._value("indexdir"))
+
     def fetch_argv(self, host: str, disk: str, datestamp: str, level: int, user: str | None) -> list[str]:
         """The amfetchdump that writes one dump, Amanda's header first (-h), to stdout."""
         return as_amanda_user([*AMFETCHDUMP, "-h", self.name, host, disk, datestamp, str(level)], user)

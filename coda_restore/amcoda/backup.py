@@ -22,11 +22,10 @@ from coda_restore.amcoda.clone import Clone, fresh_clone
 from coda_restore.amcoda.request import CHUNK, Messages, Request, Settings, kib, settings
 from coda_restore.errors import CodaRestoreError, CommandFailed
 from coda_restore.volutil import bytes_dumped, hexid, one_line
-from coda_restore.voldump import dirpage
 from coda_restore.voldump.reader import DumpReader
-from coda_restore.voldump.records import DumpHeader, Vnode
+from coda_restore.voldump.names import Names
+from coda_restore.voldump.records import DumpHeader
 from coda_restore.voldump.stream import Tee
-from coda_restore.voldump.tree import Meta, build_layout
 
 HOLD_BYTES = 1 << 20  # the tail of a backup held back until it is proven good (see HeldBack)
 START_BYTES = 2 * HOLD_BYTES
@@ -47,37 +46,16 @@ class Inspection:
 def scan_dump(raw: BinaryIO, source: str = "dump") -> Inspection:
     """Read a dump with the codec's streaming reader: every record is parsed
     (truncation, bad tags and magics are caught), directory pages are decoded
-    into the paths this dump holds.  File data is skipped, never held."""
+    into the paths this dump holds (``voldump.names``).  File data is
+    skipped, never held."""
     reader = DumpReader(raw, source)
-    dirs, files = [], set()
+    names = Names()
     try:
         for rec in reader:
-            if isinstance(rec, Vnode):
-                if rec.pages is not None:
-                    meta = Meta.of(rec)
-                    if meta is not None:
-                        dirs.append((meta, dirpage.decode(rec.pages, f"vnode {rec.vnum:#x}")))
-                else:
-                    files.add(rec.fid)
+            names(rec)
     except CodaRestoreError as exc:
         return Inspection(reader.header, (b"/",), str(exc))
-    return Inspection(reader.header, index_lines(build_layout(dirs), files), None)
-
-
-def index_lines(layout, files: set) -> tuple[bytes, ...]:
-    """Amanda index lines for what a dump holds: "/" always, every directory
-    it holds that is reachable from the root ("/a/b/"), and every file of the
-    dump those directories name.  (An incremental holds only the changed
-    directories, so a change below an unchanged one has no path here.)"""
-    lines = {b"/"}
-    for fid, path in layout.dir_path.items():
-        if path:
-            lines.add(b"/" + b"/".join(path) + b"/")
-    for fid in files:
-        for path in layout.file_paths.get(fid, ()):
-            lines.add(b"/" + b"/".join(path))
-    # a name with a newline cannot be one index line
-    return tuple(sorted(line for line in lines if b"\n" not in line))
+    return Inspection(reader.header, names.lines(), None)
 
 
 # --- Amanda's fd 1 -----------------------------------------------------------

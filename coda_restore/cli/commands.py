@@ -16,7 +16,7 @@ import coda_restore.cli as _pkg
 
 SUFFIX = "_cmd"
 # the order --help lists them in: the job's order, then the dump tools
-ORDER = ("volumes", "history", "plan", "check", "run", "inspect", "merge", "ls", "extract")
+ORDER = ("volumes", "history", "plan", "check", "run", "verify", "inspect", "merge", "ls", "extract")
 
 
 def names() -> list[str]:

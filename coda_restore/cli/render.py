@@ -1,6 +1,6 @@
 """How results look to people: the stdout console, table cells, sizes,
-datestamps, warnings on stderr, and the plan (which plan and run both
-print).  Command modules import these; none imports another command."""
+datestamps, warnings on stderr, the plan (which plan and run both
+print) and the event log on stderr (run and verify).  Command modules import these; none imports another command."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from coda_restore.executor.events import Event, NullReporter, Stage
 from coda_restore.planning.plan import Plan
 from coda_restore.planning.planner import PROVEN
 
@@ -146,3 +147,17 @@ def _alternatives(out: Console, plan: Plan, again: Sequence[str]) -> None:
                  f"dump(s), {size(a.kb)}; tapes {tapes or '-'}): {a.loses}")
         # whole, never wrapped: a line to paste (the same records and clock as this one)
         say(out, f"    {shlex.join([*a.command, *again])}", soft_wrap=True)
+
+
+class StderrLog(NullReporter):
+    """One line per event, for people and for cron mail."""
+
+    def event(self, event: Event) -> None:
+        if event.step is Stage.END and not event.ok:
+            return  # the error itself is the last line, printed once by the CLI
+        what = event.step.value + (f" {event.dump}" if event.dump else "")
+        state = "done" if event.finished else ("FAILED" if not event.ok and event.step is not Stage.PREFLIGHT else "")
+        detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")
+        if event.resumed:
+            state = "resumed"
+        typer.echo(f"coda-restore: {what}: {' '.join(x for x in (state, detail) if x)}", err=True)

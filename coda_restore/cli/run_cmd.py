@@ -19,10 +19,10 @@ from coda_restore.amanda.model import Catalog
 from coda_restore.chain import ChainMode
 from coda_restore.cli.app import Clock, HostOpt, JsonOpt, Records, VolumeArg, app, option_groups, print_json
 from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
-from coda_restore.cli.render import render_plan
+from coda_restore.cli.render import StderrLog, render_plan
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, PreflightFailed, UsageError
 from coda_restore.executor.amrestore import Via
-from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Stage
+from coda_restore.executor.events import Fanout, JsonLinesLog, NullReporter, Stage
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (Preflight, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
@@ -32,20 +32,6 @@ from coda_restore.planning.planner import plan_for, replan
 from coda_restore.planning.when import Target, parse_when
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress updates on a terminal
-
-
-class StderrLog(NullReporter):
-    """One line per event, for people and for cron mail."""
-
-    def event(self, event: Event) -> None:
-        if event.step is Stage.END and not event.ok:
-            return  # the error itself is the last line, printed once by the CLI
-        what = event.step.value + (f" {event.dump}" if event.dump else "")
-        state = "done" if event.finished else ("FAILED" if not event.ok and event.step is not Stage.PREFLIGHT else "")
-        detail = event.message or (f"{event.bytes} bytes" if event.bytes else "")
-        if event.resumed:
-            state = "resumed"
-        typer.echo(f"coda-restore: {what}: {' '.join(x for x in (state, detail) if x)}", err=True)
 
 
 class TerminalProgress(NullReporter):

@@ -13,6 +13,7 @@ operator should know (codamergedump would crash or silently change it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -237,10 +238,13 @@ class Validation:
         return self.error is None
 
 
-def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None = None) -> Validation:
+def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None = None,
+             on_record: Callable[[object], object] | None = None) -> Validation:
     """Read the whole dump; never raises DumpFormatError (it is returned).
     Bytes after the end magic are an error for a full dump and a warning for
-    an incremental (as in codamergedump) unless ``allow_trailing`` says."""
+    an incremental (as in codamergedump) unless ``allow_trailing`` says.
+    ``on_record`` sees every index record once it passed the checks (a
+    restore drill collects the dump's names with it, ``voldump.names``)."""
     result = Validation(source)
     reader = DumpReader(raw, source, allow_trailing=bool(allow_trailing))
     reader.warnings = result.warnings
@@ -260,6 +264,8 @@ def validate(raw: BinaryIO, source: str = "dump", *, allow_trailing: bool | None
             checker = SectionChecker(source, index, full, warn)
             while (rec := reader.next_record()) is not None:
                 checker.check(rec)
+                if on_record is not None:
+                    on_record(rec)
             checker.finish(reader.offset)
             result.sections.append(SectionSummary(
                 index.vclass.name.lower(), index.n_vnodes, index.n_lists, checker.vnodes, checker.removed,
