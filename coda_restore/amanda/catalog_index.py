@@ -272,7 +272,7 @@ class CatalogIndex:
         db.execute("BEGIN")  # one snapshot for the check and the reads
         rows = _rows(db)
         errors: dict[str, OSError] = {}
-        stale = [log for log in logs if not _fresh(log.path, rows.get(log.path), errors)]
+        stale = [log for log in logs if not _fresh(log.path, rows.get(log.path), errors) or rebuild]
         gone = set(rows) - {log.path for log in logs}
         if stale or gone or rebuild:
             db.execute("COMMIT")

@@ -44,6 +44,20 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
     holding = tuple(holding or ())
     if scan is not None:
         return _with_scan(scan, config, logdir, tapelist, holding, volume, index)
+    logdir, tapelist, holding, beside = records_of(config, logdir, tapelist, holding)
+    lines = None
+    if index is not None and volume is not None:  # only one volume's reads use the index
+        from coda_restore.amanda.catalog_index import open_index
+
+        lines = open_index(index, logdir, beside)
+    return build_catalog(logdir, tapelist, holding, config=config, volume=volume, index=lines)
+
+
+def records_of(config: str | None, logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
+               holding: tuple[str | os.PathLike, ...]) -> tuple[str | os.PathLike, str | os.PathLike | None,
+                                                                tuple[str | os.PathLike, ...], bool]:
+    """(logdir, tapelist, holding disks, whether they are a config's own
+    records) from what was given, checked (see load_catalog)."""
     if config is None and logdir is None:
         raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE), "
                          "or --scan FILE (a scan of the tapes)")
@@ -65,12 +79,7 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError(f"tapelist {os.fspath(tapelist)} {wrong}")
     if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
         raise NoRecords(os.fspath(logdir))
-    lines = None
-    if index is not None and volume is not None:  # only one volume's reads use the index
-        from coda_restore.amanda.catalog_index import open_index
-
-        lines = open_index(index, logdir, beside)  # type: ignore[arg-type]
-    return build_catalog(logdir, tapelist, holding, config=config, volume=volume, index=lines)
+    return logdir, tapelist, tuple(holding), beside  # type: ignore[return-value]
 
 
 def _with_scan(scan, config, logdir, tapelist, holding, volume, index) -> Catalog:
