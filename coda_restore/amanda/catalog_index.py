@@ -438,6 +438,16 @@ def _unpack(linenos: bytes, text: str) -> Iterator[tuple[int, str]]:
     return zip(numbers, (raw + "\n" for raw in text.split("\n")[:-1]))
 
 
+_QUOTED: dict[str, str] = {}  # quote() of each disk name seen: once per process, not once per line
+
+
+def _quoted(disk: str) -> str:
+    q = _QUOTED.get(disk)
+    if q is None:
+        q = _QUOTED[disk] = quote(disk)
+    return q
+
+
 def file_lines(path: str, data: bytes, skip: frozenset[int]) -> tuple[dict[str, list[tuple[int, str]]], int, int]:
     """(lines by the volume they are about, number of dumps named, number
     of lines kept) of one log's bytes; ``skip``: its damaged lines."""
@@ -447,7 +457,6 @@ def file_lines(path: str, data: bytes, skip: frozenset[int]) -> tuple[dict[str, 
     sink: list = []  # the warnings come again when the lines are folded
     pieces = data.decode("utf-8", "surrogateescape").split("\n")
     count = 0
-    quoted: dict[str, str] = {}  # quote() of each disk, once
     for lineno, piece in enumerate(pieces[:-1], 1):  # the last piece: "" or a cut line (damaged)
         if lineno in skip or piece[:4] in _SKIPPED_HEADS:
             continue
@@ -469,12 +478,12 @@ def file_lines(path: str, data: bytes, skip: frozenset[int]) -> tuple[dict[str, 
             elif isinstance(entry, Finish) or (entry is None and len(sink) == warned):
                 continue  # the fold does nothing with it
         count += 1
-        if disk is None or f" {quoted.get(disk) or quoted.setdefault(disk, quote(disk))} " not in raw:
+        if disk is None or f" {_quoted(disk)} " not in raw:
             disk = ""  # START, malformed, or not spelled as the needle would find it
         else:
             dumps.add((host, disk, stamp, level))
         groups.setdefault(disk, []).append((lineno, raw))
-    named = {quote(d): d for d in groups if d}
+    named = {_quoted(d): d for d in groups if d}
     spaced = [(q, d) for q, d in named.items() if " " in q]
     for lineno, raw, own in others:  # e.g. a FAIL message naming another volume
         words = set(raw.split(" ")) & named.keys()

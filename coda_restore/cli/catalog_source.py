@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TYPE_CHECKING
 
-from coda_restore.amanda.catalog_index import IndexUse
 from coda_restore.amanda.model import Catalog
 from coda_restore.amanda.sources import load_catalog, load_volume
 from coda_restore.cli.app import Clock, Records
 from coda_restore.cli.render import warn
 from coda_restore.errors import StrictWarnings, UsageError
+
+if TYPE_CHECKING:
+    from coda_restore.amanda.catalog_index import IndexUse
 
 MAX_WARNINGS_SHOWN = 50
 
@@ -45,6 +48,8 @@ def index_use(records: Records) -> IndexUse | None:
         if records.index is not None:
             raise UsageError("--index PATH and --no-index say opposite things: give one")
         return None
+    from coda_restore.amanda.catalog_index import IndexUse  # sqlite3: only for the reads that use it
+
     return IndexUse(records.index)
 
 
