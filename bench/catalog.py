@@ -51,36 +51,46 @@ def generate(root: Path, n_dles: int, nights: int, n_tapes: int) -> int:
     (logdir / "oldlog").mkdir(parents=True)
     dle_list = dles(n_dles)
     tapelist: dict[str, str] = {}
-    crc = "6f7806ac:307200"
     for night in range(nights):
-        ts = (BASE + dt.timedelta(days=night)).strftime("%Y%m%d%H%M%S")
-        label = f"BENCH-{night % n_tapes + 1:03d}"
+        label, ts = write_night(logdir, night, dle_list, n_tapes)
         tapelist[label] = ts
-        out = [f"INFO amdump amdump pid {1000 + night}", f"START planner date {ts}"]
-        out += [f"DISK planner {h} {d}" for h, d in dle_list]
-        out += [f"START driver date {ts}", "STATS driver hostname bench", "STATS driver startup time 0.031",
-                f'START taper datestamp {ts} "ST:{CONFIG}" "POOL:{CONFIG}" label {label} tape 1']
-        filenum = 0
-        for i, (h, d) in enumerate(dle_list):
-            level = 0 if (night + i) % FULL_EVERY == 0 else 1 + (night + i) % FULL_EVERY // 4
-            kb = 5000 if level == 0 else 300
-            out.append(f"SUCCESS dumper {h} {d} {ts} {level} {crc} {crc} [sec 0.085 kb {kb} kps 3505.5 orig-kb {kb}]")
-            out.append(f"SUCCESS chunker {h} {d} {ts} {level} {crc} [sec 1.046642 kb {kb} kps 286.630959]")
-            out.append(f"STATS driver estimate {h} {d} {ts} {level} [sec 0 nkb {kb} ckb {kb} kps 1024]")
-            nparts = SPLIT_FULL_PARTS if level == 0 else 1
-            for p in range(1, nparts + 1):
-                filenum += 1
-                out.append(f'PART taper "ST:{CONFIG}" "POOL:{CONFIG}" {label} {filenum} {h} {d} {ts} {p}/-1 {level} '
-                           f"[sec 0.000468 bytes {kb * 1024 // nparts} kps 273504.273504 orig-kb {kb}]")
-            out.append(f'DONE taper "ST:{CONFIG}" "POOL:{CONFIG}" {h} {d} {ts} {nparts} {level} {crc} {crc} {crc} '
-                       f"[sec 0.100000 bytes {kb * 1024} kps 3000.000000 orig-kb {kb}]")
-        out.append(f"INFO taper tape {label} kb 1 fm {filenum} [OK]")
-        out += [f"FINISH driver date {ts} time 3.761", f"INFO amdump pid-done {1000 + night}"]
-        (logdir / f"log.{ts}.0").write_text("\n".join(out) + "\n")
+    write_tapelist(root, tapelist)
+    return n_dles * nights
+
+
+def write_tapelist(root: Path, tapelist: dict[str, str]) -> None:
     lines = [f"{ts} {label} reuse BLOCKSIZE:32 POOL:{CONFIG} STORAGE:{CONFIG} CONFIG:{CONFIG}"
              for label, ts in sorted(tapelist.items(), key=lambda kv: kv[1], reverse=True)]
     (root / "tapelist").write_text("\n".join(lines) + "\n")
-    return n_dles * nights
+
+
+def write_night(logdir: Path, night: int, dle_list: list[tuple[str, str]], n_tapes: int) -> tuple[str, str]:
+    """One night's log (night 0 is BASE); its (label, datestamp)."""
+    crc = "6f7806ac:307200"
+    ts = (BASE + dt.timedelta(days=night)).strftime("%Y%m%d%H%M%S")
+    label = f"BENCH-{night % n_tapes + 1:03d}"
+    out = [f"INFO amdump amdump pid {1000 + night}", f"START planner date {ts}"]
+    out += [f"DISK planner {h} {d}" for h, d in dle_list]
+    out += [f"START driver date {ts}", "STATS driver hostname bench", "STATS driver startup time 0.031",
+            f'START taper datestamp {ts} "ST:{CONFIG}" "POOL:{CONFIG}" label {label} tape 1']
+    filenum = 0
+    for i, (h, d) in enumerate(dle_list):
+        level = 0 if (night + i) % FULL_EVERY == 0 else 1 + (night + i) % FULL_EVERY // 4
+        kb = 5000 if level == 0 else 300
+        out.append(f"SUCCESS dumper {h} {d} {ts} {level} {crc} {crc} [sec 0.085 kb {kb} kps 3505.5 orig-kb {kb}]")
+        out.append(f"SUCCESS chunker {h} {d} {ts} {level} {crc} [sec 1.046642 kb {kb} kps 286.630959]")
+        out.append(f"STATS driver estimate {h} {d} {ts} {level} [sec 0 nkb {kb} ckb {kb} kps 1024]")
+        nparts = SPLIT_FULL_PARTS if level == 0 else 1
+        for p in range(1, nparts + 1):
+            filenum += 1
+            out.append(f'PART taper "ST:{CONFIG}" "POOL:{CONFIG}" {label} {filenum} {h} {d} {ts} {p}/-1 {level} '
+                       f"[sec 0.000468 bytes {kb * 1024 // nparts} kps 273504.273504 orig-kb {kb}]")
+        out.append(f'DONE taper "ST:{CONFIG}" "POOL:{CONFIG}" {h} {d} {ts} {nparts} {level} {crc} {crc} {crc} '
+                   f"[sec 0.100000 bytes {kb * 1024} kps 3000.000000 orig-kb {kb}]")
+    out.append(f"INFO taper tape {label} kb 1 fm {filenum} [OK]")
+    out += [f"FINISH driver date {ts} time 3.761", f"INFO amdump pid-done {1000 + night}"]
+    (logdir / f"log.{ts}.0").write_text("\n".join(out) + "\n")
+    return label, ts
 
 
 def write_config(root: Path, n_dles: int) -> None:

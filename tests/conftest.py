@@ -41,3 +41,10 @@ from cli_runner import run_cli  # noqa: E402  (tests/support/cli_runner.py)
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _index_cache(tmp_path_factory):
+    """The catalog indexes of the suite's records go to a cache of its own,
+    not the user's ~/.cache (children started by tests see it too)."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))

@@ -48,6 +48,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from coda_restore.amanda.holding import HoldingDump, scan_holding
 from coda_restore.amanda.logfile import (
@@ -98,6 +99,22 @@ class LogFile:
     path: str = field(compare=False)
     datestamp: str = field(compare=False)
     searched: bool = field(compare=False)
+
+
+class VolumeLines(Protocol):
+    """One volume's lines of every log, kept elsewhere (the catalog index):
+    ``about`` gives one log's damage (as damage() says it) and the lines
+    open_lines(path, needle) would yield; it raises OSError as they would."""
+
+    def about(self, log: LogFile, volume: str, needle: str) -> tuple[tuple[frozenset[int], str] | None,
+                                                                    Iterable[tuple[int, str]]]: ...
+
+
+class LogLines(Protocol):
+    """Where a fold can take one volume's lines from: ``lines_for`` is told
+    every log there is; None means "read the logs themselves"."""
+
+    def lines_for(self, logs: Sequence[LogFile], volume: str) -> VolumeLines | None: ...
 
 
 def list_logs(logdir: str, tapelist: Sequence[TapelistEntry]) -> list[LogFile]:
@@ -387,13 +404,15 @@ class _Folder:
 
     # -- one log ---------------------------------------------------------
 
-    def fold(self, log: LogFile, needle: str | None = None, skip: frozenset[int] = frozenset()) -> None:
-        """Fold one log in.  The three line shapes that make nearly every
+    def fold(self, log: LogFile, needle: str | None = None, skip: frozenset[int] = frozenset(),
+             kept: Iterable[tuple[int, str]] | None = None) -> None:
+        """Fold one log in: its lines, or ``kept`` (the same lines, kept by
+        the catalog index).  The three line shapes that make nearly every
         line of a modern log (PART, DONE, dumper/chunker SUCCESS) are read
         by match_* without a Result; every other line by parse_line."""
         lf = _LogFold(self, log)
         fast = self.fast
-        f, lines = open_lines(log.path, needle)
+        f, lines = open_lines(log.path, needle) if kept is None else (None, kept)
         try:
             for lineno, raw in lines:
                 if skip and lineno in skip:
@@ -534,30 +553,31 @@ def _judge(pend: _Pending, r: Result) -> tuple[DumpStatus, Unavailable | None, s
 
 def build_catalog(logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
                   holding: Iterable[str | os.PathLike] = (), config: str | None = None,
-                  volume: str | None = None) -> Catalog:
+                  volume: str | None = None, index: LogLines | None = None) -> Catalog:
     """Read a logdir (and its oldlog/), a tapelist and holding disks into a
     Catalog.  Never raises for bad content: malformed records become
     ``Catalog.warnings`` (file:line) and are skipped.  With ``volume`` (a
     disk name) only the lines naming that disk are read (START lines too),
-    and the catalog holds only its dumps, on every host."""
+    and the catalog holds only its dumps, on every host.  With ``index``
+    (catalog_index.py) one volume's lines come from it, not from the logs."""
     # A catalog is a million small objects made at once: the cyclic GC would
     # rescan them all again and again while they are being made.
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        return _build(logdir, tapelist, holding, config, volume)
+        return _build(logdir, tapelist, holding, config, volume, index)
     finally:
         if gc_was_on:
             gc.enable()
 
 
-def _build(logdir, tapelist, holding, config, volume) -> Catalog:
+def _build(logdir, tapelist, holding, config, volume, index) -> Catalog:
     warnings: list[CatalogWarning] = []
     entries = read_tapelist(os.fspath(tapelist), warnings) if tapelist is not None else ()
     folder = _Folder(entries, config, warnings)
     if logdir is not None:
         logdir = os.fspath(logdir)
-        _fold_logdir(folder, logdir, entries, f" {quote(volume)} " if volume is not None else None)
+        _fold_logdir(folder, logdir, entries, volume, index)
     for found in scan_holding([os.fspath(h) for h in holding], warnings):
         if volume is None or found.header.disk == volume:
             folder.add_holding(found)
@@ -574,21 +594,30 @@ def _build(logdir, tapelist, holding, config, volume) -> Catalog:
     return folder.catalog(entries)
 
 
-def _fold_logdir(folder: _Folder, logdir: str, entries: Sequence[TapelistEntry], needle: str | None) -> None:
+def _fold_logdir(folder: _Folder, logdir: str, entries: Sequence[TapelistEntry], volume: str | None,
+                 index: LogLines | None) -> None:
     """Fold every log, oldest run first; a damaged or unreadable one is
-    warned about and noted, so no answer relies on it being complete."""
+    warned about and noted, so no answer relies on it being complete.
+    The index, when there is one, serves one volume's reads: the lines of
+    every log, the damage found in it, exactly as the log would give them."""
     if not os.path.isdir(logdir):
         folder.warnings.append(CatalogWarning(Origin(logdir), "log directory does not exist"))
-    for log in list_logs(logdir, entries):
+    needle = f" {quote(volume)} " if volume is not None else None
+    logs = list_logs(logdir, entries)
+    lines = index.lines_for(logs, volume) if index is not None and volume is not None else None
+    for log in logs:
         try:
-            found = damage(log.path)
+            if lines is not None:
+                found, kept = lines.about(log, volume, needle)  # type: ignore[arg-type]
+            else:
+                found, kept = damage(log.path), None
             skip = frozenset()
             if found is not None:
                 skip, what = found
                 where = Origin(log.path, min(skip))
                 folder.warnings.append(CatalogWarning(where, f"damaged log: {what}; those lines are skipped"))
                 folder.unreadable.append(UnreadableLog(where, log.datestamp, what))
-            folder.fold(log, needle, skip)
+            folder.fold(log, needle, skip, kept)
         except OSError as err:
             folder.warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
             folder.unreadable.append(UnreadableLog(Origin(log.path), log.datestamp,

@@ -506,7 +506,11 @@ def damage(path: str) -> tuple[frozenset[int], str] | None:
     pass over the bytes; line by line only for a damaged file.  Raises
     OSError when the file cannot be read."""
     with open(path, "rb") as f:
-        data = f.read()
+        return damage_of(f.read())
+
+
+def damage_of(data: bytes) -> tuple[frozenset[int], str] | None:
+    """damage() of a log's bytes already read."""
     cut = bool(data) and not data.endswith(b"\n")
     if not cut and b"\0" not in data.translate(_CONTROL_TO_NUL):  # 1 GB/s, a regex a third of it
         try:

@@ -16,16 +16,21 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coda_restore.amanda.catalog import build_catalog, list_logs
 from coda_restore.amanda.config import AmandaConfig
 from coda_restore.amanda.model import Catalog
 from coda_restore.errors import AmbiguousVolume, NoRecords, UnknownVolume, UsageError
 
+if TYPE_CHECKING:
+    from coda_restore.amanda.catalog_index import IndexUse
+
+
 def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = None,
                  tapelist: str | os.PathLike | None = None,
                  holding: Iterable[str | os.PathLike] | None = (), volume: str | None = None,
-                 scan: str | os.PathLike | None = None) -> Catalog:
+                 scan: str | os.PathLike | None = None, index: IndexUse | None = None) -> Catalog:
     """The catalog of one Amanda config, from ``config`` (asked of Amanda)
     or explicit paths; explicit paths override the config's.  Without
     ``tapelist`` next to an explicit logdir, ``<logdir>/../tapelist`` is
@@ -33,13 +38,29 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
     to read, ConfigUnreadable when Amanda cannot read the config, NoRecords when the
     logdir holds no Amanda log.  With ``volume`` (a disk
     name) only that volume's records are read: fast, and the catalog holds
-    only its dumps (see load_volume)."""
+    only its dumps (see load_volume), taken from the catalog index when
+    ``index`` says to use one (catalog_index.py)."""
     holding = tuple(holding or ())
     if scan is not None:
-        return _with_scan(scan, config, logdir, tapelist, holding, volume)
+        return _with_scan(scan, config, logdir, tapelist, holding, volume, index)
+    logdir, tapelist, holding, beside = records_of(config, logdir, tapelist, holding)
+    lines = None
+    if index is not None and volume is not None:  # only one volume's reads use the index
+        from coda_restore.amanda.catalog_index import open_index
+
+        lines = open_index(index, logdir, beside)
+    return build_catalog(logdir, tapelist, holding, config=config, volume=volume, index=lines)
+
+
+def records_of(config: str | None, logdir: str | os.PathLike | None, tapelist: str | os.PathLike | None,
+               holding: tuple[str | os.PathLike, ...]) -> tuple[str | os.PathLike, str | os.PathLike | None,
+                                                                tuple[str | os.PathLike, ...], bool]:
+    """(logdir, tapelist, holding disks, whether they are a config's own
+    records) from what was given, checked (see load_catalog)."""
     if config is None and logdir is None:
         raise UsageError("say where the Amanda records are: --config NAME, or --logdir DIR (and --tapelist FILE), "
                          "or --scan FILE (a scan of the tapes)")
+    beside = config is not None and logdir is None  # the config's own records: its index may live beside them
     if config is not None:  # ask Amanda only what was not given
         c_logdir, c_tapelist, c_holding = AmandaConfig(config).sources(logdir is None, tapelist is None, not holding)
         logdir = logdir if logdir is not None else c_logdir
@@ -57,10 +78,10 @@ def load_catalog(config: str | None = None, logdir: str | os.PathLike | None = N
         raise UsageError(f"tapelist {os.fspath(tapelist)} {wrong}")
     if not list_logs(os.fspath(logdir), ()):  # an empty answer would look like "nothing is wrong"
         raise NoRecords(os.fspath(logdir))
-    return build_catalog(logdir, tapelist, holding, config=config, volume=volume)
+    return logdir, tapelist, tuple(holding), beside  # type: ignore[return-value]
 
 
-def _with_scan(scan, config, logdir, tapelist, holding, volume) -> Catalog:
+def _with_scan(scan, config, logdir, tapelist, holding, volume, index) -> Catalog:
     """A scan file alone, or Amanda's records with the Coda headers the scan
     read (so that the planner checks one against the other)."""
     from coda_restore import scan as scanning  # the scan reads Coda headers: not needed otherwise
@@ -70,7 +91,7 @@ def _with_scan(scan, config, logdir, tapelist, holding, volume) -> Catalog:
         if holding:
             raise UsageError("--holding goes to coda-restore scan, not next to --scan FILE")
         return scanned
-    return scanning.with_links(load_catalog(config, logdir, tapelist, holding, volume), scanned)
+    return scanning.with_links(load_catalog(config, logdir, tapelist, holding, volume, index=index), scanned)
 
 
 def _not_a(path: str | os.PathLike, directory: bool) -> str | None:
@@ -94,10 +115,11 @@ def _not_a(path: str | os.PathLike, directory: bool) -> str | None:
 def load_volume(volume: str, host: str | None = None, config: str | None = None,
                 logdir: str | os.PathLike | None = None, tapelist: str | os.PathLike | None = None,
                 holding: Iterable[str | os.PathLike] | None = (),
-                scan: str | os.PathLike | None = None) -> tuple[Catalog, str, str]:
-    """(catalog, host, disk) for one volume, reading only its records.  An
-    unknown name reads everything once more, to suggest close matches."""
-    catalog = load_catalog(config, logdir, tapelist, holding, volume=volume, scan=scan)
+                scan: str | os.PathLike | None = None, index: IndexUse | None = None) -> tuple[Catalog, str, str]:
+    """(catalog, host, disk) for one volume, reading only its records (from
+    the index, with ``index``).  An unknown name reads everything once
+    more, to suggest close matches."""
+    catalog = load_catalog(config, logdir, tapelist, holding, volume=volume, scan=scan, index=index)
     try:
         host_, disk = find_volume(catalog, volume, host)
     except UnknownVolume:

@@ -134,6 +134,13 @@ ScanOpt = Annotated[
     typer.Option("--scan", help="A scan file (coda-restore scan): the tapes themselves, when Amanda's records "
                  "are gone; with --config or --logdir, the two are checked against each other."),
 ]
+IndexOpt = Annotated[
+    Optional[Path],
+    typer.Option("--index", help="The catalog index file (default: beside a config's logdir when it can be "
+                 "written, else in ~/.cache/coda-restore/).", metavar="PATH"),
+]
+NoIndexOpt = Annotated[bool, typer.Option("--no-index", help="Read the logs themselves, neither using nor "
+                                          "updating the catalog index.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat malformed log lines as an error (exit 1).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 # Which volume, and when "now" is: shared by history, plan, check and run.
@@ -159,6 +166,8 @@ class Records:
     tapelist: TapelistOpt = None
     holding: HoldingOpt = None
     scan: ScanOpt = None
+    index: IndexOpt = None
+    no_index: NoIndexOpt = False
     strict: StrictOpt = False
 
 

@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TYPE_CHECKING
 
 from coda_restore.amanda.model import Catalog
 from coda_restore.amanda.sources import load_catalog, load_volume
 from coda_restore.cli.app import Clock, Records
 from coda_restore.cli.render import warn
-from coda_restore.errors import StrictWarnings
+from coda_restore.errors import StrictWarnings, UsageError
+
+if TYPE_CHECKING:
+    from coda_restore.amanda.catalog_index import IndexUse
 
 MAX_WARNINGS_SHOWN = 50
 
 
 def open_catalog(records: Records) -> Catalog:
+    use = index_use(records)
     catalog = load_catalog(config=records.config, logdir=records.logdir, tapelist=records.tapelist,
-                           holding=records.holding or (), scan=records.scan)
+                           holding=records.holding or (), scan=records.scan, index=use)
+    _notes(use)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
     return catalog
@@ -26,11 +32,32 @@ def open_catalog(records: Records) -> Catalog:
 
 def open_volume(volume: str, host: str | None, records: Records) -> tuple[Catalog, str, str]:
     """(catalog, host, disk): only the records of one volume are read."""
+    use = index_use(records)
     catalog, h, d = load_volume(volume, host, config=records.config, logdir=records.logdir,
-                                tapelist=records.tapelist, holding=records.holding or (), scan=records.scan)
+                                tapelist=records.tapelist, holding=records.holding or (), scan=records.scan,
+                                index=use)
+    _notes(use)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
     return catalog, h, d
+
+
+def index_use(records: Records) -> IndexUse | None:
+    """--index PATH, --no-index, or the default place."""
+    if records.no_index:
+        if records.index is not None:
+            raise UsageError("--index PATH and --no-index say opposite things: give one")
+        return None
+    from coda_restore.amanda.catalog_index import IndexUse  # sqlite3: only for the reads that use it
+
+    return IndexUse(records.index)
+
+
+def _notes(use: IndexUse | None) -> None:
+    """What the index had to say (rebuilt, unusable): on stderr, but no
+    catalog warning (the index never changes an answer, nor --strict's)."""
+    if use is not None:
+        warn(use.notes)
 
 
 def source_argv(records: Records, clock: Clock | None = None) -> list[str]:
