@@ -154,7 +154,7 @@ class Plan:
         }
         out.update(d)
         out["tape_loads"] = self.tape_loads
-        return _lists(out)
+        return json_types(out)
 
     @property
     def plan_hash(self) -> str:
@@ -201,12 +201,12 @@ def tape_reads(steps: Sequence[Step]) -> tuple[TapeRead, ...]:
     return tuple(TapeRead(label, tuple(files), sum(f.kb or 0 for f in files)) for label, files in loads)
 
 
-def _lists(value):
+def json_types(value):
     """Tuples become lists: the JSON form uses JSON's own types."""
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: json_types(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_lists(v) for v in value]
+        return [json_types(v) for v in value]
     return value
 
 
