@@ -26,7 +26,8 @@ from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReport
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (Preflight, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
-from coda_restore.planning import plan as planfile
+from coda_restore.planning import bulk as bulkfile
+from coda_restore.planning.bulk import SCHEMA as BULK_SCHEMA, BulkPlan
 from coda_restore.planning.plan import Plan
 from coda_restore.planning.planner import plan_for, replan
 from coda_restore.planning.when import Target, parse_when
@@ -176,7 +177,9 @@ def _saved_plan_or_target(plan_file: Path | None, plan_hash: str | None, date: s
         raise UsageError("give --date WHEN, or --plan FILE")
     if plan_file is None:
         return None, parse_when(date, now=clock.moment())
-    saved = planfile.load(plan_file)
+    saved = bulkfile.load_any(plan_file)  # either kind: the hash is checked the same way
+    if isinstance(saved, BulkPlan):
+        raise BadPlan(plan_file, f"it is a bulk plan ({BULK_SCHEMA}); this run takes a single-volume plan")
     if plan_hash and not saved.plan_hash.startswith(plan_hash):
         raise BadPlan(plan_file, f"its plan_hash is {saved.plan_hash}, not {plan_hash}")
     return saved, None

@@ -133,7 +133,8 @@ def chain_of(p: Plan) -> VolumeChain:
     """A restorable plan's steps as the scheduler reads them."""
     images = tuple(
         Image(s.datestamp, s.level,
-              tuple(Part(r.label, r.filenum, r.partnum, r.kb or 0) for r in s.copy.parts)
+              tuple(Part(r.label, r.filenum, r.partnum, r.kb or 0)
+                    for r in sorted(s.copy.parts, key=lambda r: r.partnum))
               if s.copy.kind == "tape" else (),
               s.kb or 0)
         for s in p.steps

@@ -3,14 +3,15 @@ read in file order, tapes split across drives, and the staging spool that
 order needs.
 
 The model.  Every volume has a chain of images in apply order (level 0
-first).  An image is *consumed* (merged) once all its parts are read and its
-chain predecessor is consumed; a holding-disk image is on disk already, so
+first).  An image is *consumed* (merged) once all its parts are fed to the merge,
+which starts on it when its chain predecessor is consumed; a holding-disk image is on disk already, so
 it is consumed the moment its predecessor is (it needs no tape and no
 spool).  A tape part read before its image can be consumed goes to the
-spool (``--staging``) and leaves it when the image is consumed; a part whose
-read completes a consumable image streams straight into the merge.  So an
-incremental on a tape read before its level 0's tape is spooled, and so is
-any image read before its predecessor.
+spool (``--staging``) and leaves it when the merge takes it; the merge takes an
+image's parts in part order once its predecessor is consumed, so a part
+read in its turn streams straight in.  So an incremental on a tape read
+before its level 0's tape is spooled, and so is any image read before its
+predecessor; a split dump whose parts are read in order is not.
 
 The algorithm::
 
@@ -62,7 +63,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Image:
-    """One dump of a chain; no parts: it is on the holding disk."""
+    """One dump of a chain, its parts in part order; no parts: it is on
+    the holding disk."""
 
     datestamp: str
     level: int
@@ -175,41 +177,48 @@ def tape_files(chains: Sequence[VolumeChain]) -> dict[str, list[tuple[Part, int,
 
 
 class _Spool:
-    """The consumption state while reads arrive, one at a time."""
+    """The consumption state while reads arrive, one at a time.  A chain's
+    *open* image is the first not yet consumed; its parts are fed to the
+    merge in part order, each as soon as it and those before it are read."""
 
     def __init__(self, chains: Sequence[VolumeChain], watch: bool = True):
         self.chains = chains
         self.watch = watch  # record what the spool holds at its peak
-        self.next = [0] * len(chains)  # index of the next image to consume, per chain
-        self.have: dict[tuple[int, int], int] = {}  # parts read per (chain, image)
-        self.held: dict[tuple[int, int], list[Part]] = {}  # spooled parts
+        self.next = [0] * len(chains)  # index of the open image, per chain
+        self.fed: dict[tuple[int, int], int] = {}  # leading parts fed, per (chain, image)
+        self.held: dict[tuple[int, int], set[Part]] = {}  # read, not fed: in the spool
         self.kb = 0
         self.peak = 0
         self.peak_at: str | None = None
         self.peak_holds: tuple[SpoolItem, ...] = ()
         self.spooled: set[tuple[str, int]] = set()
         for c in range(len(chains)):
-            self._cascade(c)
+            self._feed(c)
 
-    def _ready(self, c: int, i: int) -> bool:
-        image = self.chains[c].images[i]
-        return self.have.get((c, i), 0) == len(image.parts)  # holding: 0 == 0
-
-    def _cascade(self, c: int) -> None:
+    def _feed(self, c: int) -> None:
+        """Feed chain ``c``'s open image from the spool, and each next image
+        once the one before it is consumed whole."""
         images = self.chains[c].images
-        while self.next[c] < len(images) and self._ready(c, self.next[c]):
-            for part in self.held.pop((c, self.next[c]), ()):
-                self.kb -= part.kb
+        while self.next[c] < len(images):
+            key = (c, self.next[c])
+            parts, held = images[key[1]].parts, self.held.get(key, set())
+            n = self.fed.get(key, 0)
+            while n < len(parts) and parts[n] in held:
+                held.discard(parts[n])
+                self.kb -= parts[n].kb
+                n += 1
+            self.fed[key] = n
+            if n < len(parts):
+                return
             self.next[c] += 1
 
     def read(self, part: Part, c: int, i: int) -> None:
-        self.have[(c, i)] = self.have.get((c, i), 0) + 1
-        if self.next[c] == i and self._ready(c, i):
-            self._cascade(c)  # streams into the merge
-            return
-        self.held.setdefault((c, i), []).append(part)
-        self.spooled.add((part.label, part.filenum))
+        self.held.setdefault((c, i), set()).add(part)
         self.kb += part.kb
+        if self.next[c] == i and self.chains[c].images[i].parts[self.fed.get((c, i), 0)] == part:
+            self._feed(c)  # its turn: streams into the merge
+            return
+        self.spooled.add((part.label, part.filenum))
         if self.kb > self.peak:
             self.peak = self.kb
             if self.watch:
@@ -220,8 +229,8 @@ class _Spool:
         other = _Spool.__new__(_Spool)
         other.__dict__.update(self.__dict__)
         other.watch = False
-        other.next, other.have = list(self.next), dict(self.have)
-        other.held = {k: list(v) for k, v in self.held.items()}
+        other.next, other.fed = list(self.next), dict(self.fed)
+        other.held = {k: set(v) for k, v in self.held.items() if v}
         other.spooled = set()
         return other
 
