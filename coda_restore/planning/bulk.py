@@ -12,7 +12,6 @@ plan edited anywhere.
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +23,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.errors import AmbiguousVolume, BadPlan, UnknownVolume
 from coda_restore.planning import plan as planfile
 from coda_restore.planning.history import VolumeHistory
-from coda_restore.planning.plan import Notice, Plan, TargetRecord, canonical
+from coda_restore.planning.plan import Hashed, Notice, Plan, TargetRecord, check_hash, json_object
 from coda_restore.planning.planner import make_plan
 from coda_restore.planning.schedule import (
     DEFAULT_DRIVE_KB_S, FileRead, HoldingRead, Image, Part, Schedule, SpoolItem, TapeMount, VolumeChain,
@@ -64,7 +63,7 @@ class VolumeEntry:
 
 
 @dataclass(frozen=True)
-class BulkPlan:
+class BulkPlan(Hashed):
     target: TargetRecord
     chain: str
     volumes: tuple[VolumeEntry, ...]
@@ -104,15 +103,6 @@ class BulkPlan:
             "schedule": asdict(self.schedule),
             "warnings": [asdict(w) for w in self.warnings],
         })
-
-    @property
-    def plan_hash(self) -> str:
-        return hashlib.sha256(canonical(self.body())).hexdigest()
-
-    def to_dict(self) -> dict:
-        d = self.body()
-        d["plan_hash"] = self.plan_hash
-        return d
 
 
 # -- building -----------------------------------------------------------------------
@@ -240,25 +230,8 @@ def dumps(bulk: BulkPlan) -> str:
 
 def loads(text: str, name: str = "plan") -> BulkPlan:
     """Parse a bulk plan and check that its hash matches its content."""
-    return _checked(_json(text, name), name)
-
-
-def _json(text: str, name: str) -> dict:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise BadPlan(name, f"not JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise BadPlan(name, "not a JSON object")
-    return data
-
-
-def _checked(data: dict, name: str) -> BulkPlan:
-    bulk = from_dict(data, name)
-    if data.get("plan_hash") != bulk.plan_hash:
-        raise BadPlan(name, f"plan_hash does not match its content (was it edited?); "
-                            f"recorded {data.get('plan_hash')!r}, computed {bulk.plan_hash}")
-    return bulk
+    data = json_object(text, name)
+    return check_hash(from_dict(data, name), data, name)
 
 
 def load_any(path: Path) -> Plan | BulkPlan:
@@ -268,7 +241,7 @@ def load_any(path: Path) -> Plan | BulkPlan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise BadPlan(path, err.strerror or str(err)) from None
-    data = _json(text, str(path))
+    data = json_object(text, str(path))
     if data.get("schema") == SCHEMA:
-        return _checked(data, str(path))
-    return planfile.loads(text, str(path))
+        return check_hash(from_dict(data, str(path)), data, str(path))
+    return check_hash(planfile.from_dict(data), data, str(path))
