@@ -68,7 +68,10 @@ class Selection:
     def requests(self, all_volumes) -> list[Request]:
         """``all_volumes(host)`` lists the records' volumes, for --all."""
         if self.every:
-            return all_volumes(self.host)
+            found = all_volumes(self.host)
+            if not found:
+                raise UsageError("--all: the records name no volume" + (f" on host {self.host!r}" if self.host else ""))
+            return found
         return [Request(n, self.host) for n in self.names]
 
     def describe(self) -> tuple[str, ...]:

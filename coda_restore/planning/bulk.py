@@ -164,26 +164,24 @@ def make_bulk_plan(catalog: Catalog, requests: Sequence[Request], target: Target
         warnings.append(Notice("no-staging", "the schedule spools images read before their chain's base, "
                                "and no --staging DIR is given"))
     if not sched.fits:
-        warnings.append(Notice("over-budget", over_budget(sched, chains)))
+        warnings.append(Notice("over-budget", over_budget(sched)))
+    elif sched.staging_max_kb is not None and 0 < sched.drives_used < min(drives, len(sched.tapes)):
+        warnings.append(Notice("drives-idle", f"only {sched.drives_used} of the {drives} drives read tapes: "
+                               "more at once would read images ahead of their chains' bases and spool over "
+                               "--staging-max"))
     return BulkPlan(TargetRecord.of(target), mode.value, tuple(entries), sched, staging, tuple(selection),
                     tuple(warnings), config)
 
 
-def over_budget(sched: Schedule, chains: Sequence[VolumeChain]) -> str:
-    """Why the spool cannot stay under the budget: what it holds at the peak,
-    and whether fewer drives would fit."""
+def over_budget(sched: Schedule) -> str:
+    """Why the spool cannot stay under the budget: what it holds at the peak."""
     held: dict[str, set[str]] = {}
     for s in sched.peak_holds:
         held.setdefault(f"{s.host}:{s.disk}", set()).add(s.label)
     what = "; ".join(f"{vol} (from {', '.join(sorted(labels))})" for vol, labels in sorted(held.items()))
-    text = (f"the spool peaks at {sched.peak_spool_kb} KiB, over the --staging-max of {sched.staging_max_kb} "
+    return (f"the spool peaks at {sched.peak_spool_kb} KiB, over the --staging-max of {sched.staging_max_kb} "
             f"KiB, after reading {sched.peak_at}: it then holds images of {what}, read before their chain's "
-            "base in every order tried")
-    if sched.drives > 1:
-        one = make_schedule(chains, drives=1, drive_kb_s=sched.drive_kb_s, staging_max_kb=sched.staging_max_kb)
-        if one.fits:
-            text += f"; with --drives 1 it fits (peak {one.peak_spool_kb} KiB)"
-    return text
+            "base in every order tried, on any number of drives up to --drives")
 
 
 # -- JSON -------------------------------------------------------------------------------

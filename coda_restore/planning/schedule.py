@@ -19,9 +19,12 @@ The algorithm::
     while tapes remain:
         for each remaining tape T: replay order + [T] on one drive
         take the T with the lowest (peak over budget, spool after T, label)
-    if the peak is over budget and there are few tapes: try every order
     drives: each tape, in that order, to the drive that is free first
     replay the timed schedule (file ends at bytes / drive speed): the peak
+    several drives and a spool: also let the drive free first take the tape
+        whose timed replay spools least; keep the better of the two
+    still over budget and few tapes: try every order
+    still over budget: the same with fewer drives (the others stay idle)
 
 Taking the tape that leaves the least in the spool reads a chain's base
 before its incrementals whenever that is possible.  ``replay`` is the one
@@ -46,6 +49,7 @@ from coda_restore.planning.plan import label_key
 
 DEFAULT_DRIVE_KB_S = 100 * 1024  # 100 MiB/s: an LTO-4/5 drive streaming
 EXHAUSTIVE_TAPES = 6  # over budget with at most this many tapes: try every order
+TIMED_GREEDY_WORK = 2_000_000  # tapes x tape files: up to this, several drives also try _timed_greedy
 
 
 # -- what is to be read ------------------------------------------------------------
@@ -147,6 +151,10 @@ class Schedule:
     peak_at: str | None = None  # "LABEL:filenum" whose read reached the peak
     peak_holds: tuple[SpoolItem, ...] = ()  # what the spool holds at the peak
     fits: bool = True  # the peak is within staging_max_kb
+
+    @property
+    def drives_used(self) -> int:
+        return len({t.drive for t in self.tapes})
 
     def drive_kb(self, drive: int) -> int:
         return sum(t.kb for t in self.tapes if t.drive == drive)
@@ -309,6 +317,40 @@ def _assign(order: Sequence[str], sizes: dict[str, int], drives: int) -> list[li
     return lanes
 
 
+def _timed_greedy(chains: Sequence[VolumeChain], sizes: dict[str, int], drives: int, drive_kb_s: int,
+                  budget: int | None) -> list[list[str]]:
+    """Several drives: the drive free first takes the tape whose timed
+    replay, with it added, leaves the least over the budget and in the spool."""
+    lanes: list[list[str]] = [[] for _ in range(drives)]
+    load = [0] * drives
+    left = sorted(sizes, key=label_key)
+    while left:
+        d = min(range(drives), key=lambda k: (load[k], k))
+
+        def score(label: str):
+            lanes[d].append(label)
+            t = replay(chains, lanes, drive_kb_s)
+            lanes[d].pop()
+            return (max(t.peak_kb, budget or 0), t.end_kb, -sizes[label], label_key(label))
+
+        best = min(left, key=score)
+        lanes[d].append(best)
+        load[d] += sizes[best]
+        left.remove(best)
+    return lanes
+
+
+def _better(a: tuple[list[list[str]], Trace], b: tuple[list[list[str]], Trace], sizes: dict[str, int],
+            budget: int | None) -> bool:
+    """Is schedule ``a`` better than ``b``: within the budget first, then
+    sooner done, then a smaller spool; over it, a smaller spool first."""
+    def key(lanes, trace):
+        end = max(sum(sizes[label] for label in lane) for lane in lanes)
+        fits = budget is None or trace.peak_kb <= budget
+        return (0, end, trace.peak_kb) if fits else (1, trace.peak_kb, end)
+    return key(*a) < key(*b)
+
+
 def make_schedule(chains: Sequence[VolumeChain], *, drives: int = 1, drive_kb_s: int = DEFAULT_DRIVE_KB_S,
                   staging_max_kb: int | None = None) -> Schedule:
     """Order the tapes of these chains, split them across ``drives`` and
@@ -317,18 +359,32 @@ def make_schedule(chains: Sequence[VolumeChain], *, drives: int = 1, drive_kb_s:
         raise ValueError("drives and drive speed must be positive")
     files = tape_files(chains)
     sizes = {label: sum(p.kb for p, _, _ in fs) for label, fs in files.items()}
-    order = _greedy_order(chains, staging_max_kb)
-    lanes = _assign(order, sizes, drives)
-    trace = replay(chains, lanes, drive_kb_s)
-    if staging_max_kb is not None and trace.peak_kb > staging_max_kb and len(order) <= EXHAUSTIVE_TAPES:
+    best = _best_lanes(chains, files, sizes, drives, drive_kb_s, staging_max_kb)
+    # Over the budget with every drive busy: fewer drives read fewer tapes
+    # ahead of their chains' bases (one drive reads in the spool-aware order).
+    for fewer in range(drives - 1, 0, -1):
+        if staging_max_kb is None or best[1].peak_kb <= staging_max_kb:
+            break
+        lanes, trace = _best_lanes(chains, files, sizes, fewer, drive_kb_s, staging_max_kb)
+        trial = (lanes + [[] for _ in range(drives - fewer)], trace)
+        best = trial if _better(trial, best, sizes, staging_max_kb) else best
+    return _build(chains, files, best[0], best[1], drives, drive_kb_s, staging_max_kb)
+
+
+def _best_lanes(chains, files, sizes, drives: int, drive_kb_s: int, staging_max_kb: int | None):
+    lanes = _assign(_greedy_order(chains, staging_max_kb), sizes, drives)
+    best = (lanes, replay(chains, lanes, drive_kb_s))
+    if drives > 1 and best[1].peak_kb and len(sizes) * sum(map(len, files.values())) <= TIMED_GREEDY_WORK:
+        timed = _timed_greedy(chains, sizes, drives, drive_kb_s, staging_max_kb)
+        trial = (timed, replay(chains, timed, drive_kb_s))
+        best = trial if _better(trial, best, sizes, staging_max_kb) else best
+    if staging_max_kb is not None and best[1].peak_kb > staging_max_kb and len(sizes) <= EXHAUSTIVE_TAPES:
         for perm in itertools.permutations(sorted(files, key=label_key)):
             trial_lanes = _assign(perm, sizes, drives)
-            trial = replay(chains, trial_lanes, drive_kb_s)
-            if trial.peak_kb < trace.peak_kb:
-                lanes, trace = trial_lanes, trial
-                if trial.peak_kb <= staging_max_kb:
-                    break
-    return _build(chains, files, lanes, trace, drives, drive_kb_s, staging_max_kb)
+            trial = (trial_lanes, replay(chains, trial_lanes, drive_kb_s))
+            if _better(trial, best, sizes, staging_max_kb):
+                best = trial
+    return best
 
 
 def _build(chains, files, lanes, trace: Trace, drives: int, drive_kb_s: int,

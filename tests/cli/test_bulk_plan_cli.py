@@ -56,18 +56,53 @@ def test_all_or_nothing_refuses_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+FLUSHED = {  # day 3's run wrote its level 1 of u.x ahead of the flushed level 0 of day 2
+    "log.20040202030000.0": """START driver date 20040202030000
+SUCCESS dumper coda1 u.x 20040202030000 0 [sec 0.1 kb 500 kps 10 orig-kb 500]
+SUCCESS chunker coda1 u.x 20040202030000 0 [sec 0.1 kb 500 kps 10]
+FINISH driver date 20040202030000 time 1
+""",
+    "log.20040203030000.0": """START driver date 20040203030000
+SUCCESS dumper coda1 u.x 20040203030000 1 [sec 0.1 kb 40 kps 10 orig-kb 40]
+SUCCESS chunker coda1 u.x 20040203030000 1 [sec 0.1 kb 40 kps 10]
+START taper datestamp 20040203030000 label D-03 tape 1
+PART taper D-03 1 coda1 u.x 20040203030000 1/1 1 [sec 0.1 kb 40 kps 10]
+DONE taper coda1 u.x 20040203030000 1 1 [sec 0.1 kb 40 kps 10]
+PART taper D-03 2 coda1 u.x 20040202030000 1/1 0 [sec 0.1 kb 500 kps 10]
+DONE taper coda1 u.x 20040202030000 1 0 [sec 0.1 kb 500 kps 10]
+FINISH driver date 20040203030000 time 1
+""",
+}
+
+
 def test_over_the_staging_budget_says_what_forces_it_and_writes_nothing(tmp_path):
+    (tmp_path / "log").mkdir()
+    for name, text in FLUSHED.items():
+        (tmp_path / "log" / name).write_text(text)
+    (tmp_path / "tapelist").write_text("20040203030000 D-03 reuse\n")
     out = tmp_path / "bulk.json"
-    # u.jan's chain runs lab-06 -> lab-02 -> lab-03: two drives read its incremental early
-    r = plan("--all", "--date", "last friday", "--drives", "2", "--staging-max", "10K", "-o", out, "--json",
-             exit_status=OVER_BUDGET)
+    args = ("plan", "--all", "--date", "2004-02-03", "--now", "2004-02-05", "--tz", "UTC",
+            "--logdir", tmp_path / "log", "--tapelist", tmp_path / "tapelist", "-o", out)
+    r = run_cli(*args, "--staging-max", "10K", "--json", exit_status=OVER_BUDGET)
     d = json.loads(r.stdout)
-    assert d["schedule"]["fits"] is False and d["schedule"]["peak_spool_kb"] == 120
+    assert d["schedule"]["fits"] is False and d["schedule"]["peak_spool_kb"] == 40
     (w,) = [w for w in d["warnings"] if w["code"] == "over-budget"]
-    assert "over the --staging-max of 10 KiB" in w["message"] and "localhost:u.jan (from codarestore-lab-02)" \
-        in w["message"] and "with --drives 1 it fits (peak 0 KiB)" in w["message"]
+    assert "over the --staging-max of 10 KiB" in w["message"] and "coda1:u.x (from D-03)" in w["message"]
     assert not out.exists()
-    plan("--all", "--date", "last friday", "--staging-max", "10K", "-o", out, exit_status=PARTIAL)
+    r = run_cli(*args, "--staging-max", "40K", "--staging", tmp_path)
+    assert "spool    peak 40 KiB after D-03:1 of 40 KiB allowed (--staging-max)" in r.stdout
+    assert "1: u.x 20040203030000/1*, 2: u.x 20040202030000/0" in r.stdout and out.exists()
+
+
+def test_fewer_drives_are_used_when_more_would_spool_over_the_budget(tmp_path):
+    # u.jan's chain runs lab-06 -> lab-02 -> lab-03: a second drive would read its incremental early
+    r = plan("--all", "--date", "last friday", "--drives", "2", "--staging-max", "10K", "--json",
+             exit_status=PARTIAL)
+    d = json.loads(r.stdout)
+    assert d["schedule"]["fits"] and {t["drive"] for t in d["schedule"]["tapes"]} == {1}
+    assert [w["code"] for w in d["warnings"]] == ["drives-idle"]
+    d = json.loads(plan("--all", "--date", "last friday", "--drives", "2", "--json", exit_status=PARTIAL).stdout)
+    assert {t["drive"] for t in d["schedule"]["tapes"]} == {1, 2} and d["schedule"]["peak_spool_kb"] == 120
 
 
 def test_bad_selections_and_sizes_are_usage_errors_before_any_log(tmp_path):
@@ -76,6 +111,8 @@ def test_bad_selections_and_sizes_are_usage_errors_before_any_log(tmp_path):
                  ("--from", tmp_path / "missing", "--date", "yesterday")):
         r = run_cli("plan", *args, "--logdir", tmp_path / "no-logs", exit_status=USAGE)
         assert "coda-restore: error:" in r.stderr
+    r = plan("--all", "--host", "elsewhere", "--date", "yesterday", exit_status=USAGE)
+    assert "--all: the records name no volume on host 'elsewhere'" in r.stderr
 
 
 def test_run_plan_refuses_an_edited_bulk_plan_as_it_refuses_a_plan(tmp_path):
