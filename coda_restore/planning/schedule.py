@@ -42,7 +42,8 @@ load, seek or rewind time.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections import ChainMap
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
 from coda_restore.planning.plan import label_key
@@ -192,9 +193,10 @@ class _Spool:
     def __init__(self, chains: Sequence[VolumeChain], watch: bool = True):
         self.chains = chains
         self.watch = watch  # record what the spool holds at its peak
-        self.next = [0] * len(chains)  # index of the open image, per chain
-        self.fed: dict[tuple[int, int], int] = {}  # leading parts fed, per (chain, image)
-        self.held: dict[tuple[int, int], set[Part]] = {}  # read, not fed: in the spool
+        # Mappings, never mutated values: a trial copy layers over them.
+        self.next: MutableMapping[int, int] = dict.fromkeys(range(len(chains)), 0)  # the open image
+        self.fed: MutableMapping[tuple[int, int], int] = {}  # leading parts fed, per (chain, image)
+        self.held: MutableMapping[tuple[int, int], frozenset[Part]] = {}  # read, not fed: spooled
         self.kb = 0
         self.peak = 0
         self.peak_at: str | None = None
@@ -209,23 +211,27 @@ class _Spool:
         images = self.chains[c].images
         while self.next[c] < len(images):
             key = (c, self.next[c])
-            parts, held = images[key[1]].parts, self.held.get(key, set())
-            n = self.fed.get(key, 0)
+            parts, held = images[key[1]].parts, self.held.get(key, frozenset())
+            start = n = self.fed.get(key, 0)
             while n < len(parts) and parts[n] in held:
-                held.discard(parts[n])
                 self.kb -= parts[n].kb
                 n += 1
-            self.fed[key] = n
+            if n > start:
+                self.fed[key] = n
+                self.held[key] = held.difference(parts[start:n])
             if n < len(parts):
                 return
             self.next[c] += 1
 
     def read(self, part: Part, c: int, i: int) -> None:
-        self.held.setdefault((c, i), set()).add(part)
-        self.kb += part.kb
-        if self.next[c] == i and self.chains[c].images[i].parts[self.fed.get((c, i), 0)] == part:
-            self._feed(c)  # its turn: streams into the merge
+        key = (c, i)
+        fed = self.fed.get(key, 0)
+        if self.next[c] == i and self.chains[c].images[i].parts[fed] == part:
+            self.fed[key] = fed + 1  # its turn: streams into the merge
+            self._feed(c)
             return
+        self.held[key] = self.held.get(key, frozenset()) | {part}
+        self.kb += part.kb
         self.spooled.add((part.label, part.filenum))
         if self.kb > self.peak:
             self.peak = self.kb
@@ -233,12 +239,12 @@ class _Spool:
                 self.peak_at, self.peak_holds = f"{part.label}:{part.filenum}", self._holds()
 
     def copy(self) -> _Spool:
-        """A trial copy for the greedy order (no peak details)."""
+        """A trial copy for the greedy order: its changes go to its own
+        layer, the state below is left as it is (no peak details)."""
         other = _Spool.__new__(_Spool)
         other.__dict__.update(self.__dict__)
         other.watch = False
-        other.next, other.fed = list(self.next), dict(self.fed)
-        other.held = {k: set(v) for k, v in self.held.items() if v}
+        other.next, other.fed, other.held = ChainMap({}, self.next), ChainMap({}, self.fed), ChainMap({}, self.held)
         other.spooled = set()
         return other
 
