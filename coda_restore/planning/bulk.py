@@ -184,6 +184,25 @@ def over_budget(sched: Schedule) -> str:
             "base in every order tried, on any number of drives up to --drives")
 
 
+def replan(saved: BulkPlan, catalog: Catalog, *, name: str) -> BulkPlan:
+    """A saved bulk plan, still to be run only if the records agree: every
+    volume planned again for its target and chain must get the same verdict
+    and steps, and the schedule made again from them the same tapes, order
+    and drives.  Raises BadPlan, calling the plan ``name``."""
+    requests = [Request(v.name, v.host) for v in saved.volumes]
+    s = saved.schedule
+    fresh = make_bulk_plan(catalog, requests, saved.target.resolved(), ChainMode(saved.chain),
+                           config=saved.config, drives=s.drives, drive_kb_s=s.drive_kb_s, staging=saved.staging,
+                           staging_max_kb=s.staging_max_kb, selection=saved.selection)
+    for old, new in zip(saved.volumes, fresh.volumes):
+        if (old.verdict, old.plan and old.plan.steps) != (new.verdict, new.plan and new.plan.steps):
+            raise BadPlan(name, f"the Amanda records no longer agree with this plan for {old.name!r} "
+                                "(its dumps or copies changed); make a new plan")
+    if fresh.schedule != saved.schedule:
+        raise BadPlan(name, "the tape schedule made again from the records differs; make a new plan")
+    return saved
+
+
 # -- JSON -------------------------------------------------------------------------------
 
 

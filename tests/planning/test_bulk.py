@@ -99,3 +99,11 @@ def test_load_any_reads_either_kind(tmp_path):
     (tmp_path / "one.json").write_text(planfile.dumps(b.volumes[0].plan))
     assert bulk.load_any(tmp_path / "bulk.json") == b
     assert bulk.load_any(tmp_path / "one.json") == b.volumes[0].plan
+
+
+def test_replan_accepts_a_plan_the_records_still_give_and_refuses_one_they_do_not():
+    b = make("u.a", "u.b", "u.c", drives=2)
+    assert bulk.replan(b, CATALOG, name="p") is b
+    changed = catalog(*(d for d in CATALOG.dumps if not (d.disk == "u.a" and d.level == 1)))
+    with pytest.raises(BadPlan, match="no longer agree with this plan for 'u.a'"):
+        bulk.replan(b, changed, name="p")
