@@ -6,6 +6,7 @@ read; a bad value is a usage error (exit 2)."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,8 +20,8 @@ from coda_restore.planning.schedule import DEFAULT_DRIVE_KB_S
 VolumesArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="VOLUME...", help="The volume(s): Amanda disk names (e.g. u.jan).  Several, --all or --from make a bulk plan.")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every volume of the records (of --host, if given).")]
-FromOpt = Annotated[Optional[Path], typer.Option("--from", metavar="FILE", help="Volumes named in FILE, one a line "
-                                                 "(# comments and blank lines are skipped).")]
+FromOpt = Annotated[Optional[Path], typer.Option("--from", metavar="FILE", help="Volumes named in FILE (- for standard "
+                                                 "input), one a line; # comments and blank lines are skipped.")]
 AllOrNothingOpt = Annotated[bool, typer.Option("--all-or-nothing", help="Refuse the bulk plan (exit 3, "
                                                "nothing written) unless every volume is restorable.")]
 DrivesOpt = Annotated[Optional[int], typer.Option("--drives", min=1, metavar="N", help="Tape drives read at once "
@@ -48,9 +49,9 @@ def parse_size(text: str, option: str) -> int:
 
 
 def read_from(path: Path) -> list[str]:
-    """The volume names of a --from file."""
+    """The volume names of a --from file ("-": standard input)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"--from {path}: {getattr(err, 'strerror', None) or err}") from None
     names = [line.split("#", 1)[0].strip() for line in text.splitlines()]

@@ -50,6 +50,11 @@ def test_from_file_with_an_unknown_volume_is_some_and_still_written(tmp_path):
     assert bulkfile.load_any(out).outcome == "some"
 
 
+def test_from_standard_input():
+    r = run_cli("plan", "--from", "-", "--date", "yesterday", "--json", *SOURCES, input="u.jan\nu.ann\n")
+    assert [v["disk"] for v in json.loads(r.stdout)["volumes"]] == ["u.jan", "u.ann"]
+
+
 def test_all_or_nothing_refuses_and_writes_nothing(tmp_path):
     out = tmp_path / "bulk.json"
     plan("u.ann", "u.nope", "--all-or-nothing", "--date", "yesterday", "-o", out, exit_status=NOT_RESTORABLE)
