@@ -131,3 +131,22 @@ def test_run_plan_refuses_an_edited_bulk_plan_as_it_refuses_a_plan(tmp_path):
     single = tmp_path / "one.json"
     plan("u.ann", "--date", "yesterday", "-o", single)
     assert planfile.load(single).disk == "u.ann"
+
+
+def test_the_readme_disaster_recovery_example_is_what_plan_prints(tmp_path, monkeypatch):
+    readme = (EXAMPLE.parent / "README.md").read_text()
+    block = readme.split("    $ cat lost-server.txt\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    prompt = next(i for i, line in enumerate(block) if line.startswith("    $ coda-restore plan"))
+    (tmp_path / "lost-server.txt").write_text("".join(line[4:] + "\n" for line in block[:prompt]))
+    command = " ".join(line.strip().rstrip("\\") for line in block[prompt:prompt + 3])
+    assert command.split() == [
+        "$", "coda-restore", "plan", "--from", "lost-server.txt", "--date", "'last", "saturday'", "--drives", "2",
+        "--drive-speed", "160M", "--staging", "/srv/spool", "--staging-max", "2G", "-o", "lost-server.plan",
+        "--now", "2026-03-09", "--tz", "UTC", "--logdir", "example-logs/log", "--tapelist",
+        "example-logs/tapelist", "--holding", "example-logs/holding"]
+    monkeypatch.setenv("COLUMNS", "110")  # the width the example was taken at
+    r = plan("--from", tmp_path / "lost-server.txt", "--date", "last saturday", "--drives", "2",
+             "--drive-speed", "160M", "--staging", "/srv/spool", "--staging-max", "2G",
+             "-o", tmp_path / "lost-server.plan", exit_status=PARTIAL)
+    shown = [line[4:].rstrip() for line in block[prompt + 3:]]
+    assert len(shown) > 20 and shown == [line.rstrip() for line in r.stdout.splitlines()]
