@@ -22,6 +22,7 @@ STALE = 8
 PREFLIGHT_FAILED = 9
 PARTIAL = 10
 OVER_BUDGET = 11
+NONE_RESTORED = 12
 
 EXIT_STATUSES = {
     OK: "success; for plan and check: the volume is restorable",
@@ -37,9 +38,11 @@ EXIT_STATUSES = {
     NO_RECORDS: "no Amanda records: the log directory holds no Amanda log",
     STALE: "stale: for check, a volume's newest restore point is older than --max-age",
     PREFLIGHT_FAILED: "a preflight check failed (run and run --dry-run)",
-    PARTIAL: "some, not all: a bulk plan covers only some of its volumes (the others are reported)",
+    PARTIAL: "some, not all: a bulk plan covers only some of its volumes, or a bulk run restored only some "
+    "(the others are reported)",
     OVER_BUDGET: "over budget: the bulk plan's spool would exceed --staging-max (the plan is printed, "
     "not written)",
+    NONE_RESTORED: "none: a bulk run restored none of its volumes (the end report says why)",
 }
 
 

@@ -130,7 +130,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
     return workdir / "spool" / f"{step.datestamp}.{step.level}.dump"
 
 
-def _amanda_config(config: str) -> tuple[Check, str | None]:
+def amanda_config_check(config: str) -> tuple[Check, str | None]:
     """One ``amgetconf CONF dumpuser``: the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
     ok, detail, user = AmandaConfig(config).probe()
@@ -192,7 +192,7 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
         ok, detail, user = amanda_user()
         checks.append(Check("Amanda user", ok, detail))
         return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
-    config_check, user = _amanda_config(config)
+    config_check, user = amanda_config_check(config)
     checks.append(config_check)
     return checks, user
 
@@ -475,6 +475,11 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     from; (bytes written, the merge's discrepancies)."""
     k, argv, plan = key(full), run.fetches[key(full)], run.plan
     total = (full.kb or 0) * 1024 or None
+    spooled = run.journal.verified(k)
+    if spooled is not None:  # a bulk run's drive read the level 0 ahead of this merge
+        run.event(Stage.FETCH, k, bytes=spooled.bytes, finished=True, sha256=spooled.sha256,
+                  resumed=True, message="verified spool file from an earlier read")
+        return _merge_spooled_full(run, k, Path(spooled.path), incrementals, total)
     run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
     child = _start(run, full)
     run.watchdog.watch(run.opts.via.value, child)
@@ -503,6 +508,23 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     finally:
         run.watchdog.forget(child)
     run.event(Stage.FETCH, k, bytes=source.size, finished=True)
+    return sink.bytes, notes
+
+
+def _merge_spooled_full(run: _Run, k: str, path: Path, incrementals: list[tuple[str, Path]],
+                        total: int | None) -> tuple[int, tuple[str, ...]]:
+    """The level 0 from its spool file (its Amanda header was checked when it was spooled)."""
+    notes: tuple[str, ...] = ()
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open(path, "rb"))
+        inputs = [(f"{k} (full, {path.name})", source)]
+        inputs += [(f"{ik} ({p.name})", stack.enter_context(open(p, "rb"))) for ik, p in incrementals]
+        sink = FileSink(_merged_output(run, stack), run.progress(Stage.MERGE, None, total))
+        if len(inputs) == 1:
+            copy_validated(source, sink.write, k)
+        else:
+            notes = merge(sink, inputs, ChainMode(run.plan.chain), spill_dir=str(run.workdir)).discrepancies
+        run.event(Stage.MERGE, k, bytes=sink.bytes, finished=True, message="; ".join(notes))
     return sink.bytes, notes
 
 
