@@ -207,7 +207,7 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     """Every check a run makes before it starts, and the exact commands it runs."""
     checks, user = _plain_checks(plan.config, opts)
     name = None if opts.output is not None else (opts.name or default_name(plan))
-    needed = sorted({t.label for t in plan.tapes})
+    needed = _tapes_still_needed(plan, workdir)
     if needed:
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
         checks.append(_tapes_check(plan, opts, needed, user, config_ok))
@@ -231,6 +231,20 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
         if opts.transport is Transport.STDIN:
             shown += f" < {proc.display([str(staged)])}"
     return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches, taken)
+
+
+def _tapes_still_needed(plan: Plan, workdir: Path) -> list[str]:
+    """The plan's tapes, less those whose images are all journalled and
+    intact already (a resumed run; a bulk run's drives read them first)."""
+    try:
+        journal = Journal(workdir, plan.plan_hash) if (workdir / JOURNAL_NAME).exists() else None
+    except CodaRestoreError:
+        journal = None  # the run itself says what is wrong with it
+    labels = set()
+    for step in plan.steps:
+        if step.copy.kind == "tape" and (journal is None or journal.verified(key(step)) is None):
+            labels.update(part.label for part in step.copy.parts)
+    return sorted(labels)
 
 
 def _tapes_check(plan: Plan, opts: RunOptions, needed: list[str], user: str | None, config_ok: bool) -> Check:
