@@ -44,7 +44,7 @@ from pathlib import Path
 
 from coda_restore import proc
 from coda_restore.amanda.config import AmandaConfig
-from coda_restore.errors import CodaRestoreError
+from coda_restore.errors import CodaRestoreError, ForeignJournal
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import Watchdog, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
@@ -133,7 +133,6 @@ class BulkJournal:
         self.lock = threading.Lock()
         data = json.loads(self.path.read_text()) if self.path.exists() else {}
         if data and data.get("plan_hash") != plan_hash:
-            from coda_restore.errors import ForeignJournal
             raise ForeignJournal(self.path, data.get("plan_hash", "?")[:12])
         self.plan_hash = plan_hash
         self.tapes_done: list[str] = data.get("tapes_done", [])
