@@ -71,5 +71,5 @@ def test_a_bulk_plan_run_refuses_the_single_volume_options(tmp_path):
         r = run_cli("run", "--plan", out, "--config", "none", "--server", "s", "--partition", "/vicepa", *extra,
                     exit_status=USAGE)
         assert "a bulk --plan restores every volume under its default name" in r.stderr
-    r = run_cli("run", "--date", "yesterday", "--config", "none", exit_status=USAGE)
+    r = run_cli("run", "--date", "yesterday", "--config", "none", "--output", tmp_path / "m", exit_status=USAGE)
     assert "name the VOLUME to restore" in r.stderr
