@@ -140,9 +140,9 @@ class BulkJournal:
         self.volumes: dict[str, dict] = data.get("volumes", {})
         self.runs: int = data.get("runs", 0) + 1
 
-    def fetched(self, label: str, argv: list[str]) -> None:
+    def fetched(self, drive: int, label: str, argv: list[str]) -> None:
         with self.lock:
-            self.fetches.append({"run": self.runs, "label": label, "argv": argv})
+            self.fetches.append({"run": self.runs, "drive": drive, "label": label, "argv": argv})
             self._save()
 
     def tape_done(self, label: str) -> None:
@@ -275,7 +275,7 @@ class _Bulk:
                     self.arrived(vkey, key(step))
                     continue
                 try:
-                    self.read_image(tape.label, vkey, step, spooled)
+                    self.read_image(number, tape.label, vkey, step, spooled)
                 except CodaRestoreError as err:
                     with self.lock:
                         self.failed_reads[vkey] = f"{key(step)} from {tape.label}: {err}"
@@ -287,14 +287,14 @@ class _Bulk:
             self.say(Stage.FETCH, f"tape {tape.label}", f"drive {number} done; " + self.progress_line(),
                      finished=True)
 
-    def read_image(self, label: str, vkey: str, step: Step, spooled: bool) -> None:
+    def read_image(self, drive: int, label: str, vkey: str, step: Step, spooled: bool) -> None:
         plan = self.plans[vkey]
         argv = self.config.fetch_argv(plan.host, plan.disk, step.datestamp, step.level, self.user)
         dest_dir = self.spool_dir(plan, spooled)
         dest_dir.mkdir(parents=True, exist_ok=True)
         workdir_for(self.root, plan).mkdir(parents=True, exist_ok=True)
         dest = dest_dir / f"{step.datestamp}.{step.level}.dump"
-        self.journal.fetched(label, argv)
+        self.journal.fetched(drive, label, argv)
         with self.lock:
             self.fetches.append(tuple(argv))
         self.say(Stage.FETCH, vkey, proc.display(argv), dump=key(step))

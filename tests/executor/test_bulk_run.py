@@ -50,12 +50,12 @@ def test_the_end_report_lists_every_volume_with_name_and_id():
 
 def test_the_bulk_journal_survives_a_new_run_and_refuses_another_plan(tmp_path):
     j = BulkJournal(tmp_path, "a" * 64)
-    j.fetched("t-01", ["amfetchdump", "x"])
+    j.fetched(1, "t-01", ["amfetchdump", "x"])
     j.tape_done("t-01")
     j.volume_done("h:u.v0", _result(Outcome.RESTORED).volumes[0])
     again = BulkJournal(tmp_path, "a" * 64)
     assert again.runs == 2 and again.tapes_done == ["t-01"]
-    assert again.fetches == [{"run": 1, "label": "t-01", "argv": ["amfetchdump", "x"]}]
+    assert again.fetches == [{"run": 1, "drive": 1, "label": "t-01", "argv": ["amfetchdump", "x"]}]
     assert again.volumes["h:u.v0"]["restored_name"] == "u.v0.20260307"
     with pytest.raises(ForeignJournal):
         BulkJournal(tmp_path, "b" * 64)

@@ -126,11 +126,15 @@ def test_a_whole_server_restore_with_two_drives_reads_each_tape_once(bulk_lab, t
     labels = [t["label"] for t in schedule["tapes"]]
     assert sorted(report["tapes_read"]) == sorted(labels) and len(set(labels)) == len(labels)
     journal = _journal(tmp_path)
-    # each tape's amfetchdumps follow each other (one worker, tape taken once), one per image on it
+    # one amfetchdump per image, on the tape's drive; a drive's amfetchdumps of
+    # one tape follow each other (the tape is taken once, then left)
     for t in schedule["tapes"]:
-        runs = [i for i, f in enumerate(journal["fetches"]) if f["label"] == t["label"]]
-        images = [f for f in t["files"] if f["partnum"] == 1 and f["disk"] != "u.nosuch"]
-        assert len(runs) == len(images)
+        on_tape = [f for f in journal["fetches"] if f["label"] == t["label"]]
+        assert len(on_tape) == sum(f["partnum"] == 1 for f in t["files"]) and {f["drive"] for f in on_tape} == {t["drive"]}
+    for drive in (1, 2):
+        labels = [f["label"] for f in journal["fetches"] if f["drive"] == drive]
+        blocks = [lb for i, lb in enumerate(labels) if i == 0 or labels[i - 1] != lb]
+        assert len(blocks) == len(set(blocks)), f"drive {drive} went back to a tape: {labels}"
     assert {t["drive"] for t in schedule["tapes"]} == {1, 2}
 
 
