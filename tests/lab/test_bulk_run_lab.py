@@ -166,3 +166,19 @@ def test_a_bulk_run_killed_resumes_without_reading_done_tapes_again(bulk_lab, tm
     assert not again & set(first_done), f"read again: {again & set(first_done)}"
     assert set(first_done) <= set(report["tapes_skipped"])
     _check_restored(bulk_lab, report, "b07")
+
+
+def test_a_failed_volume_is_retried_once_and_reported_while_the_others_go_on(bulk_lab, tmp_path):
+    _purge_restored(bulk_lab, "20260607")
+    bulk_lab.server().create_volume("u.b06.20260607")  # the name u.b06's restore would take
+    try:
+        plan = _plan(bulk_lab, tmp_path, "2026-06-07")
+        r = run_cli(*_run_argv(bulk_lab, plan, tmp_path), "--json", exit_status=10)
+    finally:
+        _purge_restored(bulk_lab, "20260607")
+    by_name = {v["name"]: v for v in json.loads(r.stdout)["volumes"]}
+    failed = by_name[bulk_lab.disk("u.b06")]
+    assert failed["outcome"] == "failed" and failed["attempts"] == 2
+    assert "u.b06.20260607" in failed["reason"] and "exists" in failed["reason"]
+    assert [v for v in by_name.values() if v["outcome"] == "restored"] and all(
+        v["outcome"] != "failed" for n, v in by_name.items() if n != bulk_lab.disk("u.b06"))
