@@ -20,7 +20,9 @@ RESTORE_WRONG = 6
 NO_RECORDS = 7
 STALE = 8
 PREFLIGHT_FAILED = 9
-NOT_PROVEN = 10
+PARTIAL = 10
+OVER_BUDGET = 11
+NONE_DONE = 12
 
 EXIT_STATUSES = {
     OK: "success; for plan and check: the volume is restorable",
@@ -36,8 +38,11 @@ EXIT_STATUSES = {
     NO_RECORDS: "no Amanda records: the log directory holds no Amanda log",
     STALE: "stale: for check, a volume's newest restore point is older than --max-age",
     PREFLIGHT_FAILED: "a preflight check failed (run and run --dry-run)",
-    NOT_PROVEN: "for verify: a volume's chain was not proven (not restorable, a fetch failed, "
-    "an image or a link is wrong, or its names disagree with Amanda's index)",
+    PARTIAL: "some, not all: of several volumes a bulk plan covers, a bulk run restores, or verify "
+    "proves only some (the report says which and why)",
+    OVER_BUDGET: "over budget: the bulk plan's spool would exceed --staging-max (the plan is printed, "
+    "not written)",
+    NONE_DONE: "none: a bulk run restored, or verify proved, none of its volumes (the report says why)",
 }
 
 

@@ -17,16 +17,19 @@ import typer
 from coda_restore import proc
 from coda_restore.amanda.model import Catalog
 from coda_restore.chain import ChainMode
-from coda_restore.cli.app import Clock, HostOpt, JsonOpt, Records, VolumeArg, app, option_groups, print_json
-from coda_restore.cli.catalog_source import check_strict, open_volume, source_argv
+from coda_restore.cli.app import Clock, HostOpt, JsonOpt, Records, app, option_groups, print_json
+from coda_restore.cli.bulk_run import run_bulk_reported
+from coda_restore.cli.catalog_source import check_strict, open_catalog, open_volume, source_argv
 from coda_restore.cli.render import StderrLog, render_plan
 from coda_restore.errors import NOT_RESTORABLE, PREFLIGHT_FAILED, BadPlan, ConfigUnreadable, PreflightFailed, UsageError
 from coda_restore.executor.amrestore import Via
-from coda_restore.executor.events import Fanout, JsonLinesLog, NullReporter, Stage
+from coda_restore.executor.bulk import BulkOptions
+from coda_restore.executor.events import Event, Fanout, JsonLinesLog, NullReporter, Stage
 from coda_restore.executor.restore import Transport
 from coda_restore.executor.runner import (Preflight, RunOptions, RunResult, check_options, run,
                                           unplanned_preflight)
-from coda_restore.planning import plan as planfile
+from coda_restore.planning import bulk as bulkfile
+from coda_restore.planning.bulk import BulkPlan
 from coda_restore.planning.plan import Plan
 from coda_restore.planning.planner import plan_for, replan
 from coda_restore.planning.when import Target, parse_when
@@ -61,6 +64,8 @@ class TerminalProgress(NullReporter):
         self._bars.stop()
 
 
+RunVolumeArg = Annotated[Optional[str], typer.Argument(help="The volume: its Amanda disk name (e.g. u.jan); "
+                                                   "none with a bulk --plan.")]
 # run's own options, one line each in run_command's signature (the order --help lists them in)
 DateOpt = Annotated[Optional[str], typer.Option("--date", "-d", help="The moment to restore (as for plan); "
                                                 "not needed with --plan.")]
@@ -70,7 +75,11 @@ NameOpt = Annotated[Optional[str], typer.Option("--name", help="Name of the rest
                                                 "(default: VOLUME.YYYYMMDD of the chosen dump).")]
 ChainOpt = Annotated[ChainMode, typer.Option("--chain", help="exact (default) or minimal, as for plan.")]
 PlanOpt = Annotated[Optional[Path], typer.Option("--plan", help="Run this plan (from plan --output); "
-                                                 "refused if the records no longer agree.")]
+                                                 "refused if the records no longer agree.  A bulk plan "
+                                                 "(plan --all, several volumes) restores all its volumes.")]
+RestoresPerServerOpt = Annotated[int, typer.Option("--restores-per-server", min=1, metavar="N",
+                                                   help="Bulk --plan: at most N volutil restores at once "
+                                                   "on the server (default 1).")]
 PlanHashOpt = Annotated[Optional[str], typer.Option("--plan-hash", help="Refuse the --plan unless its "
                                                     "plan_hash starts with this.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Preflight only: print the checks and the exact "
@@ -110,21 +119,23 @@ TapeWaitOpt = Annotated[float, typer.Option("--tape-wait", help="With --via amre
 @app.command("run")
 @option_groups
 def run_command(
-    volume: VolumeArg, date: DateOpt = None, server: ServerOpt = None, partition: PartitionOpt = None,
+    volume: RunVolumeArg = None, date: DateOpt = None, server: ServerOpt = None, partition: PartitionOpt = None,
     name: NameOpt = None, chain: ChainOpt = ChainMode.EXACT, plan_file: PlanOpt = None,
     plan_hash: PlanHashOpt = None, dry_run: DryRunOpt = False, workdir: WorkdirOpt = Path("/var/tmp/coda-restore"),
     output: OutputOpt = None, force: ForceOpt = False, yes: YesOpt = False, log_json: LogJsonOpt = None,
     stall_timeout: StallOpt = 600.0, volutil: VolutilOpt = "volutil", staging: StagingOpt = None,
     keep: KeepOpt = False, transport: TransportOpt = Transport.FILE, verify: VerifyOpt = True,
     pdbtool: PdbtoolOpt = "pdbtool", via: ViaOpt = Via.AMFETCHDUMP, tape_wait: TapeWaitOpt = 0.0,
-    host: HostOpt = None, *, clock: Clock, records: Records, json: JsonOpt = False,
+    restores_per_server: RestoresPerServerOpt = 1, host: HostOpt = None, *, clock: Clock, records: Records, json: JsonOpt = False,
 ) -> None:
     """Restore VOLUME to the state at --date: fetch each image with
     amfetchdump (or, with no config, amrestore: --via amrestore --scan
     FILE), prove every link, merge in one pass into a staged regular
     file, restore it with volutil restore -f, then dump the new volume back
     and compare it with what was sent (exit 6 if the server failed or
-    differs).  Never prompts; resumable after a failure."""
+    differs).  Never prompts; resumable after a failure.  With a bulk
+    --plan: every volume, its tapes read once on the plan's drives, an end
+    report (exit 0 all restored, 10 some, 12 none); rerun it to resume."""
     saved, target = _saved_plan_or_target(plan_file, plan_hash, date, clock)
     options = RunOptions(server=server, partition=partition, name=name, output=output, workdir=workdir,
                          dry_run=dry_run, stall_timeout=stall_timeout or None, volutil=volutil, force=force,
@@ -134,6 +145,11 @@ def run_command(
         raise UsageError("run needs --config NAME: amfetchdump reads the tapes through Amanda's config "
                          "(or --via amrestore --scan FILE, when the config is gone)")
     check_options(options)
+    if isinstance(saved, BulkPlan):
+        _run_bulk(saved, plan_file, options, restores_per_server, records, log_json, json)
+        return
+    if volume is None:
+        raise UsageError("name the VOLUME to restore (or give a bulk --plan)")
     catalog, h, d = _open_volume(volume, host, records, options, json)
     if saved is not None:
         the_plan = replan(saved, catalog, h, d, config=records.config, name="--plan")
@@ -162,10 +178,20 @@ def _saved_plan_or_target(plan_file: Path | None, plan_hash: str | None, date: s
         raise UsageError("give --date WHEN, or --plan FILE")
     if plan_file is None:
         return None, parse_when(date, now=clock.moment())
-    saved = planfile.load(plan_file)
+    saved = bulkfile.load_any(plan_file)  # either kind: the hash is checked the same way
     if plan_hash and not saved.plan_hash.startswith(plan_hash):
         raise BadPlan(plan_file, f"its plan_hash is {saved.plan_hash}, not {plan_hash}")
     return saved, None
+
+
+def _run_bulk(saved: BulkPlan, plan_file: Path, options: RunOptions, restores_per_server: int,
+              records: Records, log_json: Path | None, json: bool) -> None:
+    if options.dry_run or options.output is not None or options.name is not None or options.via is not Via.AMFETCHDUMP:
+        raise UsageError("a bulk --plan restores every volume under its default name, through amfetchdump: "
+                         "--dry-run, --output, --name and --via amrestore are for one volume")
+    bulk = bulkfile.replan(saved, open_catalog(records), name=str(plan_file))
+    reporters = [StderrLog()] + ([JsonLinesLog(log_json)] if log_json is not None else [])
+    run_bulk_reported(bulk, BulkOptions(options, restores_per_server), Fanout(*reporters), json)
 
 
 def _devices(via: Via, scan: Path | None) -> tuple[tuple[str, str], ...]:

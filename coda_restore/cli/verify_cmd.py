@@ -1,7 +1,7 @@
 """coda-restore verify (VOLUME...|--all): restore drills.  Each chain is
 fetched with amfetchdump, merged in one pass and proven (header links, the
 validator, the names against Amanda's index) without touching volutil.
-Exit 0 when every volume is proven, 10 when any is not."""
+Exit 0 when every volume is proven, 10 when only some are, 12 when none is."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def verify_command(
     it: every header link, the validator on every image and on the merged
     volume, and each dump's names against the index file amcoda wrote for
     it (the merged volume must hold every name of the target dump's index).
-    Exit 0 when every volume is proven, 10 when any is not."""
+    Exit 0 when every volume is proven, 10 when only some are, 12 when none is."""
     if bool(volumes) == all_:
         raise UsageError("name the volumes to verify, or give --all (not both)")
     if records.config is None:

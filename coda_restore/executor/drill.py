@@ -42,7 +42,7 @@ from coda_restore import proc
 from coda_restore.amanda.amanda_index import read_index
 from coda_restore.amanda.config import AmandaConfig
 from coda_restore.chain import ChainMode
-from coda_restore.errors import NOT_PROVEN, OK, CodaRestoreError, Interrupted
+from coda_restore.errors import NONE_DONE, OK, PARTIAL, CodaRestoreError, Interrupted
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import CHUNK, Watchdog, raise_own_failure, read_amanda_header, spool
 from coda_restore.executor.runner import key, workdir_for
@@ -207,7 +207,8 @@ class DrillReport:
 
     @property
     def exit_status(self) -> int:
-        return OK if all(v.proven for v in self.volumes) else NOT_PROVEN
+        proven = sum(v.proven for v in self.volumes)
+        return OK if proven == len(self.volumes) else PARTIAL if proven else NONE_DONE
 
     def summary(self) -> str:
         proven = sum(v.proven for v in self.volumes)

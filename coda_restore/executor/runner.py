@@ -130,7 +130,7 @@ def _spool_path(workdir: Path, step: Step) -> Path:
     return workdir / "spool" / f"{step.datestamp}.{step.level}.dump"
 
 
-def _amanda_config(config: str) -> tuple[Check, str | None]:
+def amanda_config_check(config: str) -> tuple[Check, str | None]:
     """The config's dumpuser (from the one ``amadmin CONF config``): the config answers, and the user to
     run Amanda's tools as (they refuse root) when we are root."""
     ok, detail, user = AmandaConfig(config).probe()
@@ -192,7 +192,7 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
         ok, detail, user = amanda_user()
         checks.append(Check("Amanda user", ok, detail))
         return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
-    config_check, user = _amanda_config(config)
+    config_check, user = amanda_config_check(config)
     checks.append(config_check)
     return checks, user
 
@@ -207,7 +207,7 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     """Every check a run makes before it starts, and the exact commands it runs."""
     checks, user = _plain_checks(plan.config, opts)
     name = None if opts.output is not None else (opts.name or default_name(plan))
-    needed = sorted({t.label for t in plan.tapes})
+    needed = _tapes_still_needed(plan, workdir)
     if needed:
         config_ok = all(c.ok for c in checks if c.name == "Amanda config")
         checks.append(_tapes_check(plan, opts, needed, user, config_ok))
@@ -231,6 +231,20 @@ def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
         if opts.transport is Transport.STDIN:
             shown += f" < {proc.display([str(staged)])}"
     return Preflight(tuple(checks), commands, name, staged, verify_command, shown, fetches, taken)
+
+
+def _tapes_still_needed(plan: Plan, workdir: Path) -> list[str]:
+    """The plan's tapes, less those whose images are all journalled and
+    intact already (a resumed run; a bulk run's drives read them first)."""
+    try:
+        journal = Journal(workdir, plan.plan_hash) if (workdir / JOURNAL_NAME).exists() else None
+    except CodaRestoreError:
+        journal = None  # the run itself says what is wrong with it
+    labels = set()
+    for step in plan.steps:
+        if step.copy.kind == "tape" and (journal is None or journal.verified(key(step)) is None):
+            labels.update(part.label for part in step.copy.parts)
+    return sorted(labels)
 
 
 def _tapes_check(plan: Plan, opts: RunOptions, needed: list[str], user: str | None, config_ok: bool) -> Check:
@@ -479,6 +493,11 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     from; (bytes written, the merge's discrepancies)."""
     k, argv, plan = key(full), run.fetches[key(full)], run.plan
     total = (full.kb or 0) * 1024 or None
+    spooled = run.journal.verified(k)
+    if spooled is not None:  # a bulk run's drive read the level 0 ahead of this merge
+        run.event(Stage.FETCH, k, bytes=spooled.bytes, finished=True, sha256=spooled.sha256,
+                  resumed=True, message="verified spool file from an earlier read")
+        return _merge_spooled_full(run, k, Path(spooled.path), incrementals, total)
     run.event(Stage.FETCH, k, message="; ".join(proc.display(a) for a in argv))
     child = _start(run, full)
     run.watchdog.watch(run.opts.via.value, child)
@@ -507,6 +526,23 @@ def _stream_full(run: _Run, full: Step, incrementals: list[tuple[str, Path]]) ->
     finally:
         run.watchdog.forget(child)
     run.event(Stage.FETCH, k, bytes=source.size, finished=True)
+    return sink.bytes, notes
+
+
+def _merge_spooled_full(run: _Run, k: str, path: Path, incrementals: list[tuple[str, Path]],
+                        total: int | None) -> tuple[int, tuple[str, ...]]:
+    """The level 0 from its spool file (its Amanda header was checked when it was spooled)."""
+    notes: tuple[str, ...] = ()
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open(path, "rb"))
+        inputs = [(f"{k} (full, {path.name})", source)]
+        inputs += [(f"{ik} ({p.name})", stack.enter_context(open(p, "rb"))) for ik, p in incrementals]
+        sink = FileSink(_merged_output(run, stack), run.progress(Stage.MERGE, None, total))
+        if len(inputs) == 1:
+            copy_validated(source, sink.write, k)
+        else:
+            notes = merge(sink, inputs, ChainMode(run.plan.chain), spill_dir=str(run.workdir)).discrepancies
+        run.event(Stage.MERGE, k, bytes=sink.bytes, finished=True, message="; ".join(notes))
     return sink.bytes, notes
 
 

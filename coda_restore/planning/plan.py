@@ -124,8 +124,25 @@ class TargetRecord:
         return when.Target(self.input, datetime.fromisoformat(self.instant), self.whole_day)
 
 
+class Hashed:
+    """A document whose ``plan_hash`` is the sha256 of its canonical
+    ``body()``; ``to_dict()`` is the body with the hash."""
+
+    def body(self) -> dict:
+        raise NotImplementedError
+
+    @property
+    def plan_hash(self) -> str:
+        return hashlib.sha256(canonical(self.body())).hexdigest()
+
+    def to_dict(self) -> dict:
+        d = self.body()
+        d["plan_hash"] = self.plan_hash
+        return d
+
+
 @dataclass(frozen=True)
-class Plan:
+class Plan(Hashed):
     host: str
     disk: str
     target: TargetRecord
@@ -154,16 +171,7 @@ class Plan:
         }
         out.update(d)
         out["tape_loads"] = self.tape_loads
-        return _lists(out)
-
-    @property
-    def plan_hash(self) -> str:
-        return hashlib.sha256(canonical(self.body())).hexdigest()
-
-    def to_dict(self) -> dict:
-        d = self.body()
-        d["plan_hash"] = self.plan_hash
-        return d
+        return json_types(out)
 
 
 def label_key(label: str):
@@ -201,12 +209,12 @@ def tape_reads(steps: Sequence[Step]) -> tuple[TapeRead, ...]:
     return tuple(TapeRead(label, tuple(files), sum(f.kb or 0 for f in files)) for label, files in loads)
 
 
-def _lists(value):
+def json_types(value):
     """Tuples become lists: the JSON form uses JSON's own types."""
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: json_types(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_lists(v) for v in value]
+        return [json_types(v) for v in value]
     return value
 
 
@@ -254,19 +262,29 @@ def dumps(plan: Plan) -> str:
     return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def loads(text: str, name: str = "plan") -> Plan:
-    """Parse a plan and check that its hash matches its content."""
+def json_object(text: str, name: str) -> dict:
+    """A plan file's text as a JSON object, or BadPlan."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise BadPlan(name, f"not JSON ({err})") from None
     if not isinstance(data, dict):
         raise BadPlan(name, "not a JSON object")
-    plan = from_dict(data)
-    if data.get("plan_hash") != plan.plan_hash:
+    return data
+
+
+def check_hash(doc: Hashed, data: dict, name: str):
+    """``doc``, rebuilt from ``data``, if the hash ``data`` records is its own."""
+    if data.get("plan_hash") != doc.plan_hash:
         raise BadPlan(name, f"plan_hash does not match its content (was it edited?); "
-                            f"recorded {data.get('plan_hash')!r}, computed {plan.plan_hash}")
-    return plan
+                            f"recorded {data.get('plan_hash')!r}, computed {doc.plan_hash}")
+    return doc
+
+
+def loads(text: str, name: str = "plan") -> Plan:
+    """Parse a plan and check that its hash matches its content."""
+    data = json_object(text, name)
+    return check_hash(from_dict(data), data, name)
 
 
 def load(path: Path) -> Plan:

@@ -176,16 +176,18 @@ class Edits:
 
     night: Night
     first: bool
+    volumes: tuple[str, ...] = VOLUMES
 
     def __repr__(self) -> str:
-        return f"Edits({self.night.name}, first={self.first})"
+        more = "" if self.volumes == VOLUMES else f", volumes={len(self.volumes)}"
+        return f"Edits({self.night.name}, first={self.first}{more})"
 
     def __call__(self, lab: Lab, run: Run) -> None:
         server = Server(sim_root(lab.root) / "state", clock=FixedClock(at_epoch(self.night.at) - 300))
         if self.first:
             install_amcoda()
             write_volutil_wrapper(lab.root)
-            for name in VOLUMES:
+            for name in self.volumes:
                 server.create_volume(name)
         if self.night.edit is not None:
             self.night.edit(server)
@@ -225,11 +227,11 @@ def _chown_tree(path: Path) -> None:
             shutil.chown(os.path.join(dirpath, name), AMANDA_USER, AMANDA_USER)
 
 
-def runs(nights: tuple[Night, ...], lab_root: Path) -> tuple[Run, ...]:
+def runs(nights: tuple[Night, ...], lab_root: Path, volumes: tuple[str, ...] = VOLUMES) -> tuple[Run, ...]:
     out = []
     lose_next = False
     for i, n in enumerate(nights):
-        before = [Edits(n, first=(i == 0)), ServerDown(n.server_down)]
+        before = [Edits(n, first=(i == 0), volumes=volumes), ServerDown(n.server_down)]
         if lose_next:
             before.insert(0, LoseHolding())
         lose_next = n.lose_holding
@@ -239,11 +241,11 @@ def runs(nights: tuple[Night, ...], lab_root: Path) -> tuple[Run, ...]:
 
 
 def spec(nights: tuple[Night, ...], config: str = CONFIG, root: Path | None = None,
-         **geometry) -> LabSpec:
+         volumes: tuple[str, ...] = VOLUMES, extra_conf: str = "", **geometry) -> LabSpec:
     lab_root = root or Path("/var/tmp") / config
-    dles = tuple(Dle(f"/coda/{v}", dumptype="coda", device=v) for v in VOLUMES)
-    return LabSpec(config, dles, runs(nights, lab_root), root=root,
-                   extra_conf=coda_conf(lab_root), **geometry)
+    dles = tuple(Dle(f"/coda/{v}", dumptype="coda", device=v) for v in volumes)
+    return LabSpec(config, dles, runs(nights, lab_root, volumes), root=root,
+                   extra_conf=coda_conf(lab_root) + extra_conf, **geometry)
 
 
 # --------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def test_help_shows_metavariables_not_python_types(cli, monkeypatch, name):
     if name in ("volumes", "history", "plan", "check", "run"):
         assert " DIR " in text and " FILE " in text and " NAME " in text
     if name in ("plan", "run"):
-        assert " WHEN " in text and f"Usage: coda-restore {name} [OPTIONS] VOLUME" in text
+        usage = "[VOLUME...]" if name == "plan" else "[VOLUME]"  # plan: several, or --all / --from; run: none with a bulk --plan
+        assert " WHEN " in text and f"Usage: coda-restore {name} [OPTIONS] {usage}" in text
 
 
 def _complete(shell: str, words: str) -> list[str]:

@@ -18,7 +18,7 @@ from sim_cycles import T0, cycle
 
 from coda_restore.amanda.amanda_index import candidates, read_index, sanitise
 from coda_restore.amcoda.backup import scan_dump
-from coda_restore.errors import NOT_PROVEN, OK, IndexUnreadable, Interrupted
+from coda_restore.errors import NONE_DONE, OK, IndexUnreadable, Interrupted
 from coda_restore.executor.drill import DrillOptions, drill, drill_all, sample
 from coda_restore.planning.plan import CopyRef, Plan, Step, TargetRecord
 
@@ -122,7 +122,7 @@ def test_an_index_that_lacks_a_name_of_its_image_is_not_proven(week):
     lines = set(read_index(indexdir, HOST, DISK, STAMPS[2], 1).lines) - {b"/new/c.txt"}
     _write_index(indexdir, STAMPS[2], 1, sorted(lines))
     report = drill_all([_plan((0, 1, 1))], DrillOptions(indexdir, work), images=lambda p: SimImages(raw))
-    assert report.exit_status == NOT_PROVEN
+    assert report.exit_status == NONE_DONE
     (proof,) = report.volumes
     bad = proof.images[2]
     assert (bad.names.extra, bad.names.extra_count) == (("/new/c.txt",), 1)
@@ -161,7 +161,7 @@ def test_a_plan_that_is_not_restorable_is_reported_not_proven(tmp_path):
 
     plan = dataclasses.replace(plan, restorable=False, reason="no level 0")
     report = drill_all([plan], DrillOptions(tmp_path, tmp_path))
-    assert report.exit_status == NOT_PROVEN and report.volumes[0].reasons == ("not restorable: no level 0",)
+    assert report.exit_status == NONE_DONE and report.volumes[0].reasons == ("not restorable: no level 0",)
     assert drill_all([], DrillOptions(tmp_path, tmp_path)).exit_status == OK
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_cli
-from coda_restore.errors import NOT_PROVEN
+from coda_restore.errors import NONE_DONE, PARTIAL
 from lab.coda_lab import CodaLab
 
 pytestmark = pytest.mark.lab
@@ -53,7 +53,7 @@ def test_verify_all_proves_every_chain_with_amandas_index(coda_lab, tmp_path):
 
 
 def test_the_chain_a_manual_dump_broke_is_not_proven(coda_lab, tmp_path):
-    doc = _verify(coda_lab, tmp_path, "--all", exit_status=NOT_PROVEN)
+    doc = _verify(coda_lab, tmp_path, "--all", exit_status=PARTIAL)
     volumes = {v["disk"]: v for v in doc["volumes"]}
     jan = volumes["/coda/u.jan"]
     assert not jan["proven"] and [k["ok"] for k in jan["links"]["checked"]] == [False]
@@ -74,7 +74,7 @@ def test_an_index_that_lost_a_name_makes_the_drill_fail(coda_lab, tmp_path):
     dropped = next(line for line in lines if line != b"/" and not line.endswith(b"/"))
     path.write_bytes(gzip.compress(b"".join(line + b"\n" for line in lines if line != dropped)))
     doc = _verify(coda_lab, tmp_path, coda_lab.disk("p.proj"), "--date", "2026-05-14", "--indexdir", copy,
-                  exit_status=NOT_PROVEN)
+                  exit_status=NONE_DONE)
     (proof,) = doc["volumes"]
     bad = next(i for i in proof["images"] if i["dump"] == target["dump"])
     assert bad["names"]["extra"] == [dropped.decode()] and bad["names"]["extra_count"] == 1
