@@ -150,3 +150,33 @@ def test_every_schedule_reads_each_part_once_in_file_order_and_its_spool_replays
     assert s.fits == (budget is None or s.peak_spool_kb <= budget)
     spooled = {(t.label, f.filenum) for t in s.tapes for f in t.files if f.spooled}
     assert spooled == replay(chains, lanes, 50).spooled
+
+
+@st.composite
+def written_in_time_order(draw):
+    """Chains as a tape rotation writes them: every image after its
+    predecessor, tapes filled one after another, files in time order."""
+    lengths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=6))
+    pending = [list(range(n)) for n in lengths]
+    sequence = []  # (volume, level) in write order: each chain's images in order
+    while any(pending):
+        v = draw(st.sampled_from([v for v, left in enumerate(pending) if left]))
+        sequence.append((v, pending[v].pop(0)))
+    cuts = sorted(draw(st.sets(st.integers(1, len(sequence)), max_size=5)) | {len(sequence)})
+    names = draw(st.permutations(range(1, len(cuts) + 1)))  # labels say nothing of the write order
+    images: dict[int, list[Image]] = {v: [] for v in range(len(lengths))}
+    start = 0
+    for t, cut in enumerate(cuts):
+        for n, (v, level) in enumerate(sequence[start:cut], 1):
+            kb = draw(st.integers(1, 500))
+            images[v].append(Image(f"2004020{level}", level, on(f"T{names[t]:02d}", n, kb), kb))
+        start = cut
+    return [VolumeChain("h", f"v{v}", tuple(ims)) for v, ims in images.items()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(written_in_time_order(), st.integers(1, 3))
+def test_tapes_written_in_time_order_need_no_spool_when_the_budget_says_none(chains, drives):
+    assert make_schedule(chains).peak_spool_kb == 0  # one drive: the base always comes first
+    s = make_schedule(chains, drives=drives, staging_max_kb=0)
+    assert s.fits and s.peak_spool_kb == 0 == replay(chains, lanes_of(s), s.drive_kb_s).peak_kb
