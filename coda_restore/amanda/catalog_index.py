@@ -255,6 +255,8 @@ class CatalogIndex:
                 unsound, exclusive = (err.why if exclusive else None), True
             except sqlite3.DatabaseError as err:
                 unsound, exclusive = (f"damaged ({err})" if exclusive else None), True
+            except OSError as err:  # e.g. PATH is a directory
+                raise IndexUnusable(f"catalog index {self.path}: {err.strerror}") from None
         raise IndexUnusable(f"catalog index {self.path} cannot be made sound")
 
     def lines_for(self, logs: Sequence[LogFile], volume: str) -> _Reader | None:
@@ -272,7 +274,10 @@ class CatalogIndex:
         db.execute("BEGIN")  # one snapshot for the check and the reads
         rows = _rows(db)
         errors: dict[str, OSError] = {}
-        stale = [log for log in logs if not _fresh(log.path, rows.get(log.path), errors) or rebuild]
+        # A log that cannot be read now is no reason to write: it is folded
+        # as "cannot read log" and indexed once it can be read.
+        stale = [log for log in logs if (not _fresh(log.path, rows.get(log.path), errors) or rebuild)
+                 and log.path not in errors]
         gone = set(rows) - {log.path for log in logs}
         if stale or gone or rebuild:
             db.execute("COMMIT")
@@ -300,8 +305,6 @@ class CatalogIndex:
             gone, rows = set(), {}
         moved = {(r.dev, r.ino, r.size, r.mtime_ns, r.sample): path for path, r in rows.items() if path in gone}
         for log in stale:
-            if log.path in errors:
-                continue  # unreadable now: folded as "cannot read log", indexed when it can be read
             old = rows.get(log.path)
             if old is not None:
                 _drop(db, old.id)

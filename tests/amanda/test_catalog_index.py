@@ -187,3 +187,10 @@ def test_default_place(tmp_path, monkeypatch):
     assert default_path(tmp_path / "other", beside=False) != cached
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_path(logdir, beside=False).startswith(os.path.expanduser("~/.cache/coda-restore/"))
+
+
+def test_a_directory_in_the_way_is_not_used(tmp_path):
+    (tmp_path / "index.sqlite").mkdir()
+    use = _indexed(tmp_path, tmp_path / "index.sqlite")
+    assert len(use.notes) == 1 and "reading the logs" in use.notes[0]
+
