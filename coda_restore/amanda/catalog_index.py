@@ -58,7 +58,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from coda_restore.amanda.catalog import LogFile
-from coda_restore.amanda.logfile import Finish, Result, damage_of, match_done, match_part, match_success, \
+from coda_restore.amanda.logfile import Finish, LogType, Program, Result, damage_of, match_done, match_part, match_success, \
     parse_line, quote
 
 SCHEMA = 1
@@ -75,6 +75,7 @@ CREATE INDEX lines_of_disk ON lines(disk, log);
 CREATE INDEX lines_of_log ON lines(log);
 """
 Damage = tuple[frozenset[int], str] | None
+_PART_TYPES = (LogType.PART, LogType.PARTPARTIAL, LogType.CHUNK)
 
 
 @dataclass
@@ -255,6 +256,8 @@ class CatalogIndex:
                 unsound, exclusive = (err.why if exclusive else None), True
             except sqlite3.DatabaseError as err:
                 unsound, exclusive = (f"damaged ({err})" if exclusive else None), True
+            except OSError as err:  # e.g. PATH is a directory
+                raise IndexUnusable(f"catalog index {self.path}: {err.strerror}") from None
         raise IndexUnusable(f"catalog index {self.path} cannot be made sound")
 
     def lines_for(self, logs: Sequence[LogFile], volume: str) -> _Reader | None:
@@ -272,7 +275,10 @@ class CatalogIndex:
         db.execute("BEGIN")  # one snapshot for the check and the reads
         rows = _rows(db)
         errors: dict[str, OSError] = {}
-        stale = [log for log in logs if not _fresh(log.path, rows.get(log.path), errors) or rebuild]
+        # A log that cannot be read now is no reason to write: it is folded
+        # as "cannot read log" and indexed once it can be read.
+        stale = [log for log in logs if (not _fresh(log.path, rows.get(log.path), errors) or rebuild)
+                 and log.path not in errors]
         gone = set(rows) - {log.path for log in logs}
         if stale or gone or rebuild:
             db.execute("COMMIT")
@@ -300,8 +306,6 @@ class CatalogIndex:
             gone, rows = set(), {}
         moved = {(r.dev, r.ino, r.size, r.mtime_ns, r.sample): path for path, r in rows.items() if path in gone}
         for log in stale:
-            if log.path in errors:
-                continue  # unreadable now: folded as "cannot read log", indexed when it can be read
             old = rows.get(log.path)
             if old is not None:
                 _drop(db, old.id)
@@ -453,35 +457,36 @@ def file_lines(path: str, data: bytes, skip: frozenset[int]) -> tuple[dict[str, 
     of lines kept) of one log's bytes; ``skip``: its damaged lines."""
     groups: dict[str, list[tuple[int, str]]] = {}
     others: list[tuple[int, str, str]] = []  # lines from the general parser: they may name other volumes
-    dumps: set[tuple] = set()
+    dumps = 0  # taper results: the copies written (or not) to tape
     sink: list = []  # the warnings come again when the lines are folded
     pieces = data.decode("utf-8", "surrogateescape").split("\n")
     count = 0
     for lineno, piece in enumerate(pieces[:-1], 1):  # the last piece: "" or a cut line (damaged)
-        if lineno in skip or piece[:4] in _SKIPPED_HEADS:
+        head = piece[:4]
+        if head in _SKIPPED_HEADS or (skip and lineno in skip):
             continue
         raw = piece + "\n"
-        host = disk = None
-        if raw.startswith("PART taper ") and (m := match_part(raw, 11)) is not None:
-            host, disk, stamp, level = m.group(5, 6, 7, 10)
-        elif raw.startswith("DONE taper ") and (m := match_done(raw, 11)) is not None:
-            host, disk, stamp, level = m.group(3, 4, 5, 7)
-        elif raw.startswith(("SUCCESS dumper ", "SUCCESS chunker ")) and (
+        disk = None
+        if head == "PART" and raw.startswith("PART taper ") and (m := match_part(raw, 11)) is not None:
+            disk = m.group(6)
+        elif head == "DONE" and raw.startswith("DONE taper ") and (m := match_done(raw, 11)) is not None:
+            disk = m.group(4)
+            dumps += 1
+        elif head == "SUCC" and raw.startswith(("SUCCESS dumper ", "SUCCESS chunker ")) and (
                 m := match_success(raw, 15 if raw[8] == "d" else 16)) is not None:
-            host, disk, stamp, level = m.group(1, 2, 3, 4)
+            disk = m.group(2)
         else:
             warned = len(sink)
             entry = parse_line(raw, lineno, path, sink)
             if isinstance(entry, Result):
-                host, disk, stamp, level = entry.host, entry.disk, entry.datestamp, entry.level
+                disk = entry.disk
+                dumps += entry.program is Program.TAPER and entry.type not in _PART_TYPES
                 others.append((lineno, raw, disk))
             elif isinstance(entry, Finish) or (entry is None and len(sink) == warned):
                 continue  # the fold does nothing with it
         count += 1
         if disk is None or f" {_quoted(disk)} " not in raw:
             disk = ""  # START, malformed, or not spelled as the needle would find it
-        else:
-            dumps.add((host, disk, stamp, level))
         groups.setdefault(disk, []).append((lineno, raw))
     named = {_quoted(d): d for d in groups if d}
     spaced = [(q, d) for q, d in named.items() if " " in q]
@@ -492,7 +497,7 @@ def file_lines(path: str, data: bytes, skip: frozenset[int]) -> tuple[dict[str, 
             groups[d].append((lineno, raw))
     for lines in groups.values():
         lines.sort()
-    return groups, len(dumps), count
+    return groups, dumps, count
 
 
 def open_index(use: IndexUse, logdir: str | os.PathLike, beside: bool) -> CatalogIndex:

@@ -22,7 +22,8 @@ RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Forget what the ind
 @option_groups
 def index(records: Records, rebuild: RebuildOpt = False, json: JsonOpt = False) -> None:
     """Bring the catalog index of these records up to date and show what it
-    holds: its file, the logs and dumps indexed, its size, its last update."""
+    holds: its file, the logs indexed, the taper results (dumps) and volumes they
+    name, its size, its last update."""
     if records.no_index:
         raise UsageError("coda-restore index with --no-index: there is nothing to show")
     if records.scan is not None:

@@ -187,3 +187,47 @@ def test_default_place(tmp_path, monkeypatch):
     assert default_path(tmp_path / "other", beside=False) != cached
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_path(logdir, beside=False).startswith(os.path.expanduser("~/.cache/coda-restore/"))
+
+
+def test_a_directory_in_the_way_is_not_used(tmp_path):
+    (tmp_path / "index.sqlite").mkdir()
+    use = _indexed(tmp_path, tmp_path / "index.sqlite")
+    assert len(use.notes) == 1 and "reading the logs" in use.notes[0]
+
+
+
+def test_readers_and_writers_at_once_see_whole_updates(tmp_path):
+    """Four readers at once on a new index, while nights are written: each
+    read is one whole state of the logs (flock writer lock, WAL snapshot)."""
+    import threading
+
+    logs = dict(_night(n, f"T{n % 3}") for n in range(2))
+    logdir, tapelist = write_records(tmp_path / "records", logs, "20260102010000 T1 reuse\n20260101010000 T0 reuse\n")
+    path = tmp_path / "index.sqlite"
+    states = []  # what a read may answer: the catalog after each night
+    for n in range(2, 6):
+        states.append(load_catalog(logdir=logdir, tapelist=tapelist, volume="/usr"))
+        name, text = _night(n, "T2")
+        (tmp_path / name).write_text(text)  # written below, one at a time
+    answers, errors = [], []
+
+    def read():
+        try:
+            for _ in range(6):
+                use = IndexUse(path)
+                answers.append(load_catalog(logdir=logdir, tapelist=tapelist, volume="/usr", index=use))
+                errors.extend(use.notes)
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for n in range(2, 6):
+        name, _ = _night(n, "T2")
+        os.rename(tmp_path / name, logdir / name)  # a whole log appears at once
+        states.append(load_catalog(logdir=logdir, tapelist=tapelist, volume="/usr"))
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert answers and all(a in states for a in answers)
