@@ -182,3 +182,22 @@ def test_a_failed_volume_is_retried_once_and_reported_while_the_others_go_on(bul
     assert "u.b06.20260607" in failed["reason"] and "exists" in failed["reason"]
     assert [v for v in by_name.values() if v["outcome"] == "restored"] and all(
         v["outcome"] != "failed" for n, v in by_name.items() if n != bulk_lab.disk("u.b06"))
+
+
+def test_verify_all_proves_the_chains_the_bulk_plan_restores(bulk_lab, tmp_path):
+    # the weekly drill and the disaster-day plan must agree: the same volumes
+    # restorable, by the same dumps, every link proven without volutil
+    plan = json.loads(_plan(bulk_lab, tmp_path, "2026-06-07").read_text())
+    planned = {v["disk"]: [f"{s['datestamp']}/{s['level']}" for s in v["plan"]["steps"]]
+               for v in plan["volumes"] if v["verdict"] == "restorable"}
+    before = {v.id for v in bulk_lab.server().volumes()}
+    out = run_cli("verify", "--all", "--date", "2026-06-07", "--now", "2026-06-10", "--config", bulk_lab.config,
+                  "--workdir", tmp_path / "drill", "--json", exit_status=10)  # u.b05 lost its level 0
+    doc = json.loads(out.stdout)
+    assert {v.id for v in bulk_lab.server().volumes()} == before  # a drill restores nothing
+    proven = {v["disk"]: v for v in doc["volumes"] if v["proven"]}
+    assert {d: v["steps"] for d, v in proven.items()} == planned
+    assert all(k["ok"] for v in proven.values() for k in v["links"]["checked"])
+    assert any(len(steps) > 1 for steps in planned.values())  # some chain has a link to prove
+    (refused,) = [v for v in doc["volumes"] if not v["proven"]]
+    assert refused["disk"] == bulk_lab.disk("u.b05") and "has no level 0" in refused["failure"]
