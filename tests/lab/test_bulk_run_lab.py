@@ -53,6 +53,17 @@ def _fetch(lab: CodaLab, volume: str, datestamp: str, level: int, stdout) -> sub
                             stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
 
 
+def _stamp(lab: CodaLab, volume: str, day: str, level: int) -> str:
+    """The datestamp of ``volume``'s dump of ``day`` (YYYY-MM-DD) at ``level``
+    as Amanda lists it: amdump may start a second after the night's hour."""
+    found = subprocess.run(["runuser", "-u", "backup", "--", "amadmin", lab.config, "find", "localhost",
+                            lab.disk(volume)], capture_output=True, text=True, check=True).stdout
+    (stamp,) = {f"{d}{t}".replace("-", "").replace(":", "") for d, t, _, _, lv, *_ in
+                (line.split() for line in found.splitlines()[1:] if line.strip())
+                if d == day and lv == str(level)}
+    return stamp
+
+
 def _drives_in_use(lab: CodaLab) -> str:
     return (lab.lab.root / "vtapes" / "state").read_text()
 
@@ -62,13 +73,13 @@ def test_the_changer_serves_two_drives_at_once(bulk_lab):
     # it holds its drive and tape (codarestore-bulk-05) while a second reads another tape
     r, w = os.pipe()
     fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
-    first = _fetch(bulk_lab, "u.b01", "20260605010001", 0, w)
+    first = _fetch(bulk_lab, "u.b01", _stamp(bulk_lab, "u.b01", "2026-06-05", 0), 0, w)
     os.close(w)
     try:
         deadline = time.monotonic() + 60
         while "drive0" not in _drives_in_use(bulk_lab) and time.monotonic() < deadline:
             time.sleep(0.1)
-        second = _fetch(bulk_lab, "u.b06", "20260606010000", 0, subprocess.PIPE)  # codarestore-bulk-01
+        second = _fetch(bulk_lab, "u.b06", _stamp(bulk_lab, "u.b06", "2026-06-06", 0), 0, subprocess.PIPE)  # codarestore-bulk-01
         out, err = second.communicate(timeout=120)
         assert second.returncode == 0, err
         assert len(out) > 40 * 1024
