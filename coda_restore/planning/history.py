@@ -43,8 +43,10 @@ lookup too: each usable dump's ``BASE`` walk ends on the same level 0 as its
 base's, computed once in time order.  That is one
 forward pass over the recorded dumps (complete = usable and, for level > 0,
 the previous one complete), so coverage, restore points and "what if these
-tapes were overwritten" (``points_if_lost``) need no graph; the graph is
-built on first use, by the chain walks.
+tapes were overwritten" (``points_if_lost``) need no graph; the edges are
+built on first use, by the chain walks, as plain dicts (``graph`` shows
+them as a networkx graph, for inspection only: networkx takes longer to
+import than a warm plan takes to make).
 
 Unreadable logs: a log that exists but cannot be read whole (permissions,
 cut mid-line, binary garbage, NULs) may record a dump of any volume.  A
@@ -198,31 +200,40 @@ class VolumeHistory:
     # -- graph ------------------------------------------------------------
 
     @functools.cached_property
-    def graph(self):
-        """A networkx MultiDiGraph, built on first use: coverage and restore
-        points do not need it (and networkx takes a third of a second to import)."""
-        import networkx as nx
-
-        g = nx.MultiDiGraph(host=self.host, disk=self.disk)
-        for d in self.dumps:
-            g.add_node(d.node, dump=d, recorded=d.recorded, usable=self.ok(d))
+    def _links(self) -> dict[Link, dict[tuple[str, int], Dump]]:
+        """Both edge kinds: for each dump's node, the older dump each
+        points to.  Plain dicts: a chain walk needs no graph library."""
+        exact: dict[tuple[str, int], Dump] = {}
+        base: dict[tuple[str, int], Dump] = {}
         for prev, cur in zip(self.recorded, self.recorded[1:]):
             if cur.level > 0:
-                g.add_edge(cur.node, prev.node, key=Link.EXACT)
+                exact.setdefault(cur.node, prev)  # first wins, as the graph's first out-edge did
         for i, d in enumerate(self._amanda):
             if d.level == 0:
                 continue
             for older in self._amanda[i + 1 :]:
                 if older.datestamp < d.datestamp and older.level < d.level:
-                    g.add_edge(d.node, older.node, key=Link.BASE)
+                    base.setdefault(d.node, older)
                     break
+        return {Link.EXACT: exact, Link.BASE: base}
+
+    @functools.cached_property
+    def graph(self):
+        """The same links as a networkx MultiDiGraph, for inspection: the
+        chains never build it (networkx takes 70-90 ms to import, more
+        than a warm plan's own work)."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph(host=self.host, disk=self.disk)
+        for d in self.dumps:
+            g.add_node(d.node, dump=d, recorded=d.recorded, usable=self.ok(d))
+        for link, edges in self._links.items():
+            for node, older in edges.items():
+                g.add_edge(node, older.node, key=link)
         return g
 
     def _follow(self, dump: Dump, link: Link) -> Dump | None:
-        for _, older, key in self.graph.out_edges(dump.node, keys=True):
-            if key is link:
-                return self.graph.nodes[older]["dump"]
-        return None
+        return self._links[link].get(dump.node)
 
     def _walk(self, dump: Dump, link: Link) -> list[Dump]:
         """Follow ``link`` edges from ``dump`` down to a level 0, or as far
