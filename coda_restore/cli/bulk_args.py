@@ -9,13 +9,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from coda_restore.errors import UsageError
-from coda_restore.planning.bulk import Request
-from coda_restore.planning.schedule import DEFAULT_DRIVE_KB_S
+
+if TYPE_CHECKING:  # the bulk planner is imported when a bulk plan is made: one volume's plan never needs it
+    from coda_restore.planning.bulk import Request
 
 VolumesArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="VOLUME...", help="The volume(s): Amanda disk names (e.g. u.jan).  Several, --all or --from make a bulk plan.")]
@@ -73,6 +74,8 @@ class Selection:
             if not found:
                 raise UsageError("--all: the records name no volume" + (f" on host {self.host!r}" if self.host else ""))
             return found
+        from coda_restore.planning.bulk import Request
+
         return [Request(n, self.host) for n in self.names]
 
     def describe(self) -> tuple[str, ...]:
@@ -102,6 +105,8 @@ class ScheduleOptions:
 
 def schedule_options(drives: int | None, drive_speed: str | None, staging: Path | None,
                      staging_max: str | None) -> ScheduleOptions:
+    from coda_restore.planning.schedule import DEFAULT_DRIVE_KB_S
+
     speed = DEFAULT_DRIVE_KB_S if drive_speed is None else parse_size(drive_speed, "--drive-speed")
     budget = None if staging_max is None else parse_size(staging_max, "--staging-max")
     return ScheduleOptions(drives or 1, speed, str(staging) if staging is not None else None, budget)

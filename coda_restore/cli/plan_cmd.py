@@ -21,11 +21,9 @@ from coda_restore.cli.app import Clock, HostOpt, JsonOpt, Records, app, option_g
 from coda_restore.cli.bulk_args import (
     AllOpt, AllOrNothingOpt, DriveSpeedOpt, DrivesOpt, FromOpt, StagingMaxOpt, StagingOpt, VolumesArg,
 )
-from coda_restore.cli.bulk_render import render_bulk_plan
 from coda_restore.cli.catalog_source import check_strict, open_catalog, open_volume, source_argv
 from coda_restore.cli.render import render_plan
 from coda_restore.errors import NOT_RESTORABLE, OVER_BUDGET, PARTIAL
-from coda_restore.planning import bulk as bulkfile
 from coda_restore.planning.planner import plan_for
 from coda_restore.voldump.files import check_output, output as atomic_output
 from coda_restore.planning.when import parse_when
@@ -88,6 +86,9 @@ def plan_command(
 
 def _bulk(chosen: bulk_args.Selection, shape: bulk_args.ScheduleOptions, all_or_nothing: bool, target,
           chain: ChainMode, records: Records, output: Path | None, force: bool, json: bool) -> None:
+    from coda_restore.cli.bulk_render import render_bulk_plan  # here: one volume's plan never needs them
+    from coda_restore.planning import bulk as bulkfile
+
     catalog = open_catalog(records)
     requests = chosen.requests(lambda host: bulkfile.all_volumes(catalog, host))
     result = bulkfile.make_bulk_plan(

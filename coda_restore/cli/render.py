@@ -8,11 +8,13 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+
+if TYPE_CHECKING:  # rich is imported when a table or a console is made: --json output never needs it
+    from rich.console import Console
+    from rich.table import Table
 
 from coda_restore.executor.events import Event, NullReporter, Stage
 from coda_restore.planning.plan import Plan
@@ -21,25 +23,27 @@ from coda_restore.planning.planner import PROVEN
 PIPE_WIDTH = 200  # a pipe or a file without COLUMNS: wide, so that little wraps
 
 
-class _PlainConsole(Console):
-    """For a pipe or a file: no colour, and no padding at the ends of lines
-    (rich pads every table row and title to the table's width)."""
-
-    def print(self, *objects, **kwargs) -> None:
-        with self.capture() as captured:
-            super().print(*objects, **kwargs)
-        self.file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
-
-
 def stdout_console() -> Console:
     """Tables for people: the terminal's width (rich follows COLUMNS too);
     for a pipe or a file, COLUMNS or PIPE_WIDTH, unpadded.  Table columns
     wrap (and fold long words) rather than cut a label."""
+    from rich.console import Console
+
     if sys.stdout.isatty():
         return Console()
+
+    class PlainConsole(Console):
+        """For a pipe or a file: no colour, and no padding at the ends of lines
+        (rich pads every table row and title to the table's width)."""
+
+        def print(self, *objects, **kwargs) -> None:
+            with self.capture() as captured:
+                super().print(*objects, **kwargs)
+            self.file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
+
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
-    return _PlainConsole(width=width, no_color=True, force_terminal=False)
+    return PlainConsole(width=width, no_color=True, force_terminal=False)
 
 
 def say(out: Console, text: str, **style) -> None:
@@ -50,6 +54,8 @@ def say(out: Console, text: str, **style) -> None:
 def table(*columns: str, right: tuple[str, ...] = (), **options) -> Table:
     """A borderless table with bold headers whose cells fold, not cut;
     the columns named in ``right`` are right-aligned."""
+    from rich.table import Table
+
     t = Table(box=None, header_style="bold", **options)
     for col in columns:
         t.add_column(col, justify="right" if col in right else "left", overflow="fold")
@@ -58,6 +64,8 @@ def table(*columns: str, right: tuple[str, ...] = (), **options) -> Table:
 
 def row(t: Table, *cells: str) -> None:
     """Cells are plain text: a [bracket] in a path or a message is not markup."""
+    from rich.markup import escape
+
     t.add_row(*(escape(c) for c in cells))
 
 
