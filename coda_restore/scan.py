@@ -46,6 +46,7 @@ from coda_restore.amanda.logfile import ts14
 from coda_restore.amanda.model import (Catalog, CatalogWarning, CodaLink, Dump, DumpStatus, HoldingCopy, Origin, Part,
                                        PartStatus, TapeCopy, TapelistEntry, Unavailable)
 from coda_restore.errors import BadScan, CodaRestoreError, UsageError
+from coda_restore.json_text import indented
 from coda_restore.planning.plan import label_key
 from coda_restore.voldump.reader import DumpReader
 
@@ -374,7 +375,7 @@ def scan(vtapes: list[str | os.PathLike] = (), holding: list[str | os.PathLike] 
 
 
 def dumps(s: Scan) -> str:
-    return json.dumps(s.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return indented(s.to_dict(), ensure_ascii=False) + "\n"
 
 
 def _link(d: dict | None) -> CodaLink | None:

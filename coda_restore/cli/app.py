@@ -3,9 +3,9 @@ one place that turns a CodaRestoreError into a message and an exit status."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from coda_restore.amanda import config as amanda_config
 from coda_restore.errors import CodaRestoreError
+from coda_restore.json_text import indented
 
 
 # Metavariables by option name, for help and usage lines: what a person
@@ -56,7 +57,9 @@ def _fit_param(param) -> None:
         # its type (<str>) in help: the metavariable alone says it
         piece = param.metavar if param.required else f"[{param.metavar}]"
         param.get_usage_pieces = lambda ctx: [piece]
-        param.display_type_rich = lambda ctx: None
+        param.display_type_rich = lambda ctx: None  # typer 0.29
+        param.type = copy.copy(param.type)  # typer 0.27-0.28 ask the type (shared by many params: a copy)
+        param.type.get_metavar = lambda param, ctx: ""
         if param.name in VOLUME_ARGUMENTS:
             param._custom_shell_complete = _complete_volumes
     elif getattr(param, "is_flag", False):
@@ -225,8 +228,9 @@ def option_groups(command: Callable) -> Callable:
 def print_json(data) -> None:
     """stdout is the result, indented for diffs; keys in the order the
     document builds them (its schema's order), not sorted."""
-    # one write: json.dump to a stream writes every token separately (slow)
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    # one write (json.dump to a stream writes every token separately); indented() is
+    # json.dumps(indent=2), faster
+    sys.stdout.write(indented(data) + "\n")
 
 
 def _print_version(value: bool) -> None:

@@ -25,6 +25,7 @@ from coda_restore.planning import plan as planfile
 from coda_restore.planning.history import VolumeHistory
 from coda_restore.planning.plan import Hashed, Notice, Plan, TargetRecord, check_hash, json_object
 from coda_restore.planning.planner import make_plan
+from coda_restore.json_text import indented
 from coda_restore.planning.schedule import (
     DEFAULT_DRIVE_KB_S, FileRead, HoldingRead, Image, Part, Schedule, SpoolItem, TapeMount, VolumeChain,
     make_schedule,
@@ -242,7 +243,7 @@ def from_dict(d: dict, name: str = "plan") -> BulkPlan:
 
 
 def dumps(bulk: BulkPlan) -> str:
-    return json.dumps(bulk.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return indented(bulk.to_dict(), ensure_ascii=False) + "\n"
 
 
 def loads(text: str, name: str = "plan") -> BulkPlan:

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from coda_restore.errors import BadPlan
+from coda_restore.json_text import indented
 from coda_restore.planning import when
 
 SCHEMA = "coda-restore.plan/1"
@@ -259,7 +260,7 @@ def from_dict(d: dict) -> Plan:
 
 
 def dumps(plan: Plan) -> str:
-    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return indented(plan.to_dict(), ensure_ascii=False) + "\n"
 
 
 def json_object(text: str, name: str) -> dict:
