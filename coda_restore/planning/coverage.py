@@ -33,6 +33,7 @@ tapes.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -113,18 +114,27 @@ def day_verdict(hist: VolumeHistory, bound: str) -> DayVerdict:
 def day_runs(hist: VolumeHistory, first: date, now: datetime) -> tuple[DayRun, ...]:
     """The verdict of every day from ``first`` to today, each judged at its
     end (today: at ``now``), as runs of equal days."""
-    runs: list[DayRun] = []
+    runs: list[list] = []  # [first, last, verdict]
+    for iso, bound in _day_ends(first, now):
+        verdict = day_verdict(hist, bound)
+        if runs and runs[-1][2] is verdict:
+            runs[-1][1] = iso
+        else:
+            runs.append([iso, iso, verdict])
+    return tuple(DayRun(*run) for run in runs)
+
+
+@functools.lru_cache(maxsize=4)
+def _day_ends(first: date, now: datetime) -> tuple[tuple[str, str], ...]:
+    """Each day from ``first`` to today and the bound of its end: the same
+    for every volume of one report, so worked out once."""
+    ends = []
     day = first
     while day <= now.date():
         end = min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
-        verdict = day_verdict(hist, to_datestamp(end))
-        iso = day.isoformat()
-        if runs and runs[-1].verdict is verdict:
-            runs[-1] = replace(runs[-1], last=iso)
-        else:
-            runs.append(DayRun(iso, iso, verdict))
+        ends.append((day.isoformat(), to_datestamp(end)))
         day += timedelta(days=1)
-    return tuple(runs)
+    return tuple(ends)
 
 
 def days_of(run: DayRun) -> list[str]:
