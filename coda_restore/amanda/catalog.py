@@ -42,6 +42,7 @@ neither is available.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import re
@@ -346,7 +347,7 @@ class _LogFold:
                 storage=named or self.folder.tapelist_storage(label), pool=pend.pool,
                 write_timestamp=self.write_ts, status=DumpStatus.FAIL, parts=tuple(pend.parts),
                 unavailable_because=Unavailable.UNFINISHED, message=_UNFINISHED,
-                origin=Origin(self.path, pend.first_line))
+                origin=Origin(self.path, pend.first_line), config=self.folder.config)
             _add_copy(self.dump_of(host, disk, dstamp, level, pend.first_line), copy)
 
     def dump_of(self, host: str, disk: str, stamp: str, level: int, line: int) -> Dump:
@@ -380,7 +381,8 @@ class _Folder:
         dump = self.dumps.get(key)
         if dump is None:  # names are interned once, when a dump is first seen
             key = (_intern(host), _intern(disk), key[2], level)
-            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, self.ints(line, line)))
+            dump = self.dumps[key] = Dump(key[0], key[1], key[2], level, origin=Origin(path, self.ints(line, line)),
+                                          config=self.config)
         return dump
 
     def label_reason(self, label: str | None, stamp: str, searched: bool) -> Unavailable | None:
@@ -454,7 +456,7 @@ class _Folder:
             _set(parts[0], "kb", kb)  # one int object, not two equal ones (memory)
         return TapeCopy(storage=storage, pool=pend.pool or r.pool, write_timestamp=write_ts, status=status,
                         parts=tuple(parts), unavailable_because=reason, message=message, kb=kb,
-                        origin=Origin(path, self.ints(r.line, r.line)))
+                        origin=Origin(path, self.ints(r.line, r.line)), config=self.config)
 
     def plain_success(self, g: tuple[str, ...], dumper: bool, path: str, line: int) -> None:
         """client() for a SUCCESS line match_success read (two per dump)."""
@@ -495,7 +497,8 @@ class _Folder:
     def add_holding(self, found: HoldingDump) -> None:
         h = found.header
         dump = self.dump_of(h.host, h.disk, h.datestamp, h.level, found.copy.path, 0)
-        _add_copy(dump, found.copy)
+        copy = found.copy if self.config is None else dataclasses.replace(found.copy, config=self.config)
+        _add_copy(dump, copy)
         if dump.kb is None:
             _set(dump, "kb", found.copy.kb)
 
@@ -622,3 +625,57 @@ def _fold_logdir(folder: _Folder, logdir: str, entries: Sequence[TapelistEntry],
             folder.warnings.append(CatalogWarning(Origin(log.path), f"cannot read log: {err.strerror}"))
             folder.unreadable.append(UnreadableLog(Origin(log.path), log.datestamp,
                                                    f"cannot be read: {err.strerror}"))
+
+
+# -- several configs ----------------------------------------------------------
+
+
+def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
+    """One catalog from the catalogs of several configs of one site (in the
+    order the configs were named).  A volume is a (host, disk) whatever
+    config dumped it, and the Coda server keeps one record of the last
+    recorded dump per volume, whichever config took it (DESIGN rule 2): so
+    every config's dumps go into one history, and an archive config's full
+    dumps are restore points like any other.  A dump (host, disk,
+    datestamp, level) that two configs name is one dump with the copies of
+    both; when each config's logs say the client was dumped, the two may be
+    two images under one name (8-digit datestamps of one day): a warning
+    says so.  Each dump and copy keeps its ``config``."""
+    if len(catalogs) == 1:
+        return catalogs[0]
+    merged: dict[tuple[str, str, str, int], Dump] = {}
+    warnings: list[CatalogWarning] = []
+    for cat in catalogs:
+        warnings += cat.warnings
+    for cat in catalogs:
+        for d in cat.dumps:
+            seen = merged.get(d.key)
+            merged[d.key] = d if seen is None else _same_dump(seen, d, warnings)
+    labels: dict[str, str | None] = {}
+    for cat in catalogs:
+        config = next((d.config for d in cat.dumps), None)
+        for e in cat.tapelist:
+            if e.label in labels and labels[e.label] != config:
+                warnings.append(CatalogWarning(Origin("tapelist"), f"label {e.label} is in the tapelists of "
+                                               f"{labels[e.label]} and {config}: its copies may be mixed up"))
+            labels.setdefault(e.label, config)
+    return Catalog(tuple(merged[k] for k in sorted(merged)),
+                   tuple(e for cat in catalogs for e in cat.tapelist), tuple(warnings),
+                   tuple(u for cat in catalogs for u in cat.unreadable))
+
+
+def _same_dump(first: Dump, other: Dump, warnings: list[CatalogWarning]) -> Dump:
+    """``first`` with ``other``'s copies added: the stronger client result,
+    the first size, origin and config known."""
+    if first.client is not ClientResult.UNKNOWN and other.client is not ClientResult.UNKNOWN:
+        warnings.append(CatalogWarning(
+            other.origin or Origin(""),
+            f"{other.host} {other.disk} {other.ref} was dumped by config {first.config} and by config "
+            f"{other.config}: taken as one dump with the copies of both; if these are two images (two runs of "
+            "one day with 8-digit datestamps), a plan may read either"))
+    stronger = other if _RANK.get(other.client, 0) > _RANK.get(first.client, 0) else first
+    return dataclasses.replace(
+        first, copies=first.copies + other.copies, client=stronger.client, client_message=stronger.client_message,
+        kb=first.kb if first.kb is not None else other.kb,
+        holding_unsearched=first.holding_unsearched or other.holding_unsearched,
+        coda=first.coda or other.coda)

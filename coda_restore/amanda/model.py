@@ -101,6 +101,7 @@ class TapeCopy:
     message: str = ""
     kb: int | None = None
     origin: Origin | None = field(default=None, compare=False)
+    config: str | None = None  # the Amanda config whose records hold it (its amfetchdump names it)
 
     kind = "tape"
 
@@ -141,6 +142,7 @@ class HoldingCopy:
     chunks: tuple[str, ...]
     status: DumpStatus
     kb: int | None = None
+    config: str | None = None  # the Amanda config whose holding disk holds it
 
     kind = "holding"
 
@@ -194,6 +196,16 @@ class Dump:
     holding_unsearched: bool = False
     # The Coda header of the image, when a scan read it (None: not read).
     coda: CodaLink | None = field(default=None, compare=False)
+    # The Amanda config whose records first name it (several configs of one
+    # site dump the same volumes; each copy says its own config).
+    config: str | None = None
+
+    @property
+    def configs(self) -> tuple[str, ...]:
+        """The configs its copies come from, in copy order (its own first
+        when it has no copy)."""
+        named = dict.fromkeys(c.config for c in self.copies if c.config is not None)
+        return tuple(named) or ((self.config,) if self.config is not None else ())
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -294,12 +306,26 @@ class Catalog:
     # (host, disk) -> that DLE's dumps; built once, so that dumps_of() does
     # not scan a year of dumps per call.
     _index: dict = field(default=None, init=False, repr=False, compare=False)
+    _configs: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str], list[Dump]] = {}
+        configs: dict[str | None, None] = {}
         for d in self.dumps:
             index.setdefault((d.host, d.disk), []).append(d)
+            configs[d.config] = None
         object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
+        object.__setattr__(self, "_configs", tuple(sorted(c for c in configs if c is not None)))
+
+    @property
+    def configs(self) -> tuple[str, ...]:
+        """The Amanda configs its dumps come from, sorted (several: the catalog folds a site's configs, and every answer says
+        which config a copy comes from)."""
+        return self._configs
+
+    @property
+    def several_configs(self) -> bool:
+        return len(self._configs) > 1
 
     def volumes(self) -> list[tuple[str, str]]:
         """Distinct (host, disk) pairs, sorted."""

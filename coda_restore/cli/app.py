@@ -40,10 +40,10 @@ def _complete_volumes(ctx, _param, incomplete: str) -> list[str]:
     if not (p.get("config") or p.get("logdir")):
         return []
     try:
-        from coda_restore.amanda.sources import load_catalog
+        from coda_restore.amanda.sources import load_sources, sources_of
 
-        catalog = load_catalog(config=p.get("config"), logdir=p.get("logdir"), tapelist=p.get("tapelist"),
-                               holding=p.get("holding") or ())
+        catalog = load_sources(sources_of(p.get("config") or (), p.get("logdir") or (), p.get("tapelist") or (),
+                                          p.get("holding") or ()))
     except CodaRestoreError:
         return []
     return sorted({d for _, d in catalog.volumes() if d.startswith(incomplete)})
@@ -124,13 +124,21 @@ app = typer.Typer(
 
 # Where the Amanda records come from; shared by every command that reads them.
 ConfigOpt = Annotated[
-    Optional[str],
-    typer.Option("--config", "-c", help="Amanda config name; logdir, tapelist and holding disks are asked of Amanda (amadmin NAME config)."),
+    Optional[list[str]],
+    typer.Option("--config", "-c", help="Amanda config name; logdir, tapelist and holding disks are asked of Amanda (amadmin NAME config). "
+                 "Repeatable: several configs (daily, archive) are read as one catalog."),
 ]
-LogdirOpt = Annotated[Optional[Path], typer.Option("--logdir", help="Amanda log directory (log.* files).")]
-TapelistOpt = Annotated[Optional[Path], typer.Option("--tapelist", help="Amanda tapelist file.")]
+LogdirOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("--logdir", help="Amanda log directory (log.* files); NAME=DIR names its config (one per config "
+                 "when there are several)."),
+]
+TapelistOpt = Annotated[
+    Optional[list[Path]], typer.Option("--tapelist", help="Amanda tapelist file; NAME=FILE names its config.")
+]
 HoldingOpt = Annotated[
-    Optional[list[Path]], typer.Option("--holding", help="Holding-disk directory (repeatable).")
+    Optional[list[Path]],
+    typer.Option("--holding", help="Holding-disk directory (repeatable); NAME=DIR names its config."),
 ]
 ScanOpt = Annotated[
     Optional[Path],
@@ -140,7 +148,7 @@ ScanOpt = Annotated[
 IndexOpt = Annotated[
     Optional[Path],
     typer.Option("--index", help="The catalog index file (default: beside a config's logdir when it can be "
-                 "written, else in ~/.cache/coda-restore/).", metavar="PATH"),
+                 "written, else in ~/.cache/coda-restore/; one per logdir, so not with several --config).", metavar="PATH"),
 ]
 NoIndexOpt = Annotated[bool, typer.Option("--no-index", help="Read the logs themselves, neither using nor "
                                           "updating the catalog index.")]
@@ -172,6 +180,11 @@ class Records:
     index: IndexOpt = None
     no_index: NoIndexOpt = False
     strict: StrictOpt = False
+
+    @property
+    def first_config(self) -> str | None:
+        """The first --config: the one a plan's own config field names."""
+        return self.config[0] if self.config else None
 
 
 @dataclass(frozen=True)

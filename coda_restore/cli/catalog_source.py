@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING
 
 from coda_restore.amanda.model import Catalog
-from coda_restore.amanda.sources import load_catalog, load_volume
+from coda_restore.amanda.sources import Source, load_sources, load_volume, sources_of
 from coda_restore.cli.app import Clock, Records
 from coda_restore.cli.render import warn
 from coda_restore.errors import StrictWarnings, UsageError
@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 MAX_WARNINGS_SHOWN = 50
 
 
+def sources(records: Records) -> tuple[Source, ...]:
+    """The configs (and paths) the options name; raises UsageError."""
+    return sources_of(records.config or (), records.logdir or (), records.tapelist or (), records.holding or ())
+
+
 def open_catalog(records: Records) -> Catalog:
     use = index_use(records)
-    catalog = load_catalog(config=records.config, logdir=records.logdir, tapelist=records.tapelist,
-                           holding=records.holding or (), scan=records.scan, index=use)
+    catalog = load_sources(sources(records), scan=records.scan, index=use)
     _notes(use)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
@@ -33,9 +37,7 @@ def open_catalog(records: Records) -> Catalog:
 def open_volume(volume: str, host: str | None, records: Records) -> tuple[Catalog, str, str]:
     """(catalog, host, disk): only the records of one volume are read."""
     use = index_use(records)
-    catalog, h, d = load_volume(volume, host, config=records.config, logdir=records.logdir,
-                                tapelist=records.tapelist, holding=records.holding or (), scan=records.scan,
-                                index=use)
+    catalog, h, d = load_volume(volume, host, scan=records.scan, index=use, sources=sources(records))
     _notes(use)
     _settle()
     warn(catalog.warnings, MAX_WARNINGS_SHOWN)
@@ -63,10 +65,10 @@ def _notes(use: IndexUse | None) -> None:
 def source_argv(records: Records, clock: Clock | None = None) -> list[str]:
     """The options that name these records (and this clock) again, for a
     command printed to be pasted."""
-    argv = ["--config", records.config] if records.config else []
+    argv = [a for c in records.config or () for a in ("--config", c)]
     argv += ["--scan", os.fspath(records.scan)] if records.scan is not None else []
-    argv += ["--logdir", os.fspath(records.logdir)] if records.logdir is not None else []
-    argv += ["--tapelist", os.fspath(records.tapelist)] if records.tapelist is not None else []
+    for option, paths in (("--logdir", records.logdir), ("--tapelist", records.tapelist)):
+        argv += [a for p in paths or () for a in (option, os.fspath(p))]
     for h in records.holding or ():
         argv += ["--holding", os.fspath(h)]
     if clock is not None:

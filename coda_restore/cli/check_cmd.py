@@ -66,7 +66,7 @@ def check_command(
     if html is not None:
         check_output(html, force)  # an existing file without --force: before any log
     catalog = open_catalog(records)
-    config = records.config
+    config = records.first_config
     amanda = AmandaConfig(config) if config is not None else None
     if tapecycle is None and amanda is not None:
         tapecycle = amanda.tapecycle()

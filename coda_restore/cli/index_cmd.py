@@ -11,6 +11,7 @@ import typer
 from coda_restore.amanda.catalog import list_logs
 from coda_restore.amanda.catalog_index import CatalogIndex, IndexUnusable, IndexUse, default_path
 from coda_restore.amanda.sources import records_of
+from coda_restore.cli.catalog_source import sources
 from coda_restore.cli.app import JsonOpt, Records, app, option_groups, print_json
 from coda_restore.cli.render import stdout_console, table, warn
 from coda_restore.errors import UsageError
@@ -28,7 +29,12 @@ def index(records: Records, rebuild: RebuildOpt = False, json: JsonOpt = False) 
         raise UsageError("coda-restore index with --no-index: there is nothing to show")
     if records.scan is not None:
         raise UsageError("a scan file is not indexed: give --config or --logdir")
-    logdir, _, _, beside = records_of(records.config, records.logdir, records.tapelist, tuple(records.holding or ()))
+    several = sources(records)
+    if len(several) > 1:
+        raise UsageError("coda-restore index shows the index of one logdir: give one --config (or one --logdir); "
+                         "each config keeps its own index")
+    s = several[0]
+    logdir, _, _, beside = records_of(s.config, s.logdir, s.tapelist, s.holding, s.ask)
     use = IndexUse(records.index)
     found = CatalogIndex(use.path if use.path is not None else default_path(logdir, beside), logdir, use.notes)
     try:

@@ -71,7 +71,7 @@ def plan_command(
         return
     (volume,) = volumes
     catalog, h, d = open_volume(volume, host, records)  # only its records
-    result = plan_for(catalog, h, d, target, chain, config=records.config)
+    result = plan_for(catalog, h, d, target, chain, config=records.first_config)
     if output is not None:
         with atomic_output(output, force) as f:  # a full disk leaves no half plan behind
             f.write(planfile.dumps(result).encode("utf-8"))
@@ -92,7 +92,7 @@ def _bulk(chosen: bulk_args.Selection, shape: bulk_args.ScheduleOptions, all_or_
     catalog = open_catalog(records)
     requests = chosen.requests(lambda host: bulkfile.all_volumes(catalog, host))
     result = bulkfile.make_bulk_plan(
-        catalog, requests, target, chain, config=records.config, drives=shape.drives,
+        catalog, requests, target, chain, config=records.first_config, drives=shape.drives,
         drive_kb_s=shape.drive_kb_s, staging=shape.staging, staging_max_kb=shape.staging_max_kb,
         selection=chosen.describe(),
     )

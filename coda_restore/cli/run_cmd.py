@@ -152,14 +152,14 @@ def run_command(
         raise UsageError("name the VOLUME to restore (or give a bulk --plan)")
     catalog, h, d = _open_volume(volume, host, records, options, json)
     if saved is not None:
-        the_plan = replan(saved, catalog, h, d, config=records.config, name="--plan")
+        the_plan = replan(saved, catalog, h, d, config=records.first_config, name="--plan")
     else:
-        the_plan = plan_for(catalog, h, d, target, chain, config=records.config)
+        the_plan = plan_for(catalog, h, d, target, chain, config=records.first_config)
     if output != "-" and not json:
         render_plan(the_plan, again=source_argv(records, clock))  # the plan first, on stdout
     if dry_run and not the_plan.restorable:
         # the rehearsal still shows the checks; a real run refuses with the same status (3)
-        pre = unplanned_preflight(records.config, options, f"not restorable: {the_plan.reason}")
+        pre = unplanned_preflight(records.first_config, options, f"not restorable: {the_plan.reason}")
         _render_result(RunResult(pre), dry_run, json, the_plan)
         raise typer.Exit(NOT_RESTORABLE)
     result = _run_reported(the_plan, options, log_json)
@@ -216,7 +216,7 @@ def _open_volume(volume: str, host: str | None, records: Records, options: RunOp
         if records.logdir is None:
             if not options.dry_run:
                 raise PreflightFailed(f"Amanda config: {err}") from None
-            pre = unplanned_preflight(records.config, options, "no plan: the records' place is asked of the "
+            pre = unplanned_preflight(records.first_config, options, "no plan: the records' place is asked of the "
                                                                 "config (or give --logdir DIR)")
             _render_result(RunResult(pre), options.dry_run, json, None)
             raise typer.Exit(PREFLIGHT_FAILED) from None

@@ -75,14 +75,14 @@ def verify_command(
     if sample_n is not None and seed is None:
         seed = secrets.randbelow(1 << 31)
     picked = sample(chosen, sample_n, seed) if sample_n is not None else chosen
-    where = indexdir if indexdir is not None else Path(AmandaConfig(records.config).indexdir())
+    where = indexdir if indexdir is not None else Path(AmandaConfig(records.first_config).indexdir())
     opts = DrillOptions(where, workdir, stall_timeout or None)
     reporters = [] if quiet else [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))
     reporter = Fanout(*reporters) if reporters else NullReporter()
     try:
-        result = drill_volumes(catalog, picked, target, chain, records.config, opts, reporter,
+        result = drill_volumes(catalog, picked, target, chain, records.first_config, opts, reporter,
                                selected=len(chosen), sample_n=sample_n, seed=seed)
     finally:
         reporter.close()
