@@ -1,6 +1,8 @@
 """What ``volumes`` and ``history`` show, as records and as their versioned
 JSON documents (``coda-restore.volumes/1``, ``coda-restore.history/1``; the
-README documents both).  Pure functions of a Catalog: no printing."""
+README documents both).  Pure functions of a Catalog: no printing.  With
+``several`` (the records of several configs) dumps, copies and summaries
+name their configs; without, the documents are as they were before."""
 
 from __future__ import annotations
 
@@ -29,12 +31,14 @@ def _reason(x) -> str | None:
     return None if r is None else r.value
 
 
-def copy_json(copy: TapeCopy | HoldingCopy) -> dict:
+def copy_json(copy: TapeCopy | HoldingCopy, several: bool = False) -> dict:
+    of = {"config": copy.config} if several else {}
     if isinstance(copy, HoldingCopy):
-        return {"kind": "holding", "path": copy.path, "chunks": list(copy.chunks), "status": copy.status.value,
+        return {"kind": "holding", **of, "path": copy.path, "chunks": list(copy.chunks), "status": copy.status.value,
                 "available": copy.available, "unavailable_because": _reason(copy), "kb": copy.kb}
     return {
         "kind": "tape",
+        **of,
         "storage": copy.storage,
         "pool": copy.pool,
         "write_timestamp": copy.write_timestamp,
@@ -50,10 +54,11 @@ def copy_json(copy: TapeCopy | HoldingCopy) -> dict:
     }
 
 
-def dump_json(dump: Dump) -> dict:
+def dump_json(dump: Dump, several: bool = False) -> dict:
     return {
         "datestamp": dump.datestamp,
         "level": dump.level,
+        **({"configs": list(dump.configs)} if several else {}),
         "status": dump_status(dump),
         "available": dump.available,
         "unavailable_because": _reason(dump),
@@ -62,15 +67,15 @@ def dump_json(dump: Dump) -> dict:
         "client_message": dump.client_message,
         "kb": dump.kb,
         "origin": str(dump.origin) if dump.origin else None,
-        "copies": [copy_json(c) for c in dump.copies],
+        "copies": [copy_json(c, several) for c in dump.copies],
     }
 
 
-def history_json(host: str, disk: str, dumps: tuple[Dump, ...] | list[Dump]) -> dict:
+def history_json(host: str, disk: str, dumps: tuple[Dump, ...] | list[Dump], several: bool = False) -> dict:
     """Every dump of one DLE, newest first."""
     ordered = sorted(dumps, key=lambda d: (d.datestamp, -d.level), reverse=True)
     return {"schema": HISTORY_SCHEMA, "volume": {"host": host, "disk": disk},
-            "dumps": [dump_json(d) for d in ordered]}
+            "dumps": [dump_json(d, several) for d in ordered]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ class VolumeSummary:
     last_full: Dump | None  # newest available level 0
     last_dump: Dump | None  # newest known dump, whatever became of it
     last_available: Dump | None  # newest available dump
+    configs: tuple[str, ...] = ()  # the configs its dumps come from, sorted
 
 
 def summarize(catalog: Catalog) -> list[VolumeSummary]:
@@ -92,20 +98,22 @@ def summarize(catalog: Catalog) -> list[VolumeSummary]:
         fulls = [d for d in avail if d.level == 0]
         out.append(VolumeSummary(host, disk, len(dumps), len(avail), fulls[-1] if fulls else None,
                                  max(dumps, key=lambda d: d.datestamp) if dumps else None,
-                                 max(avail, key=lambda d: d.datestamp) if avail else None))
+                                 max(avail, key=lambda d: d.datestamp) if avail else None,
+                                 tuple(sorted({c for d in dumps for c in d.configs}))))
     return out
 
 
-def _brief(d: Dump | None) -> dict | None:
+def _brief(d: Dump | None, several: bool = False) -> dict | None:
     if d is None:
         return None
-    return {"datestamp": d.datestamp, "level": d.level, "available": d.available,
-            "unavailable_because": _reason(d)}
+    return {"datestamp": d.datestamp, "level": d.level, **({"configs": list(d.configs)} if several else {}),
+            "available": d.available, "unavailable_because": _reason(d)}
 
 
-def volumes_json(summaries: list[VolumeSummary]) -> dict:
+def volumes_json(summaries: list[VolumeSummary], several: bool = False) -> dict:
     return {"schema": VOLUMES_SCHEMA, "volumes": [
-        {"host": s.host, "disk": s.disk, "dumps": s.dumps, "available": s.available,
-         "last_full": _brief(s.last_full), "last_dump": _brief(s.last_dump),
-         "last_available": _brief(s.last_available)}
+        {"host": s.host, "disk": s.disk, **({"configs": list(s.configs)} if several else {}),
+         "dumps": s.dumps, "available": s.available,
+         "last_full": _brief(s.last_full, several), "last_dump": _brief(s.last_dump, several),
+         "last_available": _brief(s.last_available, several)}
         for s in summaries]}

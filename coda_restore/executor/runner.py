@@ -154,9 +154,15 @@ def _fetches(plan: Plan, opts: RunOptions, user: str | None) -> tuple[tuple[tupl
         devices = dict(opts.devices)
         return tuple(tuple(tuple(a) for a in amrestore_argvs(s, plan.host, plan.disk, devices, user))
                      for s in read_order(plan.steps))
-    amanda = AmandaConfig(plan.config)
-    return tuple((tuple(amanda.fetch_argv(plan.host, plan.disk, s.datestamp, s.level, user)),)
+    # each image through the config whose records hold its copy
+    return tuple((tuple(AmandaConfig(plan.config_of(s)).fetch_argv(plan.host, plan.disk, s.datestamp, s.level,
+                                                                   user)),)
                  for s in read_order(plan.steps))
+
+
+def configs_read(plan: Plan) -> tuple[str, ...]:
+    """The configs a run reads through, the plan's own first."""
+    return tuple(dict.fromkeys(c for c in (plan.config, *(plan.config_of(s) for s in plan.steps)) if c))
 
 
 def _commands(opts: RunOptions, fetches, name: str | None, staged: Path | None) -> tuple[tuple[str, ...], ...]:
@@ -180,9 +186,10 @@ def _name_check(opts: RunOptions, name: str, workdir: Path, plan: Plan) -> tuple
     return Check("target name", got.free, detail), taken
 
 
-def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | None]:
-    """The checks that need no plan: the tools and the Amanda config (and
-    the user to run Amanda's tools as)."""
+def _plain_checks(config: str, opts: RunOptions, others: tuple[str, ...] = ()) -> tuple[list[Check], str | None]:
+    """The checks that need no plan: the tools and the Amanda config, and
+    each other config the plan reads through (and the user to run Amanda's
+    tools as: the first config's)."""
     checks: list[Check] = []
     tools = [opts.via.value] + ([] if opts.output is not None else [opts.volutil])
     for tool in tools:
@@ -194,6 +201,7 @@ def _plain_checks(config: str, opts: RunOptions) -> tuple[list[Check], str | Non
         return checks, (user if os.geteuid() == 0 and user and user != "root" else None)
     config_check, user = amanda_config_check(config)
     checks.append(config_check)
+    checks += [amanda_config_check(other)[0] for other in others if other != config]
     return checks, user
 
 
@@ -205,7 +213,7 @@ def unplanned_preflight(config: str, opts: RunOptions, why: str) -> Preflight:
 
 def preflight(plan: Plan, opts: RunOptions, workdir: Path) -> Preflight:
     """Every check a run makes before it starts, and the exact commands it runs."""
-    checks, user = _plain_checks(plan.config, opts)
+    checks, user = _plain_checks(plan.config, opts, configs_read(plan))
     name = None if opts.output is not None else (opts.name or default_name(plan))
     needed = _tapes_still_needed(plan, workdir)
     if needed:
@@ -257,13 +265,25 @@ def _tapes_check(plan: Plan, opts: RunOptions, needed: list[str], user: str | No
     if config_ok and opts.dry_run:  # amtape inventory only when a tape is about to be found
         return Check("tapes", True, f"needs {', '.join(needed)}; a dry run does not ask the changer "
                      "(a run does: amtape CONF inventory)")
-    held = AmandaConfig(plan.config).changer_labels(user) if config_ok else None
+    held = _held(plan, user) if config_ok else None
     if held is None:
         return Check("tapes", True, f"needs {', '.join(needed)}; the changer's inventory is unknown", warn=True)
     missing = [label for label in needed if label not in held]
     return Check("tapes", True, f"needs {', '.join(needed)}"
                  + (f"; not in the changer: {', '.join(missing)}" if missing else "; all in the changer"),
                  warn=bool(missing))
+
+
+def _held(plan: Plan, user: str | None) -> set[str] | None:
+    """The labels the changers of the plan's configs hold (None when one
+    cannot tell)."""
+    held: set[str] = set()
+    for config in configs_read(plan):
+        labels = AmandaConfig(config).changer_labels(user)
+        if labels is None:
+            return None
+        held |= labels
+    return held
 
 
 def _tapes_on_devices(needed: list[str], devices: dict[str, str], wait: float) -> Check:

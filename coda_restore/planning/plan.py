@@ -43,14 +43,18 @@ class CopyRef:
     parts: tuple[PartRead, ...] = ()
     path: str | None = None
     chunks: tuple[str, ...] = ()
+    # Its Amanda config, in a plan over several configs (None, and not in
+    # the JSON, when the records come from one: the plan's ``config``).
+    config: str | None = None
 
     def describe(self) -> str:
+        of = f" ({self.config})" if self.config else ""
         if self.kind == "holding":
-            return f"holding {self.path}"
+            return f"holding {self.path}{of}"
         by_label: dict[str, list[str]] = {}
         for p in self.parts:
             by_label.setdefault(p.label, []).append(str(p.filenum))
-        return "tape " + " ".join(f"{label}:{','.join(files)}" for label, files in by_label.items())
+        return "tape " + " ".join(f"{label}:{','.join(files)}" for label, files in by_label.items()) + of
 
 
 @dataclass(frozen=True)
@@ -157,15 +161,27 @@ class Plan(Hashed):
     warnings: tuple[Notice, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     config: str | None = None
+    # The configs of the records, when several (then each copy names its
+    # own); empty, and not in the JSON, for one config.
+    configs: tuple[str, ...] = ()
     schema: str = field(default=SCHEMA)
 
     @property
     def tape_loads(self) -> int:
         return len(self.tapes)
 
+    def config_of(self, step: Step) -> str | None:
+        """The config whose amfetchdump reads this step's copy."""
+        return step.copy.config or self.config
+
     def body(self) -> dict:
-        """The JSON form without the hash."""
+        """The JSON form without the hash (one config: exactly as before
+        there were several)."""
         d = asdict(self)
+        if not self.configs:
+            del d["configs"]
+            for step in d["steps"]:
+                del step["copy"]["config"]
         out = {
             "schema": d.pop("schema"),
             "volume": {"host": d.pop("host"), "disk": d.pop("disk")},
@@ -234,7 +250,7 @@ def from_dict(d: dict) -> Plan:
                 CopyRef(
                     s["copy"]["kind"], s["copy"]["storage"], s["copy"]["write_timestamp"],
                     tuple(PartRead(**p) for p in s["copy"]["parts"]), s["copy"]["path"],
-                    tuple(s["copy"]["chunks"]),
+                    tuple(s["copy"]["chunks"]), s["copy"].get("config"),
                 ),
                 s["why"], s["kb"], s["predecessor"], tuple(s["amfetchdump"]),
             )
@@ -253,7 +269,7 @@ def from_dict(d: dict) -> Plan:
             chain=d["chain"], restorable=d["restorable"], reason=d["reason"], chosen=d["chosen"],
             steps=steps, tapes=tapes, total_kb=d["total_kb"],
             warnings=tuple(Notice(**w) for w in d["warnings"]), alternatives=alternatives,
-            config=d["config"],
+            config=d["config"], configs=tuple(d.get("configs", ())),
         )
     except (KeyError, TypeError) as err:
         raise BadPlan("document", f"malformed plan ({type(err).__name__}: {err})") from None

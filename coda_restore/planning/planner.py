@@ -104,7 +104,8 @@ def choose_copies(dumps: Sequence[Dump]) -> dict[tuple[str, int], _Choice]:
             why = f"of {len(opts)} copies, the one amfetchdump reads (oldest write)"
         else:
             why = f"of {len(opts)} copies, the one that needs fewest tape loads"
-        choices[d.node] = _Choice(copy, why, i == 0)
+        # amfetchdump CONF reads the oldest write among that config's copies
+        choices[d.node] = _Choice(copy, why, copy is next(o for o in opts if o.config == copy.config))
     return choices
 
 
@@ -136,12 +137,14 @@ def _minimise_loads(options: list[list[TapeCopy]]) -> list[int]:
     return pick
 
 
-def _copy_ref(copy) -> CopyRef:
+def _copy_ref(copy, several: bool) -> CopyRef:
+    """The copy as a plan names it; its config only in a plan over several."""
+    config = copy.config if several else None
     if isinstance(copy, HoldingCopy):
-        return CopyRef("holding", path=copy.path, chunks=tuple(copy.chunks))
+        return CopyRef("holding", path=copy.path, chunks=tuple(copy.chunks), config=config)
     return CopyRef(
         "tape", storage=copy.storage, write_timestamp=copy.write_timestamp,
-        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in copy.restore_parts()),
+        parts=tuple(PartRead(p.label, p.filenum, p.partnum, p.kb) for p in copy.restore_parts()), config=config,
     )
 
 
@@ -260,13 +263,16 @@ def _instant(datestamp: str, tz: tzinfo) -> str:
     return from_datestamp(datestamp, tz).isoformat()
 
 
-def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None) -> tuple[Step, ...]:
+def _steps(chain: Chain, reads: _Reads, hist: VolumeHistory, config: str | None,
+           several: bool = False) -> tuple[Step, ...]:
     steps = []
     for i, d in enumerate(chain.dumps):
         choice = reads.steps_copies[d.node]
-        argv = (*AMFETCHDUMP, config or CONFIG_PLACEHOLDER, hist.host, hist.disk, d.datestamp, str(d.level))
+        # the config whose records hold the chosen copy: its amfetchdump finds it
+        named = choice.copy.config or config or CONFIG_PLACEHOLDER
+        argv = (*AMFETCHDUMP, named, hist.host, hist.disk, d.datestamp, str(d.level))
         steps.append(Step(
-            d.datestamp, d.level, _copy_ref(choice.copy),
+            d.datestamp, d.level, _copy_ref(choice.copy, several),
             f"{_step_why(chain, i)}; copy: {choice.why}",
             _kb(d, choice.copy), chain.dumps[i - 1].datestamp if i else None, argv,
         ))
@@ -322,7 +328,12 @@ def _alternatives(hist: VolumeHistory, target: Target, mode: ChainMode, exact: C
 
 
 def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.EXACT, *,
-              config: str | None = None) -> Plan:
+              config: str | None = None, configs: tuple[str, ...] = ()) -> Plan:
+    """The plan for one volume.  ``configs``: the configs of the records,
+    when several (each copy then names its own, and so does its
+    amfetchdump); ``config`` the one a plan of one config names."""
+    several = len(configs) > 1
+    configs = configs if several else ()
     exact = hist.exact_chain(target.bound)
     minimal = hist.minimal_chain(target.bound)
     chain = exact if mode is ChainMode.EXACT else minimal
@@ -348,7 +359,7 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
     exact_proof = prove(exact.dumps) if exact.complete else None
     alternatives = _alternatives(hist, target, mode, exact, minimal, not (exact_proof and exact_proof.broken))
     common = dict(host=hist.host, disk=hist.disk, target=TargetRecord.of(target), chain=mode.value,
-                  config=config, alternatives=tuple(alternatives))
+                  config=config, configs=configs, alternatives=tuple(alternatives))
     proof = exact_proof if mode is ChainMode.EXACT else None
     if not chain.complete or (proof and proof.broken):
         reason = explain_problem(chain, hist, instant, target.bound)
@@ -367,7 +378,7 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
                 f"{d.ref}: the plan reads the copy on {', '.join(restore_labels(choice.copy))} to save tape "
                 "loads; the amfetchdump command shown reads Amanda's first copy (the oldest write) instead",
             ))
-    steps = _steps(chain, reads, hist, config)
+    steps = _steps(chain, reads, hist, config, several)
     return Plan(
         restorable=True, reason="", chosen=chain.target.ref,
         steps=steps, tapes=tape_reads(steps), total_kb=reads.kb,
@@ -377,8 +388,8 @@ def make_plan(hist: VolumeHistory, target: Target, mode: ChainMode = ChainMode.E
 
 def plan_for(catalog: Catalog, host: str, disk: str, target: Target, mode: ChainMode = ChainMode.EXACT, *,
              config: str | None = None) -> Plan:
-    """make_plan for one volume of a catalog."""
-    return make_plan(VolumeHistory.of(catalog, host, disk), target, mode, config=config)
+    """make_plan for one volume of a catalog (of one config or several)."""
+    return make_plan(VolumeHistory.of(catalog, host, disk), target, mode, config=config, configs=catalog.configs)
 
 
 def replan(saved: Plan, catalog: Catalog, host: str, disk: str, *, config: str | None, name: str) -> Plan:
