@@ -495,7 +495,8 @@ def with_links(catalog: Catalog, scanned: Catalog) -> Catalog:
     that the planner checks Amanda's chain against the images."""
     links = {d.key: d.coda for d in scanned.dumps if d.coda is not None}
     dumps_ = tuple(_with(d, links.get(d.key)) for d in catalog.dumps)
-    return Catalog(dumps_, catalog.tapelist, catalog.warnings + scanned.warnings, catalog.unreadable)
+    return Catalog(dumps_, catalog.tapelist, catalog.warnings + scanned.warnings, catalog.unreadable,
+                   catalog.tapelists)
 
 
 def _with(d: Dump, link: CodaLink | None) -> Dump:

@@ -630,7 +630,7 @@ def _fold_logdir(folder: _Folder, logdir: str, entries: Sequence[TapelistEntry],
 # -- several configs ----------------------------------------------------------
 
 
-def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
+def merge_catalogs(catalogs: Sequence[Catalog], names: Sequence[str | None] = ()) -> Catalog:
     """One catalog from the catalogs of several configs of one site (in the
     order the configs were named).  A volume is a (host, disk) whatever
     config dumped it, and the Coda server keeps one record of the last
@@ -640,7 +640,9 @@ def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
     datestamp, level) that two configs name is one dump with the copies of
     both; when each config's logs say the client was dumped, the two may be
     two images under one name (8-digit datestamps of one day): a warning
-    says so.  Each dump and copy keeps its ``config``."""
+    says so.  Each dump and copy keeps its ``config``; ``names`` (the
+    configs, one per catalog) keep each config's own tapelist apart
+    (``Catalog.tapelists``), for the tapes at risk of each cycle."""
     if len(catalogs) == 1:
         return catalogs[0]
     merged: dict[tuple[str, str, str, int], Dump] = {}
@@ -659,9 +661,11 @@ def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
                 warnings.append(CatalogWarning(Origin("tapelist"), f"label {e.label} is in the tapelists of "
                                                f"{labels[e.label]} and {config}: its copies may be mixed up"))
             labels.setdefault(e.label, config)
+    names = list(names) or [next((d.config for d in cat.dumps), None) for cat in catalogs]
     return Catalog(tuple(merged[k] for k in sorted(merged)),
                    tuple(e for cat in catalogs for e in cat.tapelist), tuple(warnings),
-                   tuple(u for cat in catalogs for u in cat.unreadable))
+                   tuple(u for cat in catalogs for u in cat.unreadable),
+                   tuple((name or "", cat.tapelist) for name, cat in zip(names, catalogs)))
 
 
 def _same_dump(first: Dump, other: Dump, warnings: list[CatalogWarning]) -> Dump:

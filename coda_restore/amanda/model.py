@@ -303,6 +303,10 @@ class Catalog:
     tapelist: tuple[TapelistEntry, ...] = ()
     warnings: tuple[CatalogWarning, ...] = ()
     unreadable: tuple[UnreadableLog, ...] = ()
+    # Several configs: each config's own tapelist, (config, entries) in the
+    # order named (each config overwrites its own tapes in its own cycle);
+    # empty for one config (``tapelist`` is its tapelist).
+    tapelists: tuple[tuple[str, tuple[TapelistEntry, ...]], ...] = ()
     # (host, disk) -> that DLE's dumps; built once, so that dumps_of() does
     # not scan a year of dumps per call.
     _index: dict = field(default=None, init=False, repr=False, compare=False)

@@ -112,7 +112,7 @@ def load_sources(sources: Sequence[Source], volume: str | None = None,
         raise UsageError(SEVERAL_INDEX)
     merged = merge_catalogs([load_catalog(s.config, s.logdir, s.tapelist, s.holding, volume=volume, index=index,
                                           ask=s.ask)
-                             for s in sources])
+                             for s in sources], [s.config for s in sources])
     if scan is None:
         return merged
     from coda_restore import scan as scanning  # the scan reads Coda headers: not needed otherwise

@@ -125,19 +125,23 @@ def _stale(report: CheckReport) -> list[str]:
 
 def _at_risk(report: CheckReport) -> list[str]:
     head = f"Tapes at risk (tapecycle {report.tapecycle}), in overwrite order" if report.tapecycle else \
-        "Tapes at risk"
+        "Tapes at risk" + (", each config's own cycle (" + ", ".join(
+            f"{c.config}: tapecycle {c.tapecycle}" for c in report.cycles) + "), in overwrite order"
+            if report.cycles else "")
     out = [f"<h2>{escape(head)}</h2>"]
     if report.at_risk_note:
         out.append(f"<p>{escape(report.at_risk_note)}</p>")
     if not report.at_risk:
         return out
-    out.append('<table class="list" id="at-risk"><tr><th>#</th><th>label</th><th>written</th>'
-               "<th>overwritten</th><th>restore points lost</th></tr>")
+    several = bool(report.cycles)
+    out.append('<table class="list" id="at-risk"><tr>' + ("<th>config</th>" if several else "")
+               + "<th>#</th><th>label</th><th>written</th><th>overwritten</th><th>restore points lost</th></tr>")
     for r in report.at_risk:
         when = "in the next run" if r.next_run else f"after {r.writes_before} tape write(s)"
         lost = "<br>".join(f"{escape(h)} {escape(d)}: {escape(', '.join(p))}" for h, d, p in r.loses) \
             or "no restore point lost"
-        out.append(f"<tr><td>{r.order}</td><td>{escape(r.label)}</td><td>{escape(r.datestamp)}</td>"
+        cell = f"<td>{escape(r.config or '')}</td>" if several else ""
+        out.append(f"<tr>{cell}<td>{r.order}</td><td>{escape(r.label)}</td><td>{escape(r.datestamp)}</td>"
                    f"<td>{when}</td><td>{lost}</td></tr>")
     out.append("</table>")
     return out

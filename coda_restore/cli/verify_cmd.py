@@ -39,7 +39,7 @@ def verify_command(
     chain: Annotated[ChainMode, typer.Option("--chain", help="exact (default) or minimal, as for plan; a "
                                              "minimal chain has no header link to prove.")] = ChainMode.EXACT,
     indexdir: Annotated[Optional[Path], typer.Option("--indexdir", metavar="DIR", help="Amanda's index directory (default: "
-                                                     "the config's indexdir).")] = None,
+                                                     "the config's indexdir; with several --config, each copy's own config's).")] = None,
     workdir: Annotated[Path, typer.Option("--workdir", help="The drill spools incrementals under "
                                           "WORKDIR/HOST_VOLUME/drill and removes them.")] = Path("/var/tmp/coda-restore"),
     report: Annotated[Optional[Path], typer.Option("--report", metavar="FILE", help="Also write the JSON report to this file "
@@ -76,7 +76,10 @@ def verify_command(
         seed = secrets.randbelow(1 << 31)
     picked = sample(chosen, sample_n, seed) if sample_n is not None else chosen
     where = indexdir if indexdir is not None else Path(AmandaConfig(records.first_config).indexdir())
-    opts = DrillOptions(where, workdir, stall_timeout or None)
+    # several configs: each copy's index file is in its own config's indexdir (unless --indexdir names one)
+    dirs = tuple((c, Path(AmandaConfig(c).indexdir())) for c in records.config or ()) \
+        if indexdir is None and len(records.config or ()) > 1 else ()
+    opts = DrillOptions(where, workdir, stall_timeout or None, dirs)
     reporters = [] if quiet else [StderrLog()]
     if log_json is not None:
         reporters.append(JsonLinesLog(log_json))

@@ -48,7 +48,7 @@ from coda_restore.errors import CodaRestoreError, ForeignJournal
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import Watchdog, read_amanda_header, spool
 from coda_restore.executor.journal import Journal, SpooledImage
-from coda_restore.executor.runner import RunOptions, amanda_config_check, key, run, workdir_for
+from coda_restore.executor.runner import RunOptions, amanda_config_check, key, run, step_fetch_argv, workdir_for
 from coda_restore.planning.bulk import BulkPlan, Verdict, VolumeEntry
 from coda_restore.planning.plan import Plan, Step
 from coda_restore.planning.schedule import TapeMount
@@ -289,7 +289,7 @@ class _Bulk:
 
     def read_image(self, drive: int, label: str, vkey: str, step: Step, spooled: bool) -> None:
         plan = self.plans[vkey]
-        argv = self.config.fetch_argv(plan.host, plan.disk, step.datestamp, step.level, self.user)
+        argv = step_fetch_argv(plan, step, self.user)  # through the config whose records hold this copy
         dest_dir = self.spool_dir(plan, spooled)
         dest_dir.mkdir(parents=True, exist_ok=True)
         workdir_for(self.root, plan).mkdir(parents=True, exist_ok=True)

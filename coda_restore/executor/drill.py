@@ -45,7 +45,7 @@ from coda_restore.chain import ChainMode
 from coda_restore.errors import NONE_DONE, OK, PARTIAL, CodaRestoreError, Interrupted
 from coda_restore.executor.events import Event, NullReporter, Reporter, Stage
 from coda_restore.executor.fetch import CHUNK, Watchdog, raise_own_failure, read_amanda_header, spool
-from coda_restore.executor.runner import key, workdir_for
+from coda_restore.executor.runner import key, step_fetch_argv, workdir_for
 from coda_restore.amanda.model import Catalog
 from coda_restore.planning import when
 from coda_restore.planning.plan import Plan, Step, read_order
@@ -255,7 +255,7 @@ class AmandaImages:
         self.amanda = amanda
 
     def argv(self, step: Step) -> list[str]:
-        return self.amanda.fetch_argv(self.plan.host, self.plan.disk, step.datestamp, step.level, self.user)
+        return step_fetch_argv(self.plan, step, self.user)  # through the config whose records hold this copy
 
     def _header(self, step: Step):
         return lambda s: read_amanda_header(s, self.plan.host, self.plan.disk, step.datestamp, step.level)
@@ -343,6 +343,12 @@ class DrillOptions:
     indexdir: Path
     workdir: Path = Path("/var/tmp/coda-restore")
     stall_timeout: float | None = 600.0
+    # Several configs: each config's own index directory, (config, dir);
+    # a copy of a config not named here is looked up in ``indexdir``.
+    indexdirs: tuple[tuple[str, Path], ...] = ()
+
+    def indexdir_of(self, config: str | None) -> Path:
+        return dict(self.indexdirs).get(config or "", self.indexdir)
 
 
 @dataclass
@@ -370,7 +376,7 @@ class _Drill:
         common = dict(bytes=v.size, vnodes=_vnodes(v), oldest=v.header.oldest if v.header else None,
                       latest=v.header.latest if v.header else None, error=_error(v))
         try:
-            index = read_index(self.opts.indexdir, self.plan.host, self.plan.disk, step.datestamp, step.level)
+            index = read_index(self.opts.indexdir_of(self.plan.config_of(step)), self.plan.host, self.plan.disk, step.datestamp, step.level)
         except CodaRestoreError as err:
             self.indexes[k] = None
             self.proofs[k] = ImageProof(k, v.valid, **{**common, "error": common["error"] or str(err)})

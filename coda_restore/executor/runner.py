@@ -154,10 +154,15 @@ def _fetches(plan: Plan, opts: RunOptions, user: str | None) -> tuple[tuple[tupl
         devices = dict(opts.devices)
         return tuple(tuple(tuple(a) for a in amrestore_argvs(s, plan.host, plan.disk, devices, user))
                      for s in read_order(plan.steps))
-    # each image through the config whose records hold its copy
-    return tuple((tuple(AmandaConfig(plan.config_of(s)).fetch_argv(plan.host, plan.disk, s.datestamp, s.level,
-                                                                   user)),)
-                 for s in read_order(plan.steps))
+    return tuple((tuple(step_fetch_argv(plan, s, user)),) for s in read_order(plan.steps))
+
+
+def step_fetch_argv(plan: Plan, step: Step, user: str | None) -> list[str]:
+    """The amfetchdump of one step, through the config whose records hold
+    its copy (amfetchdump CONF finds only its own config's copies): run's,
+    the bulk run's and verify's fetches alike."""
+    return AmandaConfig(plan.config_of(step) or "").fetch_argv(plan.host, plan.disk, step.datestamp, step.level,
+                                                               user)
 
 
 def configs_read(plan: Plan) -> tuple[str, ...]:

@@ -115,7 +115,8 @@ def _entry(catalog: Catalog, request: Request, target: Target, mode: ChainMode,
         host, disk = find_volume(catalog, request.name, request.host)
     except (UnknownVolume, AmbiguousVolume) as err:
         return VolumeEntry(request.name, request.host, None, Verdict.UNKNOWN, str(err))
-    p = make_plan(VolumeHistory.of(catalog, host, disk), target, mode, config=config)
+    p = make_plan(VolumeHistory.of(catalog, host, disk), target, mode, config=config,
+                  configs=catalog.configs)
     verdict = Verdict.RESTORABLE if p.restorable else Verdict.NOT_RESTORABLE
     return VolumeEntry(request.name, host, disk, verdict, p.reason, p)
 

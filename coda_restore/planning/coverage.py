@@ -159,6 +159,9 @@ class VolumeCheck:
     verdict: str = "OK"  # OK, WARN or FAIL
     why: tuple[str, ...] = ()  # one line per WARN or FAIL cause
     days: tuple[DayRun, ...] = ()  # the window's days, as runs of one verdict
+    # Several configs: the configs whose usable copies hold the newest
+    # restore point (empty for one config).
+    newest_configs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,18 @@ class TapeRisk:
     writes_before: int  # tapes Amanda writes before this one (0: the next tape written)
     next_run: bool  # within the next run's runtapes
     loses: tuple[tuple[str, str, tuple[str, ...]], ...]  # (host, disk, restore points lost)
+    config: str | None = None  # several configs: the config whose cycle overwrites it
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One config's tape cycle (several configs: each its own tapelist,
+    tapecycle and runtapes; never one cycle over two configs' tapes)."""
+
+    config: str
+    tapecycle: int | None
+    runtapes: int = 1
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,7 @@ class CheckReport:
     at_risk: tuple[TapeRisk, ...]
     at_risk_note: str = ""
     max_age: MaxAge | None = None
+    cycles: tuple[Cycle, ...] = ()  # several configs: each one's cycle (then tapecycle and runtapes are None)
 
     @property
     def ok(self) -> bool:
@@ -221,6 +237,8 @@ class CheckReport:
             "window_start": self.window_start,
             "tapecycle": self.tapecycle,
             "runtapes": self.runtapes,
+            **({"configs": [{"config": c.config, "tapecycle": c.tapecycle, "runtapes": c.runtapes,
+                             "at_risk_note": c.note} for c in self.cycles]} if self.cycles else {}),
             "volumes": [
                 {
                     "host": v.host, "disk": v.disk, "verdict": v.verdict, "why": list(v.why),
@@ -233,11 +251,13 @@ class CheckReport:
                     "gaps": [{"start": g.start, "until": g.until, "dumps": [d.ref for d in g.cause]}
                              for g in v.gaps],
                     "days": [{"first": r.first, "last": r.last, "verdict": r.verdict.value} for r in v.days],
+                    **({"newest_restore_point_configs": list(v.newest_configs)} if self.cycles else {}),
                 }
                 for v in self.volumes
             ],
             "at_risk": [
-                {"label": r.label, "datestamp": r.datestamp, "order": r.order,
+                {**({"config": r.config} if self.cycles else {}),
+                 "label": r.label, "datestamp": r.datestamp, "order": r.order,
                  "writes_before": r.writes_before, "next_run": r.next_run,
                  "loses": [{"host": h, "disk": d, "restore_points": list(p)} for h, d, p in r.loses]}
                 for r in self.at_risk
@@ -297,20 +317,66 @@ def _verdict(v: VolumeCheck, now: datetime, max_age: MaxAge | None,
 
 
 def coverage_report(catalog: Catalog, volumes: list[tuple[str, str]], now: datetime, tapecycle: int | None,
-          risk_tapes: int = 3, runtapes: int = 1, max_age: MaxAge | None = None) -> CheckReport:
+          risk_tapes: int = 3, runtapes: int = 1, max_age: MaxAge | None = None,
+          cycles: tuple[Cycle, ...] = ()) -> CheckReport:
+    """``cycles``: with several configs (``catalog.tapelists``), each
+    config's own tapecycle and runtapes: the tapes at risk are worked out
+    per config, from that config's tapelist alone (``tapecycle`` and
+    ``runtapes`` are then unused)."""
     tz = now.tzinfo
     written = [t for t in catalog.tapelist if t.datestamp != "0"]
     window_start = min((from_datestamp(t.datestamp, tz) for t in written), default=None)
     hists = {v: VolumeHistory.of(catalog, *v) for v in volumes}
     results = tuple(check_volume(h, now, window_start) for h in hists.values())
+    several = bool(cycles) and len(catalog.tapelists) > 1
+    if several:
+        results = tuple(replace(v, newest_configs=_configs_of_point(hists[(v.host, v.disk)])) for v in results)
+        tapelists = dict(catalog.tapelists)
+        at_risk, done = [], []
+        for c in cycles:
+            risks, note = _at_risk(tapelists.get(c.config, ()), hists, c.tapecycle, risk_tapes, c.runtapes, c.config)
+            at_risk += risks
+            done.append(replace(c, note=note))
+        cycles = tuple(done)
+        note = "; ".join(f"{c.config}: {c.note}" for c in cycles if c.note)
+        tapecycle, runtapes = None, None  # type: ignore[assignment]
+    else:
+        at_risk, note = _at_risk(catalog.tapelist, hists, tapecycle, risk_tapes, runtapes, None)
+        cycles = ()
+    newest = {(v.host, v.disk): v.newest_point for v in results}
+    next_run: dict[tuple[str, str], list[str]] = {}
+    for r in at_risk:
+        for h, d, points in r.loses:
+            if r.next_run and newest[(h, d)] in points:
+                next_run.setdefault((h, d), []).append(r.label)
+    results = tuple(_verdict(v, now, max_age, next_run) for v in results)
+    return CheckReport(
+        now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle, runtapes,
+        results, tuple(at_risk), note, max_age, cycles,
+    )
+
+
+def _configs_of_point(hist: VolumeHistory) -> tuple[str, ...]:
+    """The configs whose usable copies hold the newest restore point."""
+    points = hist.restore_points()
+    if not points:
+        return ()
+    return tuple(dict.fromkeys(c.config for c in points[-1].copies if c.usable and c.config is not None))
+
+
+def _at_risk(tapelist, hists: dict, tapecycle: int | None, risk_tapes: int, runtapes: int,
+             config: str | None) -> tuple[list[TapeRisk], str]:
+    """The next ``risk_tapes`` tapes of one cycle (one config's tapelist)
+    Amanda overwrites, and the restore points each takes away; and a note
+    when that cannot be told."""
     at_risk: list[TapeRisk] = []
     note = ""
     if tapecycle is None:
         note = "tapecycle unknown: give --config or --tapecycle to see the tapes at risk"
-    elif not catalog.tapelist:
+    elif not tapelist:
         note = "no tapelist: tapes at risk unknown"
     else:
-        order, new_first = overwrite_order(catalog.tapelist, tapecycle)
+        order, new_first = overwrite_order(tapelist, tapecycle)
         if order and new_first:
             note = (f"{len(order)} written tapes, tapecycle {tapecycle}: Amanda asks for {new_first} new tape(s) "
                     f"before it overwrites {order[0].label}")
@@ -328,15 +394,6 @@ def coverage_report(catalog: Catalog, volumes: list[tuple[str, str]], now: datet
                 if lost:
                     loses.append((v[0], v[1], tuple(d.ref for d in lost)))
             writes = new_first + i
-            at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, writes, writes < runtapes, tuple(loses)))
-    newest = {(v.host, v.disk): v.newest_point for v in results}
-    next_run: dict[tuple[str, str], list[str]] = {}
-    for r in at_risk:
-        for h, d, points in r.loses:
-            if r.next_run and newest[(h, d)] in points:
-                next_run.setdefault((h, d), []).append(r.label)
-    results = tuple(_verdict(v, now, max_age, next_run) for v in results)
-    return CheckReport(
-        now.isoformat(), window_start.date().isoformat() if window_start else None, tapecycle, runtapes,
-        results, tuple(at_risk), note, max_age,
-    )
+            at_risk.append(TapeRisk(tape.label, tape.datestamp, i + 1, writes, writes < runtapes, tuple(loses),
+                                    config))
+    return at_risk, note

@@ -4,6 +4,8 @@ volume across configs, and one config giving exactly today's catalog."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from amanda_helpers import write_records
 from two_configs import ARCHIVE, ARCHIVE_TAPES, DAILY, DAILY_TAPES
@@ -95,3 +97,31 @@ def test_option_syntax():
 def test_option_syntax_errors(configs, logdirs, tapelists, says):
     with pytest.raises(UsageError, match=says):
         sources_of(configs, logdirs, tapelists)
+
+
+def test_each_config_reads_its_own_logdirs_index_and_answers_as_without(two, tmp_path, monkeypatch):
+    from coda_restore.amanda.catalog_index import IndexUse, default_path
+    from coda_restore.amanda.sources import load_volume
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    sources = _sources(two)
+    for disk in ("u.jan", "u.ann"):
+        plain = load_volume(disk, sources=sources)
+        for _ in range(2):  # built, then warm
+            use = IndexUse()
+            assert load_volume(disk, sources=sources, index=use) == plain
+            assert use.notes == []
+    (dl, _), (al, _) = two
+    assert os.path.isfile(default_path(dl, False)) and os.path.isfile(default_path(al, False))
+    assert default_path(dl, False) != default_path(al, False)  # one index per logdir
+    # the lines the index holds carry no config: the label is attached when they are folded
+    assert {c.config for d in plain[0].dumps for c in d.copies} == {"daily"}
+
+
+def test_an_index_path_with_several_configs_is_refused(two, tmp_path):
+    from coda_restore.amanda.catalog_index import IndexUse
+    from coda_restore.amanda.sources import load_volume
+
+    with pytest.raises(UsageError, match="--index PATH names the index of one logdir"):
+        load_volume("u.jan", sources=_sources(two), index=IndexUse(tmp_path / "i.sqlite"))
+    assert not (tmp_path / "i.sqlite").exists()
